@@ -1,0 +1,65 @@
+// Phoenix channel frames (V2 JSON serializer): [join_ref, ref, topic, event, payload].
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "corvid/live/result.hpp"
+
+namespace corvid::live {
+
+/// One client-to-server message. Refs are opaque strings to echo back; null is std::nullopt.
+struct frame {
+  std::optional<std::string> join_ref;
+  std::optional<std::string> ref;
+  std::string topic;
+  std::string event;
+  boost::json::object payload;
+};
+
+/// Bounds applied before and while parsing, so hostile input costs little.
+struct frame_limits {
+  std::size_t max_bytes = 64 * 1024;
+  std::size_t max_depth = 32;
+};
+
+/// Parses a text frame. Errors: too_large, malformed_json, bad_frame (not a 5-array, wrong element types).
+result<frame> parse_frame(std::string_view text, const frame_limits& limits = {});
+
+using opt_ref = std::optional<std::string_view>;
+
+/// Any frame; null refs encode as JSON null.
+std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
+                         const boost::json::value& payload);
+
+enum class reply_status { ok, error };
+
+/// phx_reply to a push: {"status": "ok"|"error", "response": response}, echoing its refs and topic.
+std::string encode_reply(const frame& to, reply_status status, const boost::json::value& response);
+std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,
+                         const boost::json::value& response);
+
+/// Server push of a rendered diff: [join_ref, null, topic, "diff", diff].
+std::string encode_diff(opt_ref join_ref, std::string_view topic, const boost::json::object& diff);
+
+enum class nav_kind { push, replace };
+
+/// live_patch push: the client only changes the URL (send the matching diff separately).
+std::string encode_live_patch(opt_ref join_ref, std::string_view topic, std::string_view to, nav_kind kind);
+/// live_redirect push: the client leaves and joins again with `redirect` (no HTTP request).
+std::string encode_live_redirect(opt_ref join_ref, std::string_view topic, std::string_view to, nav_kind kind,
+                                 std::optional<std::string_view> flash = std::nullopt);
+/// redirect push: full browser navigation.
+std::string encode_redirect(opt_ref join_ref, std::string_view topic, std::string_view to,
+                            std::optional<std::string_view> flash = std::nullopt);
+/// phx_error: the channel crashed; the client rejoins after its backoff.
+std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason);
+/// phx_close: the channel ended cleanly; the client does not rejoin.
+std::string encode_phx_close(opt_ref join_ref, std::string_view topic);
+
+}  // namespace corvid::live

@@ -1,0 +1,53 @@
+// Full renders: plain HTML for the dead render, and the LiveView rendered tree for the join.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "corvid/live/assigns.hpp"
+#include "corvid/live/template.hpp"
+
+namespace corvid::live {
+
+namespace detail {
+struct node_state;
+// Per slot, what the client last received: a hash for text, the branch for an if,
+// one node state per entry for a for (or the branch's node state for an if).
+struct slot_state {
+  std::uint64_t hash = 0;
+  std::int8_t branch = -1;  // if: 0 then, 1 else, 2 rendered as ""
+  std::vector<node_state> nested;
+};
+struct node_state {
+  std::vector<slot_state> slots;
+};
+struct render_access;
+}  // namespace detail
+
+/// What one client holds for one view, kept small (hashes, not strings) to diff against later.
+class render_state {
+ public:
+  /// True before the first full render (a diff then falls back to a full render).
+  bool empty() const noexcept { return root_ == nullptr; }
+  void reset() noexcept {
+    root_ = nullptr;
+    state_ = {};
+  }
+
+ private:
+  friend struct detail::render_access;
+  std::shared_ptr<const template_node> root_;  // the tree the state mirrors
+  detail::node_state state_;
+};
+
+/// The page HTML for the first, "dead" HTTP render (no state, no JSON).
+std::string render_html(const html_template& t, const assigns& a);
+
+/// The full rendered tree {"s":[...],"0":...} for a join reply; resets `st` to match it.
+boost::json::object render(const html_template& t, const assigns& a, render_state& st);
+
+}  // namespace corvid::live

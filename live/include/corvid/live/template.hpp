@@ -1,0 +1,105 @@
+// HTML templates, parsed once into statics and dynamics.
+//
+// Syntax (all tags may hold spaces inside the delimiters):
+//   {{ name }}  {{ item.title }}   escaped value of an assign or loop variable, dotted member access
+//                                  (map key or list index); a missing value prints as ""
+//   {{ name | safe }}  {{{ name }}} unescaped: the caller vouches for the HTML
+//   {{ total() }}                  a computed dynamic registered in parse_options::functions
+//   {% if [not] path %}...{% else %}...{% endif %}   a nested template per branch
+//   {% for item in items %}...{% endfor %}           a comprehension (statics sent once)
+//   {% include "name" %}           splices another template in place (parse_options::loader)
+//   {# comment #}                  dropped
+// There is no escape for a literal "{{" / "{%" / "{#": write &#123; for the brace.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corvid/live/assigns.hpp"
+#include "corvid/live/result.hpp"
+
+namespace corvid::live {
+
+/// Where and why a template failed to parse (line and column are 1-based, in bytes).
+struct parse_error {
+  std::string source;  ///< template name or file, or the include it happened in
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string to_string() const;
+};
+
+/// A C++-computed dynamic: `fn` may read only the assigns named in `deps` (that is what tracking uses).
+struct computed {
+  std::vector<std::string> deps;
+  std::function<value(const assigns&)> fn;
+};
+
+/// Returns the source of an included template by name.
+using include_loader = std::function<result<std::string>(std::string_view name)>;
+
+/// How to resolve includes and computed dynamics, plus limits.
+struct parse_options {
+  include_loader loader;  ///< unset: includes are errors (load() defaults it to the file's directory)
+  std::map<std::string, computed, std::less<>> functions;
+  int max_include_depth = 8;
+  std::size_t max_source_bytes = std::size_t{1} << 20;
+};
+
+/// A dotted reference: segments[0] is an assign or loop variable, the rest are members.
+struct path {
+  std::vector<std::string> segments;
+  std::string str() const;
+};
+
+enum class dynamic_kind { expr, call, if_block, for_block };
+
+struct template_node;
+namespace detail {
+struct render_access;
+}
+
+/// One dynamic slot of a node.
+struct dynamic_part {
+  dynamic_kind kind = dynamic_kind::expr;
+  bool escape = true;   ///< expr/call: HTML-escape the text
+  bool negate = false;  ///< if: `{% if not x %}`
+  path subject;         ///< expr: the value; if: the condition; for: the list
+  std::string var;      ///< for: the loop variable
+  std::string fn_name;  ///< call: the function name
+  std::shared_ptr<const computed> fn;
+  std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body
+  std::shared_ptr<const template_node> else_node;  ///< if: false branch (null renders "")
+  /// Sorted, unique root names this slot reads, nested parts included (a for's own variable excluded).
+  std::vector<std::string> deps;
+};
+
+/// statics.size() == dynamics.size() + 1; output is s0 d0 s1 d1 ... sN.
+struct template_node {
+  std::vector<std::string> statics;
+  std::vector<dynamic_part> dynamics;
+};
+
+/// A parsed template; cheap to copy (shares its tree), immutable, safe to share between threads.
+class html_template {
+ public:
+  static result<html_template, parse_error> parse(std::string_view source, const parse_options& opts = {},
+                                                  std::string_view name = "<string>");
+  /// Reads and parses a file; includes resolve relative to its directory unless opts.loader is set.
+  static result<html_template, parse_error> load(const std::filesystem::path& file, parse_options opts = {});
+
+  const template_node& root() const noexcept { return *root_; }
+
+ private:
+  friend struct detail::render_access;
+  explicit html_template(std::shared_ptr<const template_node> root) : root_(std::move(root)) {}
+  std::shared_ptr<const template_node> root_;
+};
+
+}  // namespace corvid::live

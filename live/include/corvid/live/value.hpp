@@ -1,0 +1,67 @@
+// The values a view assigns and templates read.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/json/fwd.hpp>
+
+namespace corvid::live {
+
+/// HTML the caller vouches for: templates insert it without escaping.
+struct safe_html {
+  std::string html;
+  friend bool operator==(const safe_html&, const safe_html&) = default;
+};
+
+/// null, bool, int64, double, string, safe_html, list or map (ordered by key, so output is stable).
+class value {
+ public:
+  using list = std::vector<value>;
+  using map = std::map<std::string, value, std::less<>>;
+
+  value() noexcept = default;
+  value(std::nullptr_t) noexcept {}
+  value(bool b) noexcept : v_(b) {}
+  template <std::integral I>
+    requires(!std::same_as<I, bool> && !std::same_as<I, char>)
+  value(I i) noexcept : v_(static_cast<std::int64_t>(i)) {}
+  value(double d) noexcept : v_(d) {}
+  value(std::string s) : v_(std::move(s)) {}
+  value(std::string_view s) : v_(std::string(s)) {}
+  value(const char* s) : v_(std::string(s)) {}
+  value(safe_html h) : v_(std::move(h)) {}
+  value(list l) : v_(std::move(l)) {}
+  value(map m) : v_(std::move(m)) {}
+
+  bool is_null() const noexcept { return v_.index() == 0; }
+  /// The alternative if it holds one, else nullptr; T is one of the types above.
+  template <class T>
+  const T* get_if() const noexcept { return std::get_if<T>(&v_); }
+  template <class T>
+  T* get_if() noexcept { return std::get_if<T>(&v_); }
+
+  /// false for null, false, 0, 0.0, "" and empty lists/maps; true otherwise.
+  bool truthy() const noexcept;
+  /// Map member or list element (by decimal index); nullptr when absent or not a container.
+  const value* member(std::string_view key) const noexcept;
+
+  /// Text as a template prints it (before escaping): null is "", lists and maps are JSON.
+  void append_text(std::string& out) const;
+
+  static value from_json(const boost::json::value& j);
+  boost::json::value to_json() const;
+
+  friend bool operator==(const value& a, const value& b) noexcept;
+
+ private:
+  std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, safe_html, list, map> v_;
+};
+
+}  // namespace corvid::live

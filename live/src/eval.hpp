@@ -1,0 +1,54 @@
+// Internal: evaluation shared by the HTML renderer, the full tree renderer and the differ.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "corvid/live/assigns.hpp"
+#include "corvid/live/rendered.hpp"
+#include "corvid/live/template.hpp"
+
+namespace corvid::live::detail {
+
+// A loop variable in scope; `changed` says whether the list it comes from changed.
+struct binding {
+  std::string_view name;
+  const value* v;
+  bool changed;
+  const binding* next;
+};
+
+struct scope {
+  const assigns& a;
+  const binding* locals = nullptr;
+};
+
+struct render_access {
+  static node_state& state(render_state& st) { return st.state_; }
+  static std::shared_ptr<const template_node>& root(render_state& st) { return st.root_; }
+  static const std::shared_ptr<const template_node>& root(const html_template& t) { return t.root_; }
+};
+
+/// The value a path names, or nullptr if any step is missing.
+const value* resolve(const path& p, const scope& sc);
+/// Appends the text of an expr/call slot, escaped unless the slot is raw or the value is safe_html.
+void append_slot_text(std::string& out, const dynamic_part& d, const scope& sc);
+/// 0 = then branch, 1 = else branch, 2 = nothing (false without an else).
+std::int8_t eval_branch(const dynamic_part& d, const scope& sc);
+/// The list a for iterates; nullptr renders as an empty list.
+const value::list* eval_list(const dynamic_part& d, const scope& sc);
+
+std::uint64_t text_hash(std::string_view s) noexcept;
+
+/// The JSON key of slot/entry i ("0", "1", ...), written into `buf`.
+std::string_view index_key(std::size_t i, char (&buf)[24]) noexcept;
+
+/// Renders `n` as a tree node into `out` (with "s" unless it is a comprehension entry) and fills `st`.
+void render_node(const template_node& n, const scope& sc, node_state& st, boost::json::object& out, bool with_statics);
+/// The full JSON of one slot, and `st` reset to match it.
+boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_state& st);
+
+}  // namespace corvid::live::detail

@@ -1,0 +1,123 @@
+#include "corvid/live/protocol.hpp"
+
+#include <boost/json.hpp>
+
+namespace corvid::live {
+
+namespace json = boost::json;
+
+namespace {
+const char* kind_name(json::kind k) {
+  switch (k) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "bool";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "number";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+  }
+  return "?";
+}
+
+bool take_ref(const json::value& v, const char* what, std::optional<std::string>& out, std::string& err) {
+  if (v.is_null()) return true;
+  if (!v.is_string()) {
+    err = std::string(what) + " must be a string or null, got " + kind_name(v.kind());
+    return false;
+  }
+  out.emplace(v.get_string());
+  return true;
+}
+
+json::value ref_json(opt_ref r) { return r ? json::value(json::string(*r)) : json::value(nullptr); }
+
+const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
+}  // namespace
+
+result<frame> parse_frame(std::string_view text, const frame_limits& limits) {
+  if (text.size() > limits.max_bytes)
+    return error{errc::too_large, "frame of " + std::to_string(text.size()) + " bytes exceeds " +
+                                      std::to_string(limits.max_bytes)};
+  json::parse_options po;
+  po.max_depth = limits.max_depth;
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, po);
+  if (ec) return error{errc::malformed_json, "frame is not valid JSON: " + ec.message()};
+  if (!v.is_array()) return error{errc::bad_frame, std::string("frame must be an array, got ") + kind_name(v.kind())};
+  auto& a = v.get_array();
+  if (a.size() != 5)
+    return error{errc::bad_frame, "frame must have 5 elements, got " + std::to_string(a.size())};
+
+  frame f;
+  std::string err;
+  if (!take_ref(a[0], "join_ref", f.join_ref, err) || !take_ref(a[1], "ref", f.ref, err))
+    return error{errc::bad_frame, std::move(err)};
+  if (!a[2].is_string()) return error{errc::bad_frame, std::string("topic must be a string, got ") + kind_name(a[2].kind())};
+  if (!a[3].is_string()) return error{errc::bad_frame, std::string("event must be a string, got ") + kind_name(a[3].kind())};
+  if (a[3].get_string().empty()) return error{errc::bad_frame, "event must not be empty"};
+  if (!a[4].is_object()) return error{errc::bad_frame, std::string("payload must be an object, got ") + kind_name(a[4].kind())};
+  f.topic = a[2].get_string();
+  f.event = a[3].get_string();
+  f.payload = std::move(a[4].get_object());
+  return f;
+}
+
+std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
+                         const json::value& payload) {
+  json::array a;
+  a.reserve(5);
+  a.push_back(ref_json(join_ref));
+  a.push_back(ref_json(ref));
+  a.emplace_back(topic);
+  a.emplace_back(event);
+  a.push_back(payload);
+  return json::serialize(a);
+}
+
+std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,
+                         const json::value& response) {
+  json::object p;
+  p.emplace("status", status == reply_status::ok ? "ok" : "error");
+  p.emplace("response", response);
+  return encode_frame(join_ref, ref, topic, "phx_reply", p);
+}
+
+std::string encode_reply(const frame& to, reply_status status, const json::value& response) {
+  return encode_reply(to.join_ref ? opt_ref(*to.join_ref) : std::nullopt, to.ref ? opt_ref(*to.ref) : std::nullopt,
+                      to.topic, status, response);
+}
+
+std::string encode_diff(opt_ref join_ref, std::string_view topic, const json::object& diff) {
+  return encode_frame(join_ref, std::nullopt, topic, "diff", diff);
+}
+
+std::string encode_live_patch(opt_ref join_ref, std::string_view topic, std::string_view to, nav_kind kind) {
+  return encode_frame(join_ref, std::nullopt, topic, "live_patch", json::object{{"to", to}, {"kind", kind_str(kind)}});
+}
+
+std::string encode_live_redirect(opt_ref join_ref, std::string_view topic, std::string_view to, nav_kind kind,
+                                 std::optional<std::string_view> flash) {
+  json::object p{{"to", to}, {"kind", kind_str(kind)}};
+  if (flash) p.emplace("flash", *flash);
+  return encode_frame(join_ref, std::nullopt, topic, "live_redirect", p);
+}
+
+std::string encode_redirect(opt_ref join_ref, std::string_view topic, std::string_view to,
+                            std::optional<std::string_view> flash) {
+  json::object p{{"to", to}};
+  if (flash) p.emplace("flash", *flash);
+  return encode_frame(join_ref, std::nullopt, topic, "redirect", p);
+}
+
+// phx_error and phx_close carry the join ref in both ref positions, as Phoenix sends them.
+std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason) {
+  return encode_frame(join_ref, join_ref, topic, "phx_error", json::object{{"reason", reason}});
+}
+
+std::string encode_phx_close(opt_ref join_ref, std::string_view topic) {
+  return encode_frame(join_ref, join_ref, topic, "phx_close", json::object{});
+}
+
+}  // namespace corvid::live

@@ -1,0 +1,365 @@
+// Parser for the template syntax documented in template.hpp: one pass, errors as values.
+#include "corvid/live/template.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace corvid::live {
+
+std::string parse_error::to_string() const {
+  std::ostringstream os;
+  os << source << ':' << line << ':' << column << ": " << message;
+  return os.str();
+}
+
+std::string path::str() const {
+  std::string s;
+  for (auto& seg : segments) {
+    if (!s.empty()) s += '.';
+    s += seg;
+  }
+  return s;
+}
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool is_ident(std::string_view s) {
+  return !s.empty() && is_ident_start(s[0]) && std::all_of(s.begin() + 1, s.end(), is_ident_char);
+}
+
+// Later segments may also be list indices or map keys with dashes (phx-value style).
+bool is_member(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_ident_char(c) || c == '-'; });
+}
+
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && is_space(s[i])) ++i;
+    std::size_t j = i;
+    while (j < s.size() && !is_space(s[j])) ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+void add_deps(std::set<std::string, std::less<>>& into, const template_node* node) {
+  if (!node) return;
+  for (auto& d : node->dynamics) into.insert(d.deps.begin(), d.deps.end());
+}
+
+std::vector<std::string> to_vector(std::set<std::string, std::less<>>&& s) {
+  return {std::make_move_iterator(s.begin()), std::make_move_iterator(s.end())};
+}
+
+// Accumulates one node: text goes into the pending static until a dynamic closes it.
+struct builder {
+  template_node node;
+  std::string pending;
+
+  void text(std::string_view t) { pending.append(t); }
+  void dynamic(dynamic_part d) {
+    node.statics.push_back(std::move(pending));
+    pending.clear();
+    node.dynamics.push_back(std::move(d));
+  }
+  void splice(const template_node& other) {
+    pending += other.statics.front();
+    for (std::size_t i = 0; i < other.dynamics.size(); ++i) {
+      dynamic(other.dynamics[i]);
+      pending = other.statics[i + 1];
+    }
+  }
+  std::shared_ptr<template_node> finish() {
+    node.statics.push_back(std::move(pending));
+    return std::make_shared<template_node>(std::move(node));
+  }
+};
+
+enum class stop { eof, else_, endif, endfor };
+
+const char* stop_name(stop s) {
+  switch (s) {
+    case stop::else_: return "{% else %}";
+    case stop::endif: return "{% endif %}";
+    case stop::endfor: return "{% endfor %}";
+    case stop::eof: break;
+  }
+  return "end of template";
+}
+
+class parser {
+ public:
+  parser(std::string_view src, std::string_view name, const parse_options& opts, int depth,
+         std::map<std::string, std::shared_ptr<const computed>, std::less<>>& fns)
+      : src_(src), name_(name), opts_(opts), depth_(depth), fns_(fns) {}
+
+  std::shared_ptr<template_node> run() {
+    builder b;
+    stop end{};
+    std::size_t at = 0;
+    if (!block(b, end, at)) return nullptr;
+    if (end != stop::eof) return fail(at, std::string("unexpected ") + stop_name(end)), nullptr;
+    return b.finish();
+  }
+
+  parse_error take_error() { return std::move(*err_); }
+
+ private:
+  bool fail(std::size_t offset, std::string msg) {
+    if (err_) return false;  // keep the first, innermost error
+    int line = 1, col = 1;
+    for (std::size_t i = 0; i < offset && i < src_.size(); ++i) {
+      if (src_[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    err_ = parse_error{name_, line, col, std::move(msg)};
+    return false;
+  }
+  std::size_t offset_of(std::string_view piece) const { return static_cast<std::size_t>(piece.data() - src_.data()); }
+
+  // Parses until eof or a block terminator ({% else/endif/endfor %}), reported in `end`/`at`.
+  bool block(builder& b, stop& end, std::size_t& at) {
+    while (pos_ < src_.size()) {
+      std::size_t open = pos_;
+      for (;;) {
+        open = src_.find('{', open);
+        if (open == std::string_view::npos || open + 1 >= src_.size()) {
+          open = std::string_view::npos;
+          break;
+        }
+        char k = src_[open + 1];
+        if (k == '{' || k == '%' || k == '#') break;
+        ++open;
+      }
+      if (open == std::string_view::npos) {
+        b.text(src_.substr(pos_));
+        pos_ = src_.size();
+        break;
+      }
+      b.text(src_.substr(pos_, open - pos_));
+      char kind = src_[open + 1];
+      if (kind == '#') {
+        auto close = src_.find("#}", open + 2);
+        if (close == std::string_view::npos) return fail(open, "unclosed comment '{#'");
+        pos_ = close + 2;
+      } else if (kind == '{') {
+        bool raw = open + 2 < src_.size() && src_[open + 2] == '{';
+        std::string_view closer = raw ? "}}}" : "}}";
+        std::size_t body = open + (raw ? 3 : 2);
+        auto close = src_.find(closer, body);
+        if (close == std::string_view::npos) return fail(open, raw ? "unclosed '{{{'" : "unclosed '{{'");
+        pos_ = close + closer.size();
+        if (!output(b, src_.substr(body, close - body), raw, open)) return false;
+      } else {
+        auto close = src_.find("%}", open + 2);
+        if (close == std::string_view::npos) return fail(open, "unclosed '{%'");
+        pos_ = close + 2;
+        auto w = words(src_.substr(open + 2, close - open - 2));
+        if (w.empty()) return fail(open, "empty tag '{% %}'");
+        if (w[0] == "else" || w[0] == "endif" || w[0] == "endfor") {
+          if (w.size() != 1) return fail(open, "'" + std::string(w[0]) + "' takes no arguments");
+          end = w[0] == "else" ? stop::else_ : w[0] == "endif" ? stop::endif : stop::endfor;
+          at = open;
+          return true;
+        }
+        bool ok = w[0] == "if"        ? if_block(b, w, open)
+                  : w[0] == "for"     ? for_block(b, w, open)
+                  : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open)
+                                      : fail(open, "unknown tag '" + std::string(w[0]) + "'");
+        if (!ok) return false;
+      }
+    }
+    end = stop::eof;
+    at = src_.size();
+    return true;
+  }
+
+  bool parse_path(std::string_view text, path& out) {
+    out.segments.clear();
+    std::size_t i = 0;
+    while (true) {
+      auto dot = text.find('.', i);
+      auto seg = text.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
+      bool first = out.segments.empty();
+      if (first ? !is_ident(seg) : !is_member(seg))
+        return fail(offset_of(text) + i, "bad name '" + std::string(text) + "'");
+      out.segments.emplace_back(seg);
+      if (dot == std::string_view::npos) return true;
+      i = dot + 1;
+    }
+  }
+
+  bool output(builder& b, std::string_view inner, bool raw, std::size_t open) {
+    dynamic_part d;
+    d.escape = !raw;
+    std::string_view expr = inner;
+    if (auto bar = inner.find('|'); bar != std::string_view::npos) {
+      auto filter = trim(inner.substr(bar + 1));
+      if (filter != "safe") return fail(offset_of(inner) + bar + 1, "unknown filter '" + std::string(filter) + "' (only 'safe')");
+      d.escape = false;
+      expr = inner.substr(0, bar);
+    }
+    expr = trim(expr);
+    if (expr.empty()) return fail(open, "empty expression");
+    if (expr.size() > 2 && expr.substr(expr.size() - 2) == "()") {
+      auto name = trim(expr.substr(0, expr.size() - 2));
+      auto it = opts_.functions.find(name);
+      if (!is_ident(name) || it == opts_.functions.end())
+        return fail(offset_of(expr), "unknown function '" + std::string(name) + "'");
+      auto& shared = fns_[it->first];
+      if (!shared) shared = std::make_shared<const computed>(it->second);
+      d.kind = dynamic_kind::call;
+      d.fn_name = it->first;
+      d.fn = shared;
+      std::set<std::string, std::less<>> deps(shared->deps.begin(), shared->deps.end());
+      d.deps = to_vector(std::move(deps));
+    } else {
+      if (!parse_path(expr, d.subject)) return false;
+      d.deps = {d.subject.segments[0]};
+    }
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  bool if_block(builder& b, const std::vector<std::string_view>& w, std::size_t open) {
+    dynamic_part d;
+    d.kind = dynamic_kind::if_block;
+    std::size_t arg = 1;
+    if (w.size() == 3 && w[1] == "not") {
+      d.negate = true;
+      arg = 2;
+    } else if (w.size() != 2) {
+      return fail(open, "expected '{% if [not] name %}'");
+    }
+    if (!parse_path(w[arg], d.subject)) return false;
+
+    builder then_b;
+    stop end{};
+    std::size_t at = 0;
+    if (!block(then_b, end, at)) return false;
+    d.then_node = then_b.finish();
+    if (end == stop::else_) {
+      builder else_b;
+      if (!block(else_b, end, at)) return false;
+      d.else_node = else_b.finish();
+    }
+    if (end == stop::eof) return fail(open, "unclosed {% if %}");
+    if (end != stop::endif) return fail(at, std::string("unexpected ") + stop_name(end) + " inside {% if %}");
+
+    std::set<std::string, std::less<>> deps{d.subject.segments[0]};
+    add_deps(deps, d.then_node.get());
+    add_deps(deps, d.else_node.get());
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  bool for_block(builder& b, const std::vector<std::string_view>& w, std::size_t open) {
+    if (w.size() != 4 || w[2] != "in" || !is_ident(w[1])) return fail(open, "expected '{% for name in list %}'");
+    dynamic_part d;
+    d.kind = dynamic_kind::for_block;
+    d.var = std::string(w[1]);
+    if (!parse_path(w[3], d.subject)) return false;
+
+    builder body;
+    stop end{};
+    std::size_t at = 0;
+    if (!block(body, end, at)) return false;
+    if (end == stop::eof) return fail(open, "unclosed {% for %}");
+    if (end != stop::endfor) return fail(at, std::string("unexpected ") + stop_name(end) + " inside {% for %}");
+    d.then_node = body.finish();
+
+    std::set<std::string, std::less<>> deps;
+    add_deps(deps, d.then_node.get());
+    deps.erase(d.var);  // the loop variable is local; the list is what the slot depends on
+    deps.insert(d.subject.segments[0]);
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  bool include(builder& b, std::string_view arg, std::size_t open) {
+    arg = trim(arg);
+    if (arg.size() < 2 || (arg.front() != '"' && arg.front() != '\'') || arg.back() != arg.front())
+      return fail(open, "expected '{% include \"name\" %}'");
+    auto name = arg.substr(1, arg.size() - 2);
+    if (!opts_.loader) return fail(open, "include \"" + std::string(name) + "\" but no loader is configured");
+    if (depth_ >= opts_.max_include_depth)
+      return fail(open, "includes nested deeper than " + std::to_string(opts_.max_include_depth) + " (a cycle?)");
+    auto src = opts_.loader(name);
+    if (!src) return fail(open, "include \"" + std::string(name) + "\": " + src.error().message);
+    if (src->size() > opts_.max_source_bytes) return fail(open, "include \"" + std::string(name) + "\" is too large");
+    parser sub(*src, name, opts_, depth_ + 1, fns_);
+    auto node = sub.run();
+    if (!node) {
+      err_ = sub.take_error();
+      return false;
+    }
+    b.splice(*node);
+    return true;
+  }
+
+  std::string_view src_;
+  std::string name_;
+  const parse_options& opts_;
+  int depth_;
+  std::map<std::string, std::shared_ptr<const computed>, std::less<>>& fns_;
+  std::size_t pos_ = 0;
+  std::optional<parse_error> err_;
+};
+
+}  // namespace
+
+result<html_template, parse_error> html_template::parse(std::string_view source, const parse_options& opts,
+                                                        std::string_view name) {
+  if (source.size() > opts.max_source_bytes)
+    return parse_error{std::string(name), 1, 1, "template larger than " + std::to_string(opts.max_source_bytes) + " bytes"};
+  std::map<std::string, std::shared_ptr<const computed>, std::less<>> fns;
+  parser p(source, name, opts, 0, fns);
+  auto root = p.run();
+  if (!root) return p.take_error();
+  return html_template(std::move(root));
+}
+
+namespace {
+result<std::string> read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return error{errc::io_error, "cannot open " + file.string()};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return error{errc::io_error, "cannot read " + file.string()};
+  return ss.str();
+}
+}  // namespace
+
+result<html_template, parse_error> html_template::load(const std::filesystem::path& file, parse_options opts) {
+  auto src = read_file(file);
+  if (!src) return parse_error{file.string(), 0, 0, src.error().message};
+  if (!opts.loader) {
+    opts.loader = [dir = file.parent_path()](std::string_view name) { return read_file(dir / name); };
+  }
+  return parse(*src, opts, file.string());
+}
+
+}  // namespace corvid::live
