@@ -1,0 +1,59 @@
+#pragma once
+// corvid's error codes and exit reasons. Errors are values: every fallible call returns
+// caf::error or caf::expected<T>; compare with `err == corvid::errc::overloaded`.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/make_message.hpp>
+
+namespace corvid {
+
+/// Failure codes of the corvid runtime (category atom "corvid").
+enum class errc : uint8_t {
+  overloaded = 1,          ///< the receiver's mailbox is full and its policy rejects
+  would_block,             ///< backpressure: an actor sender must wait for a room notice
+  timeout,                 ///< a call or a blocking send ran out of time
+  down,                    ///< the target process is not alive (or died before replying)
+  dropped,                 ///< the message was dropped by the receiver's overflow policy
+  already_registered,      ///< a unique name is taken
+  not_found,               ///< no process under that name / child id
+  unexpected_message,      ///< the receiver had no handler for the request
+  exception,               ///< a handler threw; context holds what()
+  max_restart_intensity,   ///< a supervisor exceeded its restart intensity
+  idle_timeout,            ///< a process stopped after its idle timeout
+  bad_argument,            ///< invalid options or arguments
+};
+
+/// Category atom of corvid errors.
+constexpr caf::atom_value errc_category = caf::atom("corvid");
+
+/// Makes a caf::error from a corvid code (found by CAF through ADL).
+caf::error make_error(errc x);
+/// Same, with a human-readable context string (e.g. an exception's what()).
+caf::error make_error(errc x, std::string context);
+
+/// Short name of a code, e.g. "overloaded".
+const char* to_string(errc x);
+
+/// Renders any error (corvid, CAF exit reasons, system errors) in one readable line.
+std::string describe(const caf::error& e);
+
+/// Exit reasons, as OTP names them. A process's exit reason is a caf::error.
+namespace reason {
+/// Clean exit: links are not triggered, transient children are not restarted.
+inline caf::error normal() { return caf::error{}; }
+/// Orderly stop requested by a supervisor or the runtime (trappable).
+inline caf::error shutdown() { return caf::exit_reason::user_shutdown; }
+/// Untrappable kill.
+inline caf::error kill() { return caf::exit_reason::kill; }
+/// A failure with a text, like `exit(self(), {error, Text})`.
+inline caf::error error(std::string text) { return make_error(errc::exception, std::move(text)); }
+/// True for the reasons OTP treats as "normal" for transient restarts (normal, shutdown).
+bool is_normal(const caf::error& e);
+} // namespace reason
+
+} // namespace corvid

@@ -1,0 +1,317 @@
+// The bounded mailbox: every overflow policy lives here, in push().
+
+#include <caf/atom.hpp>
+#include <caf/send.hpp>
+
+#include "corvid/runtime/telemetry.hpp"
+#include "process_block.hpp"
+#include "runtime_state.hpp"
+
+namespace corvid {
+
+const char* to_string(overflow p) {
+  switch (p) {
+    case overflow::reject: return "reject";
+    case overflow::drop_newest: return "drop_newest";
+    case overflow::drop_oldest: return "drop_oldest";
+    case overflow::coalesce: return "coalesce";
+    case overflow::backpressure: return "backpressure";
+  }
+  return "?";
+}
+
+namespace detail {
+
+namespace {
+
+std::optional<std::string> default_key(const caf::message& m) {
+  if (m.empty())
+    return std::nullopt;
+  if (m.match_element<std::string>(0))
+    return m.get_as<std::string>(0);
+  if (m.match_element<caf::atom_value>(0))
+    return to_string(m.get_as<caf::atom_value>(0));
+  return std::nullopt;
+}
+
+std::optional<std::string> key_of(process_block& b, const caf::message& m) {
+  auto& x = b.ext();
+  return x.key_fn ? x.key_fn(m) : default_key(m);
+}
+
+void emit_high_water(process_block& b, size_t len) {
+  if (!telemetry::wanted("corvid.mailbox.high_water"))
+    return;
+  auto [name, label] = names_of(b);
+  telemetry::execute({"corvid.mailbox.high_water",
+                      {{"length", double(len)}, {"capacity", double(b.capacity)}},
+                      {{"pid", pid{b.id}.to_string()}, {"name", name}, {"label", label}}});
+}
+
+void emit_drop(process_block& b, const char* why) {
+  if (!telemetry::wanted("corvid.mailbox.drop"))
+    return;
+  telemetry::execute({"corvid.mailbox.drop", {{"dropped", double(b.dropped.load())}},
+                      {{"pid", pid{b.id}.to_string()}, {"policy", why}}});
+}
+
+} // namespace
+
+process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options& o)
+  : id(i), rt(r), capacity(static_cast<uint32_t>(o.capacity == 0 ? 1 : o.capacity)),
+    high_water_threshold(static_cast<uint32_t>(o.high_water ? o.high_water : (o.capacity * 4) / 5)),
+    policy(o.policy) {
+  if (o.policy == overflow::coalesce && o.key)
+    ext().key_fn = o.key;
+}
+
+caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait) {
+  caf::actor nudge;
+  bool crossed = false;
+  size_t len = 0;
+  envelope victim;  // destroyed outside the lock (it may fail a caller)
+  {
+    std::unique_lock<std::mutex> g{b.mtx};
+    if (!b.alive.load(std::memory_order_relaxed))
+      return make_error(errc::down);
+    if (b.policy == overflow::coalesce) {
+      if (auto k = key_of(b, e.content)) {
+        auto& x = b.ext();
+        auto i = x.keyed.find(*k);
+        if (i != x.keyed.end()) {
+          auto& slot = b.queue[i->second - x.head_seq];
+          victim = std::move(slot);
+          slot = std::move(e);
+          b.coalesced.fetch_add(1, std::memory_order_relaxed);
+          g.unlock();
+          if (victim.reply)
+            victim.reply.fail(make_error(errc::dropped, "coalesced by a newer message"));
+          return caf::none;
+        }
+        if (b.queue.size() >= b.capacity) {
+          // Distinct keys filled the box: make room by dropping the oldest.
+          victim = b.queue.pop_front();
+          if (auto vk = key_of(b, victim.content)) {
+            auto j = x.keyed.find(*vk);
+            if (j != x.keyed.end() && j->second == x.head_seq)
+              x.keyed.erase(j);
+          }
+          ++x.head_seq;
+          b.dropped.fetch_add(1, std::memory_order_relaxed);
+        }
+        x.keyed.emplace(std::move(*k), x.head_seq + b.queue.size());
+      }
+    }
+    if (b.queue.size() >= b.capacity) {
+      switch (b.policy) {
+        case overflow::reject:
+          b.dropped.fetch_add(1, std::memory_order_relaxed);
+          g.unlock();
+          emit_drop(b, "reject");
+          return make_error(errc::overloaded);
+        case overflow::drop_newest:
+          b.dropped.fetch_add(1, std::memory_order_relaxed);
+          g.unlock();
+          emit_drop(b, "drop_newest");
+          return caf::none;
+        case overflow::drop_oldest:
+        case overflow::coalesce:  // unkeyed message in a coalescing box
+          victim = b.queue.pop_front();
+          if (b.policy == overflow::coalesce && b.extras) {
+            if (auto vk = key_of(b, victim.content)) {
+              auto j = b.extras->keyed.find(*vk);
+              if (j != b.extras->keyed.end() && j->second == b.extras->head_seq)
+                b.extras->keyed.erase(j);
+            }
+            ++b.extras->head_seq;
+          }
+          b.dropped.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case overflow::backpressure:
+          if (actor_sender) {
+            b.ext().waiters.push_back(e.from);
+            return make_error(errc::would_block);
+          }
+          if (wait.count() > 0) {
+            auto& x = b.ext();
+            auto ok = x.room_cv.wait_for(g, wait, [&] {
+              return !b.alive.load(std::memory_order_relaxed) || b.queue.size() < b.capacity;
+            });
+            if (!b.alive.load(std::memory_order_relaxed))
+              return make_error(errc::down);
+            if (!ok)
+              return make_error(errc::timeout, "no room in the mailbox in time");
+          } else {
+            return make_error(errc::overloaded);
+          }
+          break;
+      }
+    }
+    b.queue.push_back(std::move(e));
+    len = b.queue.size();
+    b.length.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
+    if (len > b.high_water.load(std::memory_order_relaxed))
+      b.high_water.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
+    if (!b.above_high_water && len >= b.high_water_threshold) {
+      b.above_high_water = true;
+      crossed = true;
+    }
+    if (!b.scheduled && b.handle) {
+      b.scheduled = true;
+      nudge = b.handle;
+    }
+  }
+  if (nudge)
+    caf::anon_send(nudge, drain_atom::value);
+  if (crossed)
+    emit_high_water(b, len);
+  if (victim.reply)
+    victim.reply.fail(make_error(errc::dropped, "dropped by drop_oldest"));
+  return caf::none;
+}
+
+bool pop(process_block& b, envelope& out) {
+  std::vector<pid> wake;
+  {
+    std::lock_guard<std::mutex> g{b.mtx};
+    if (b.queue.empty()) {
+      b.scheduled = false;
+      b.queue.shrink_if_empty(64);
+      return false;
+    }
+    out = b.queue.pop_front();
+    size_t len = b.queue.size();
+    b.length.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
+    if (b.above_high_water && len < b.high_water_threshold / 2)
+      b.above_high_water = false;
+    if (b.extras) {
+      auto& x = *b.extras;
+      if (b.policy == overflow::coalesce) {
+        if (auto k = key_of(b, out.content)) {
+          auto j = x.keyed.find(*k);
+          if (j != x.keyed.end() && j->second == x.head_seq)
+            x.keyed.erase(j);
+        }
+        ++x.head_seq;
+      }
+      if (b.policy == overflow::backpressure && len + 1 == b.capacity) {
+        x.room_cv.notify_all();
+        wake.swap(x.waiters);
+      }
+    }
+  }
+  for (auto& w : wake)
+    if (w)
+      (void) deliver_signal(w, caf::make_message(room_available{pid{b.id}}));
+  return true;
+}
+
+void close(process_block& b) {
+  ring<envelope> doomed;
+  {
+    std::lock_guard<std::mutex> g{b.mtx};
+    b.alive.store(false);
+    while (!b.queue.empty())
+      doomed.push_back(b.queue.pop_front());
+    b.queue.shrink_if_empty(0);
+    b.length.store(0);
+    b.handle = nullptr;
+    if (b.extras) {
+      b.extras->keyed.clear();
+      b.extras->room_cv.notify_all();
+      b.extras->waiters.clear();
+    }
+  }
+  // Destroying the envelopes fails their callers with errc::down.
+}
+
+mailbox_stats read_stats(process_block& b) {
+  mailbox_stats s;
+  s.length = b.length.load(std::memory_order_relaxed);
+  s.high_water = b.high_water.load(std::memory_order_relaxed);
+  s.handled = b.handled.load(std::memory_order_relaxed);
+  s.dropped = b.dropped.load(std::memory_order_relaxed);
+  s.coalesced = b.coalesced.load(std::memory_order_relaxed);
+  s.capacity = b.capacity;
+  s.policy = b.policy;
+  return s;
+}
+
+std::pair<std::string, std::string> names_of(process_block& b) {
+  std::lock_guard<std::mutex> g{b.mtx};
+  if (!b.extras)
+    return {};
+  return {b.extras->name, b.extras->label};
+}
+
+// -- replies ------------------------------------------------------------------
+
+void reply_slot::complete(caf::expected<caf::message> r) {
+  bool expected = false;
+  if (!done.compare_exchange_strong(expected, true))
+    return;
+  if (caller) {
+    if (r)
+      caf::anon_send(caller, reply_atom::value, call_id, std::move(*r));
+    else
+      caf::anon_send(caller, reply_atom::value, call_id, std::move(r.error()));
+    caller = nullptr;
+    return;
+  }
+  std::lock_guard<std::mutex> g{m};
+  result = std::move(r);
+  ready = true;
+  cv.notify_all();
+}
+
+caf::expected<caf::message> reply_slot::wait(caf::timespan timeout) {
+  std::unique_lock<std::mutex> g{m};
+  if (!cv.wait_for(g, timeout, [this] { return ready; })) {
+    done.store(true);  // a late answer is discarded
+    return make_error(errc::timeout);
+  }
+  return std::move(result);
+}
+
+} // namespace detail
+
+reply_handle::reply_handle(std::shared_ptr<detail::reply_slot> s) : slot_(std::move(s)) {}
+
+reply_handle& reply_handle::operator=(reply_handle&& o) noexcept {
+  if (this != &o) {
+    if (slot_)
+      slot_->complete(make_error(errc::down, "the callee dropped the request"));
+    slot_ = std::move(o.slot_);
+  }
+  return *this;
+}
+
+reply_handle::~reply_handle() {
+  if (slot_)
+    slot_->complete(make_error(errc::down, "the callee ended before replying"));
+}
+
+void reply_handle::deliver_message(caf::message m) {
+  if (!slot_)
+    return;
+  // A handler that returns an error answers the call with that error.
+  if (m.size() == 1 && m.match_element<caf::error>(0)) {
+    auto& err = m.get_as<caf::error>(0);
+    if (err) {
+      slot_->complete(err);
+      slot_.reset();
+      return;
+    }
+  }
+  slot_->complete(std::move(m));
+  slot_.reset();
+}
+
+void reply_handle::fail(caf::error e) {
+  if (!slot_)
+    return;
+  slot_->complete(std::move(e));
+  slot_.reset();
+}
+
+} // namespace corvid

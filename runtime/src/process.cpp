@@ -1,0 +1,304 @@
+// Spawning, sending and calling, and the process-side API.
+
+#include <caf/all.hpp>
+
+#include "corvid/runtime/registry.hpp"
+#include "corvid/runtime/runtime.hpp"
+#include "process_actor.hpp"
+
+namespace corvid {
+
+using clock = std::chrono::steady_clock;
+
+// -- pid ------------------------------------------------------------------------
+
+pid::pid(std::shared_ptr<detail::process_block> b) : id_(b ? b->id : 0), blk_(std::move(b)) {}
+
+bool pid::alive() const noexcept {
+  return blk_ && blk_->alive.load(std::memory_order_relaxed);
+}
+
+std::string pid::to_string() const {
+  if (id_ == 0)
+    return "<none>";
+  return "<0." + std::to_string(id_) + ".0>";
+}
+
+namespace detail {
+
+namespace {
+
+std::shared_ptr<process_block> block_of(const pid& p) {
+  return p.block();
+}
+
+} // namespace
+
+caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait) {
+  auto b = block_of(to);
+  if (!b)
+    return make_error(errc::down, "no such process: " + to.to_string());
+  return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait);
+}
+
+caf::error deliver_signal(const pid& to, caf::message m) {
+  auto b = block_of(to);
+  if (!b)
+    return make_error(errc::down);
+  caf::actor h;
+  {
+    std::lock_guard<std::mutex> g{b->mtx};
+    h = b->handle;
+  }
+  if (!h)
+    return make_error(errc::down);
+  caf::anon_send<caf::message_priority::high>(h, std::move(m));
+  return caf::none;
+}
+
+caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::timespan timeout) {
+  auto b = block_of(to);
+  if (!b)
+    return make_error(errc::down, "no such process: " + to.to_string());
+  auto slot = std::make_shared<reply_slot>();
+  if (auto err = push(*b, envelope{std::move(msg), pid{}, reply_handle{slot}}, false, caf::timespan{0}))
+    return err;
+  return slot->wait(timeout);
+}
+
+caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent) {
+  auto& st = rt.state();
+  const auto& mo = opts.mailbox ? *opts.mailbox : st.opts.default_mailbox;
+  auto blk = std::make_shared<process_block>(0, &st, mo);
+  if (!opts.label.empty())
+    blk->ext().label = opts.label;
+  // lazy_init: the actor runs nothing until kicked, so a failed registration never runs init.
+  auto handle = st.sys->spawn<process_actor, caf::lazy_init>(blk, std::move(init), opts.trap_exit,
+                                                              opts.idle_timeout);
+  pid p{blk};
+  st.table.add(blk);
+  if (!opts.name.empty()) {
+    if (auto err = register_name(rt, opts.name, p)) {
+      auto* impl = static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(handle));
+      impl->aborted_ = true;
+      {
+        std::lock_guard<std::mutex> g{blk->mtx};
+        blk->handle = handle;
+      }
+      caf::anon_send_exit(handle, caf::exit_reason::kill);
+      return err;
+    }
+  }
+  if (parent) {
+    auto* self = parent->actor();
+    if (opts.link)
+      self->link_to(handle);
+    if (opts.monitor)
+      parent->monitor(p);
+  }
+  {
+    std::lock_guard<std::mutex> g{blk->mtx};
+    blk->handle = handle;
+    blk->scheduled = true;
+  }
+  caf::anon_send(handle, drain_atom::value);
+  return p;
+}
+
+} // namespace detail
+
+caf::expected<pid> spawn(runtime& rt, init_fn init, spawn_options opts) {
+  return detail::spawn_impl(rt, std::move(init), std::move(opts), nullptr);
+}
+
+void exit(const pid& to, caf::error reason) {
+  auto b = to.block();
+  if (!b)
+    return;
+  caf::actor h;
+  {
+    std::lock_guard<std::mutex> g{b->mtx};
+    h = b->handle;
+  }
+  if (h)
+    caf::anon_send<caf::message_priority::high>(h, caf::exit_msg{caf::actor_addr{}, std::move(reason)});
+}
+
+mailbox_stats stats(const pid& p) {
+  if (auto b = p.block())
+    return detail::read_stats(*b);
+  return {};
+}
+
+// -- pending_call -------------------------------------------------------------------
+
+void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err) {
+  auto* impl = static_cast<detail::process_actor*>(self_.actor());
+  auto b = to_.block();
+  auto& x = impl->x();
+  auto id = x.next_id++;
+  auto deadline = clock::now() + timeout_;
+  if (!b) {
+    caf::error err = make_error(errc::down, "no such process: " + to_.to_string());
+    on_err(err);
+    return;
+  }
+  auto slot = std::make_shared<detail::reply_slot>();
+  slot->caller = caf::actor_cast<caf::actor>(impl);
+  slot->call_id = id;
+  x.calls.emplace(id, detail::actor_extras::call{std::move(on_ok), std::move(on_err), deadline});
+  auto err = detail::push(*b, detail::envelope{std::move(msg_), self_.self(), reply_handle{slot}},
+                          false, caf::timespan{0});
+  if (err) {
+    // Fail right away: the callee never saw it. (backpressure does not apply to calls)
+    auto c = std::move(x.calls[id]);
+    x.calls.erase(id);
+    slot->done.store(true);
+    c.on_err(err);
+    return;
+  }
+  impl->arm_call_timer(deadline);
+}
+
+// -- process ----------------------------------------------------------------------
+
+namespace {
+// The live actor of `p`, or why there is none: its exit reason, or noproc.
+std::pair<caf::actor, caf::error> handle_or_reason(const pid& p) {
+  auto b = p.block();
+  if (!b)
+    return {nullptr, make_error(errc::down, "noproc")};
+  std::lock_guard<std::mutex> g{b->mtx};
+  if (b->handle)
+    return {b->handle, caf::error{}};
+  if (b->exit_reason || !b->alive.load())
+    return {nullptr, b->exit_reason};
+  return {nullptr, make_error(errc::down, "noproc")};
+}
+} // namespace
+
+pid process::self() const { return pid{impl_->blk_}; }
+
+runtime& process::rt() const { return *impl_->st_->owner; }
+
+pid process::sender() const {
+  return impl_->current_ ? impl_->current_->from : pid{};
+}
+
+caf::error process::send_message(const pid& to, caf::message m) {
+  return detail::deliver(to, std::move(m), self(), caf::timespan{0});
+}
+
+reply_handle process::reply_later() {
+  auto* cur = impl_->current_;
+  if (!cur || !cur->reply)
+    return {};
+  impl_->reply_taken_ = true;
+  return std::move(cur->reply);
+}
+
+caf::expected<pid> process::spawn(init_fn init, spawn_options opts) {
+  return detail::spawn_impl(rt(), std::move(init), std::move(opts), this);
+}
+
+void process::link(const pid& other) {
+  auto [h, why] = handle_or_reason(other);
+  if (h) {
+    impl_->link_to(h);
+  } else {
+    // Linking to a dead process: OTP delivers an exit signal (noproc).
+    impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, std::move(why)});
+  }
+}
+
+void process::unlink(const pid& other) {
+  auto b = other.block();
+  caf::actor h;
+  if (b) {
+    std::lock_guard<std::mutex> g{b->mtx};
+    h = b->handle;
+  }
+  if (h)
+    impl_->unlink_from(h);
+}
+
+uint64_t process::monitor(const pid& other) {
+  auto& x = impl_->x();
+  auto ref = x.next_id++;
+  x.monitors.emplace(ref, other);
+  auto [h, why] = handle_or_reason(other);
+  if (h)
+    impl_->monitor(h);
+  else
+    impl_->send(caf::actor_cast<caf::actor>(impl_), down_signal{ref, other, std::move(why)});
+  return ref;
+}
+
+void process::demonitor(uint64_t ref) {
+  if (!impl_->x_)
+    return;
+  auto& mons = impl_->x_->monitors;
+  auto i = mons.find(ref);
+  if (i == mons.end())
+    return;
+  auto target = i->second;
+  mons.erase(i);
+  for (auto& [r, p] : mons)
+    if (p == target)
+      return;  // another ref still watches it
+  if (auto b = target.block()) {
+    caf::actor h;
+    {
+      std::lock_guard<std::mutex> g{b->mtx};
+      h = b->handle;
+    }
+    if (h)
+      impl_->demonitor(h);
+  }
+}
+
+void process::trap_exit(bool on) { impl_->trap_ = on; }
+
+bool process::trapping_exits() const { return impl_->trap_; }
+
+void process::exit(caf::error reason) { impl_->stop(std::move(reason)); }
+
+void process::become(behavior b) { impl_->next_ = std::move(b); }
+
+void process::on_exit_signal(std::function<void(exit_signal&)> f) { impl_->x().on_exit = std::move(f); }
+
+void process::on_down(std::function<void(down_signal&)> f) { impl_->x().on_down = std::move(f); }
+
+void process::on_terminate(std::function<void(const caf::error&)> f) {
+  impl_->x().on_terminate.push_back(std::move(f));
+}
+
+timer_ref process::start_timer(caf::timespan d, const pid& to, caf::message m, bool periodic) {
+  auto& x = impl_->x();
+  auto id = x.next_id++;
+  x.timers.emplace(id, detail::actor_extras::timer{to, std::move(m), d, periodic});
+  impl_->delayed_send(caf::actor_cast<caf::actor>(impl_), d, detail::timer_atom::value, id);
+  return timer_ref{id};
+}
+
+bool process::cancel_timer(timer_ref t) {
+  if (!impl_->x_)
+    return false;
+  return impl_->x_->timers.erase(t.id) > 0;
+}
+
+void process::set_idle_timeout(caf::timespan d, std::function<void()> on_idle) {
+  auto& x = impl_->x();
+  x.idle = d;
+  x.on_idle = std::move(on_idle);
+  if (d.count() > 0)
+    impl_->touch();
+}
+
+void process::hold(std::shared_ptr<void> state) { impl_->x().held.push_back(std::move(state)); }
+
+mailbox_stats process::stats() const { return detail::read_stats(*impl_->blk_); }
+
+caf::event_based_actor* process::actor() const { return impl_; }
+
+} // namespace corvid

@@ -1,0 +1,316 @@
+// The actor behind a process: draining, signals, timers, outgoing calls, idle timeouts.
+
+#include "process_actor.hpp"
+
+#include <iostream>
+
+#include <caf/all.hpp>
+
+#include "corvid/runtime/telemetry.hpp"
+
+namespace corvid::detail {
+
+using clock = std::chrono::steady_clock;
+
+process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_block> b,
+                             init_fn init, bool trap, caf::timespan idle)
+  : caf::event_based_actor(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
+    trap_(trap) {
+  blk_->id = id();
+  if (idle.count() > 0) {
+    x().idle = idle;
+  }
+}
+
+caf::behavior process_actor::make_behavior() {
+  if (aborted_) {
+    quit();
+    return {};
+  }
+  set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      return make_error(errc::exception, x.what());
+    } catch (...) {
+      return make_error(errc::exception, "non-standard exception");
+    }
+  });
+  set_exit_handler([this](caf::exit_msg& m) {
+    if (m.reason == caf::exit_reason::kill) {
+      stop(std::move(m.reason));
+      return;
+    }
+    if (trap_) {
+      exit_signal sig{resolve(m.source), std::move(m.reason)};
+      if (x_ && x_->on_exit)
+        x_->on_exit(sig);
+      else
+        offer(caf::make_message(std::move(sig)));
+    } else if (m.reason) {
+      stop(std::move(m.reason));
+    }
+  });
+  set_down_handler([this](caf::down_msg& m) {
+    if (!x_)
+      return;
+    auto who = m.source.id();
+    std::vector<uint64_t> refs;
+    for (auto& [ref, p] : x_->monitors)
+      if (p.id() == who)
+        refs.push_back(ref);
+    for (auto ref : refs) {
+      down_signal sig{ref, x_->monitors[ref], m.reason};
+      x_->monitors.erase(ref);
+      if (x_->on_down)
+        x_->on_down(sig);
+      else
+        offer(caf::make_message(std::move(sig)));
+    }
+  });
+  set_default_handler([this](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
+    // A message sent with plain CAF (not through corvid's mailbox): give it to the user.
+    offer(mv.move_content_to_message());
+    return caf::message{};
+  });
+  if (init_) {
+    user_ = init_(self_);
+    init_ = nullptr;
+  }
+  if (next_) {
+    user_ = std::move(*next_);
+    next_.reset();
+  }
+  if (x_ && x_->idle.count() > 0)
+    touch();
+  return {
+    [this](drain_atom) { drain(); },
+    [this](reply_atom, uint64_t id, caf::message& m) { on_reply(id, std::move(m)); },
+    [this](reply_atom, uint64_t id, caf::error& e) { on_reply(id, std::move(e)); },
+    [this](timer_atom, uint64_t id) { fire_timer(id); },
+    [this](calltmo_atom) { expire_calls(); },
+    [this](idle_atom) { check_idle(); },
+    [this](down_signal& d) {
+      // Synthesized for monitors of processes that were already gone.
+      if (!x_ || x_->monitors.erase(d.ref) == 0)
+        return;
+      if (x_->on_down)
+        x_->on_down(d);
+      else
+        offer(caf::make_message(std::move(d)));
+    },
+    [this](exit_signal& s) {
+      // Synthesized for links to processes that were already gone.
+      if (trap_) {
+        if (x_ && x_->on_exit)
+          x_->on_exit(s);
+        else
+          offer(caf::make_message(std::move(s)));
+      } else if (s.reason) {
+        stop(std::move(s.reason));
+      }
+    },
+  };
+}
+
+void process_actor::on_exit() {
+  if (exiting_ && !blk_)
+    return;
+  exiting_ = true;
+  const auto& reason = fail_state();
+  if (x_) {
+    for (auto& f : x_->on_terminate) {
+      try {
+        f(reason);
+      } catch (...) {
+        // cleanup hooks must not take the runtime down
+      }
+    }
+  }
+  if (!blk_)
+    return;
+  {
+    std::lock_guard<std::mutex> g{blk_->mtx};
+    blk_->exit_reason = reason;
+  }
+  close(*blk_);
+  registry_cleanup(*st_, *blk_);
+  st_->table.remove(blk_->id);
+  if (!aborted_ && !reason::is_normal(reason) && reason != caf::exit_reason::kill
+      && telemetry::wanted("corvid.process.crash")) {
+    auto [name, label] = names_of(*blk_);
+    telemetry::execute({"corvid.process.crash", {{"handled", double(blk_->handled.load())}},
+                        {{"pid", pid{blk_->id}.to_string()}, {"name", name}, {"label", label},
+                         {"reason", describe(reason)}}});
+  }
+  user_ = behavior{};
+  next_.reset();
+  x_.reset();
+  blk_.reset();
+}
+
+pid process_actor::resolve(const caf::actor_addr& a) const {
+  if (!a)
+    return pid{};
+  if (auto b = st_->table.find(a.id()))
+    return pid{b};
+  return pid{a.id()};
+}
+
+void process_actor::stop(caf::error reason) {
+  exiting_ = true;
+  quit(std::move(reason));
+}
+
+void process_actor::drain() {
+  auto n = st_->opts.drain_batch;
+  envelope e;
+  for (size_t i = 0; i < n; ++i) {
+    if (exiting_ || !pop(*blk_, e))
+      return;
+    handle(e);
+    e = envelope{};
+  }
+  // More may be queued: yield so other processes and urgent signals get their turn.
+  if (!exiting_)
+    send(caf::actor_cast<caf::actor>(this), drain_atom::value);
+}
+
+void process_actor::handle(envelope& e) {
+  current_ = &e;
+  reply_taken_ = false;
+  auto res = user_(e.content);
+  current_ = nullptr;
+  blk_->handled.fetch_add(1, std::memory_order_relaxed);
+  if (e.reply && !reply_taken_) {
+    if (res)
+      e.reply.deliver_message(std::move(*res));
+    else
+      e.reply.fail(make_error(errc::unexpected_message, caf::to_string(e.content)));
+  } else if (!res && !reply_taken_) {
+    if (telemetry::wanted("corvid.process.unexpected"))
+      telemetry::execute({"corvid.process.unexpected", {},
+                          {{"pid", pid{blk_->id}.to_string()}, {"message", caf::to_string(e.content)}}});
+  }
+  if (next_) {
+    user_ = std::move(*next_);
+    next_.reset();
+  }
+  if (x_ && x_->idle.count() > 0)
+    x_->last_activity = clock::now();
+}
+
+void process_actor::offer(caf::message m) {
+  if (exiting_)
+    return;
+  (void) user_(m);
+  if (next_) {
+    user_ = std::move(*next_);
+    next_.reset();
+  }
+}
+
+void process_actor::on_reply(uint64_t id, caf::expected<caf::message> r) {
+  if (!x_)
+    return;
+  auto i = x_->calls.find(id);
+  if (i == x_->calls.end())
+    return;  // timed out already: a late reply is dropped
+  auto c = std::move(i->second);
+  x_->calls.erase(i);
+  if (r) {
+    if (!c.on_ok(*r)) {
+      caf::error err = make_error(errc::unexpected_message, "reply did not match: " + caf::to_string(*r));
+      c.on_err(err);
+    }
+  } else {
+    c.on_err(r.error());
+  }
+  if (next_) {
+    user_ = std::move(*next_);
+    next_.reset();
+  }
+}
+
+void process_actor::arm_call_timer(clock::time_point deadline) {
+  auto& x = this->x();
+  if (deadline >= x.armed_deadline)
+    return;
+  x.armed_deadline = deadline;
+  auto d = std::chrono::duration_cast<caf::timespan>(deadline - clock::now());
+  if (d.count() < 0)
+    d = caf::timespan{0};
+  delayed_send(caf::actor_cast<caf::actor>(this), d, calltmo_atom::value);
+}
+
+void process_actor::expire_calls() {
+  if (!x_)
+    return;
+  auto now = clock::now();
+  x_->armed_deadline = clock::time_point::max();
+  std::vector<actor_extras::call> expired;
+  auto next = clock::time_point::max();
+  for (auto i = x_->calls.begin(); i != x_->calls.end();) {
+    if (i->second.deadline <= now) {
+      expired.push_back(std::move(i->second));
+      i = x_->calls.erase(i);
+    } else {
+      next = std::min(next, i->second.deadline);
+      ++i;
+    }
+  }
+  if (next != clock::time_point::max())
+    arm_call_timer(next);
+  for (auto& c : expired) {
+    caf::error err = make_error(errc::timeout);
+    c.on_err(err);
+  }
+}
+
+void process_actor::fire_timer(uint64_t id) {
+  if (!x_)
+    return;
+  auto i = x_->timers.find(id);
+  if (i == x_->timers.end())
+    return;  // cancelled
+  auto& t = i->second;
+  (void) deliver(t.to, t.msg, pid{blk_}, caf::timespan{0});
+  if (t.periodic)
+    delayed_send(caf::actor_cast<caf::actor>(this), t.period, timer_atom::value, id);
+  else
+    x_->timers.erase(i);
+}
+
+void process_actor::touch() {
+  auto& x = this->x();
+  x.last_activity = clock::now();
+  if (!x.idle_armed) {
+    x.idle_armed = true;
+    delayed_send(caf::actor_cast<caf::actor>(this), x.idle, idle_atom::value);
+  }
+}
+
+void process_actor::check_idle() {
+  if (!x_ || x_->idle.count() <= 0) {
+    if (x_)
+      x_->idle_armed = false;
+    return;
+  }
+  auto& x = *x_;
+  auto quiet = clock::now() - x.last_activity;
+  if (quiet >= x.idle) {
+    x.idle_armed = false;
+    if (x.on_idle) {
+      x.on_idle();
+      if (!exiting_ && x_ && x_->idle.count() > 0)
+        touch();
+    } else {
+      stop(make_error(errc::idle_timeout));
+    }
+    return;
+  }
+  delayed_send(caf::actor_cast<caf::actor>(this),
+               std::chrono::duration_cast<caf::timespan>(x.idle - quiet), idle_atom::value);
+}
+
+} // namespace corvid::detail

@@ -1,0 +1,87 @@
+#pragma once
+// The CAF actor behind every corvid process: it drains the bounded corvid mailbox in
+// batches and turns CAF's links, monitors and exits into corvid signals.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "corvid/runtime/process.hpp"
+#include "process_block.hpp"
+#include "runtime_state.hpp"
+
+namespace corvid::detail {
+
+/// Per-process data that most processes never need; allocated on first use.
+struct actor_extras {
+  struct timer {
+    pid to;
+    caf::message msg;
+    caf::timespan period{0};
+    bool periodic = false;
+  };
+  struct call {
+    behavior on_ok;
+    std::function<void(caf::error&)> on_err;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::unordered_map<uint64_t, pid> monitors;  // ref -> watched process
+  std::unordered_map<uint64_t, timer> timers;
+  std::unordered_map<uint64_t, call> calls;
+  std::chrono::steady_clock::time_point armed_deadline = std::chrono::steady_clock::time_point::max();
+  uint64_t next_id = 1;
+  std::function<void(exit_signal&)> on_exit;
+  std::function<void(down_signal&)> on_down;
+  std::vector<std::function<void(const caf::error&)>> on_terminate;
+  std::vector<std::shared_ptr<void>> held;
+  caf::timespan idle{0};
+  std::function<void()> on_idle;
+  std::chrono::steady_clock::time_point last_activity;
+  bool idle_armed = false;
+};
+
+class process_actor : public caf::event_based_actor {
+public:
+  process_actor(caf::actor_config& cfg, std::shared_ptr<process_block> b, init_fn init,
+                bool trap, caf::timespan idle);
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+  const char* name() const override { return "corvid.process"; }
+
+  std::shared_ptr<process_block> blk_;
+  runtime_state* st_;
+  init_fn init_;
+  behavior user_;
+  std::optional<behavior> next_;
+  process self_{this};
+  envelope* current_ = nullptr;
+  bool reply_taken_ = false;
+  bool trap_ = false;
+  bool exiting_ = false;
+  bool aborted_ = false;  // spawn failed (e.g. name taken): never run init
+  std::unique_ptr<actor_extras> x_;
+
+  actor_extras& x() {
+    if (!x_)
+      x_ = std::make_unique<actor_extras>();
+    return *x_;
+  }
+  pid resolve(const caf::actor_addr& a) const;
+  void drain();
+  void handle(envelope& e);
+  void offer(caf::message m);  // a signal or raw message, straight to the user behavior
+  void on_reply(uint64_t id, caf::expected<caf::message> r);
+  void expire_calls();
+  void arm_call_timer(std::chrono::steady_clock::time_point deadline);
+  void fire_timer(uint64_t id);
+  void check_idle();
+  void touch();
+  void stop(caf::error reason);
+};
+
+} // namespace corvid::detail

@@ -1,0 +1,110 @@
+#pragma once
+// The control block every pid points to: the bounded mailbox and its counters. It lives as
+// long as some pid refers to it; the CAF actor holds it while running.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+
+#include "corvid/runtime/mailbox.hpp"
+#include "corvid/runtime/pid.hpp"
+#include "corvid/runtime/process.hpp"
+#include "ring.hpp"
+
+namespace corvid::detail {
+
+struct runtime_state;
+
+/// Where a call's answer goes: a blocked thread or a calling process.
+struct reply_slot {
+  std::atomic<bool> done{false};
+  // actor caller
+  caf::actor caller;
+  uint64_t call_id = 0;
+  // thread caller
+  std::mutex m;
+  std::condition_variable cv;
+  bool ready = false;
+  caf::expected<caf::message> result{caf::message{}};
+
+  /// Completes once; later completions are ignored.
+  void complete(caf::expected<caf::message> r);
+  /// Thread side: waits for completion up to `timeout`.
+  caf::expected<caf::message> wait(caf::timespan timeout);
+};
+
+/// One queued user message.
+struct envelope {
+  caf::message content;
+  pid from;
+  reply_handle reply;  // empty for sends and casts
+};
+
+/// Rarely used parts of a block, allocated on first use to keep idle processes small.
+struct block_extras {
+  std::string name;                 // registered unique name
+  std::string label;                // kind, for introspection
+  std::vector<std::string> names;   // registry names held
+  std::vector<std::string> keys;    // registry duplicate keys held
+  coalesce_key_fn key_fn;
+  std::unordered_map<std::string, uint64_t> keyed;  // coalesce key -> sequence number
+  uint64_t head_seq = 0;            // sequence number of queue.front()
+  std::condition_variable room_cv;  // thread senders waiting under backpressure
+  std::vector<pid> waiters;         // actor senders told errc::would_block
+};
+
+struct process_block {
+  process_block(uint64_t i, runtime_state* r, const mailbox_options& o);
+
+  uint64_t id;
+  runtime_state* rt;
+  std::mutex mtx;
+  caf::actor handle;                 // strong while running; reset at exit
+  ring<envelope> queue;
+  uint32_t capacity;
+  uint32_t high_water_threshold;
+  overflow policy;
+  bool scheduled = false;            // a drain nudge is in the actor's CAF mailbox
+  bool above_high_water = false;
+  std::atomic<bool> alive{true};
+  std::atomic<uint32_t> length{0};
+  std::atomic<uint32_t> high_water{0};
+  std::atomic<uint32_t> restarts{0};
+  std::atomic<uint64_t> handled{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> coalesced{0};
+  std::atomic<uint64_t> supervisor{0};  // pid id of the supervisor, 0 = none
+  caf::error exit_reason;                 // set once the process ended (guarded by mtx)
+  std::unique_ptr<block_extras> extras;  // guarded by mtx
+
+  block_extras& ext() {
+    if (!extras)
+      extras = std::make_unique<block_extras>();
+    return *extras;
+  }
+};
+
+/// Pushes a user message per the receiver's policy. `wait` > 0 lets a thread sender block.
+caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait);
+/// Pops up to one message for the running process; false when the queue is empty (and
+/// the scheduled flag was cleared).
+bool pop(process_block& b, envelope& out);
+/// Sends straight to a process's actor, bypassing the bound (signals, notices, replies).
+caf::error deliver_signal(const pid& to, caf::message m);
+/// Marks the block dead and fails everything still queued.
+void close(process_block& b);
+/// Snapshot of the counters.
+mailbox_stats read_stats(process_block& b);
+/// Current registered name and label (copies, taken under the lock).
+std::pair<std::string, std::string> names_of(process_block& b);
+
+} // namespace corvid::detail

@@ -1,0 +1,68 @@
+#pragma once
+// Shared state of one runtime: the process table and the registry, both sharded.
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+#include "corvid/runtime/runtime.hpp"
+#include "process_block.hpp"
+
+namespace corvid::detail {
+
+using drain_atom = caf::atom_constant<caf::atom("cv_drain")>;
+using reply_atom = caf::atom_constant<caf::atom("cv_reply")>;
+using timer_atom = caf::atom_constant<caf::atom("cv_timer")>;
+using calltmo_atom = caf::atom_constant<caf::atom("cv_calltmo")>;
+using idle_atom = caf::atom_constant<caf::atom("cv_idle")>;
+
+constexpr size_t shard_count = 16;
+
+struct process_table {
+  struct shard {
+    std::mutex m;
+    std::unordered_map<uint64_t, std::weak_ptr<process_block>> map;
+  };
+  std::array<shard, shard_count> shards;
+  std::atomic<size_t> live{0};
+  std::mutex idle_m;
+  std::condition_variable idle_cv;  // notified when `live` drops
+
+  void add(const std::shared_ptr<process_block>& b);
+  void remove(uint64_t id);
+  std::shared_ptr<process_block> find(uint64_t id);
+  void for_each(const std::function<void(const std::shared_ptr<process_block>&)>& f);
+};
+
+struct registry_state {
+  struct shard {
+    std::mutex m;
+    std::unordered_map<std::string, pid> names;
+    std::unordered_map<std::string, std::vector<pid>> keys;
+  };
+  std::array<shard, shard_count> shards;
+  shard& of(const std::string& k) { return shards[std::hash<std::string>{}(k) % shard_count]; }
+};
+
+struct runtime_state {
+  runtime* owner = nullptr;
+  caf::actor_system* sys = nullptr;
+  runtime_options opts;
+  process_table table;
+  registry_state registry;
+};
+
+/// Drops every registry entry of an exiting process.
+void registry_cleanup(runtime_state& st, process_block& b);
+
+} // namespace corvid::detail
