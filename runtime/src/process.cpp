@@ -124,6 +124,36 @@ void exit(const pid& to, caf::error reason) {
     caf::anon_send<caf::message_priority::high>(h, caf::exit_msg{caf::actor_addr{}, std::move(reason)});
 }
 
+caf::expected<uint64_t> on_exit_of(const pid& p,
+                                   std::function<void(const pid&, const caf::error&)> f) {
+  auto b = p.block();
+  if (!b)
+    return make_error(errc::down, "noproc");
+  std::lock_guard<std::mutex> g{b->mtx};
+  if (!b->alive.load())
+    return make_error(errc::down, "process already exited");
+  auto& x = b->ext();
+  auto id = x.next_hook++;
+  x.exit_hooks.emplace_back(id, std::move(f));
+  return id;
+}
+
+void cancel_on_exit_of(const pid& p, uint64_t hook) {
+  auto b = p.block();
+  if (!b)
+    return;
+  std::lock_guard<std::mutex> g{b->mtx};
+  if (!b->extras)
+    return;
+  auto& v = b->extras->exit_hooks;
+  for (auto i = v.begin(); i != v.end(); ++i) {
+    if (i->first == hook) {
+      v.erase(i);
+      return;
+    }
+  }
+}
+
 mailbox_stats stats(const pid& p) {
   if (auto b = p.block())
     return detail::read_stats(*b);

@@ -135,6 +135,7 @@ void process_actor::on_exit() {
   }
   close(*blk_);
   registry_cleanup(*st_, *blk_);
+  run_exit_hooks(*blk_, reason);
   st_->table.remove(blk_->id);
   if (!aborted_ && !reason::is_normal(reason) && reason != caf::exit_reason::kill
       && telemetry::wanted("corvid.process.crash")) {
@@ -147,6 +148,24 @@ void process_actor::on_exit() {
   next_.reset();
   x_.reset();
   blk_.reset();
+}
+
+void run_exit_hooks(process_block& b, const caf::error& reason) {
+  decltype(block_extras::exit_hooks) hooks;
+  {
+    std::lock_guard<std::mutex> g{b.mtx};
+    if (!b.extras)
+      return;
+    hooks.swap(b.extras->exit_hooks);
+  }
+  pid self{b.id};
+  for (auto& [id, f] : hooks) {
+    try {
+      f(self, reason);
+    } catch (...) {
+      // a hook must not stop the others
+    }
+  }
 }
 
 pid process_actor::resolve(const caf::actor_addr& a) const {

@@ -60,6 +60,8 @@ struct block_extras {
   uint64_t head_seq = 0;            // sequence number of queue.front()
   std::condition_variable room_cv;  // thread senders waiting under backpressure
   std::vector<pid> waiters;         // actor senders told errc::would_block
+  std::vector<std::pair<uint64_t, std::function<void(const pid&, const caf::error&)>>> exit_hooks;
+  uint64_t next_hook = 1;
 };
 
 struct process_block {

@@ -62,6 +62,8 @@ struct runtime_state {
   registry_state registry;
 };
 
+/// Runs the on_exit_of hooks of an exiting process.
+void run_exit_hooks(process_block& b, const caf::error& reason);
 /// Drops every registry entry of an exiting process.
 void registry_cleanup(runtime_state& st, process_block& b);
 

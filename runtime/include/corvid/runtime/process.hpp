@@ -242,6 +242,11 @@ caf::expected<R> call(const pid& to, caf::timespan timeout, Ts&&... xs) {
 }
 /// Sends an exit signal (OTP exit/2). Signals bypass the mailbox bound and any backlog.
 void exit(const pid& to, caf::error reason);
+/// Runs `f(p, reason)` when `p` exits, on the exiting process's thread (must not block).
+/// For libraries that keep per-process tables (pubsub, presence). errc::down if `p` is gone.
+caf::expected<uint64_t> on_exit_of(const pid& p, std::function<void(const pid&, const caf::error&)> f);
+/// Removes a hook added by on_exit_of.
+void cancel_on_exit_of(const pid& p, uint64_t hook);
 /// Counters of a process's mailbox (zeros for a dead pid).
 mailbox_stats stats(const pid& p);
 
