@@ -41,7 +41,10 @@ as_root() {
 }
 
 installed() {
-  dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+  # (not "dpkg -s | grep -q": under pipefail an early-exiting grep can fail the pipeline)
+  local status
+  status="$(dpkg -s "$1" 2>/dev/null)" || return 1
+  [[ $status == *$'\nStatus: install ok installed'$'\n'* ]]
 }
 
 # ---------------------------------------------------------------- Debian packages

@@ -31,6 +31,7 @@ import sys
 DOCTEST_RE = re.compile(
     r"^\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
 PLAIN_RE = re.compile(r"^\s*(?:\w+:\s*)?(\d+) passed, (\d+) failed\b")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 PASS_RESULTS = {"OK", "EXPECTEDFAIL"}
 SKIP_RESULTS = {"SKIP"}
 
@@ -39,7 +40,7 @@ def doctest_counts(text):
     """Sum of (passed, failed) over doctest summary lines in text, or None if there are none."""
     found = False
     passed = failed = 0
-    for line in text.splitlines():
+    for line in ANSI_RE.sub("", text).splitlines():
         m = DOCTEST_RE.match(line.strip())
         if m:
             found = True
@@ -102,7 +103,7 @@ def count_stage(path, rc):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
-                m = PLAIN_RE.match(line)
+                m = PLAIN_RE.match(ANSI_RE.sub("", line))
                 if m:
                     last = (int(m.group(1)), int(m.group(2)))
     except OSError:
