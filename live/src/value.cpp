@@ -16,6 +16,12 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 }  // namespace
 
+value::value(const value&) = default;
+value::value(value&&) noexcept = default;
+value& value::operator=(const value&) = default;
+value& value::operator=(value&&) noexcept = default;
+value::~value() = default;
+
 bool value::truthy() const noexcept {
   return std::visit(overloaded{
                         [](std::nullptr_t) { return false; },

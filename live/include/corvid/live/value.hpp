@@ -39,6 +39,12 @@ class value {
   value(safe_html h) : v_(std::move(h)) {}
   value(list l) : v_(std::move(l)) {}
   value(map m) : v_(std::move(m)) {}
+  // Out of line: inlined variant copies trip g++ 12's -Wmaybe-uninitialized in callers' code.
+  value(const value&);
+  value(value&&) noexcept;
+  value& operator=(const value&);
+  value& operator=(value&&) noexcept;
+  ~value();
 
   bool is_null() const noexcept { return v_.index() == 0; }
   /// The alternative if it holds one, else nullptr; T is one of the types above.

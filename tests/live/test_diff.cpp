@@ -1,0 +1,214 @@
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "client_model.hpp"
+#include "corvid/live/diff.hpp"
+
+using namespace corvid::live;
+
+namespace {
+html_template tpl(std::string_view src, const parse_options& o = {}) {
+  auto r = html_template::parse(src, o);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+// A view session in miniature: full render at join, then one diff per batch of assigns.
+struct session {
+  explicit session(html_template tp) : t(std::move(tp)) {}
+  html_template t;
+  assigns a;
+  render_state st;
+  std::string join() {
+    a.clear_changes();
+    return boost::json::serialize(render(t, a, st));
+  }
+  std::string next() {
+    auto d = diff(t, a, st);
+    a.clear_changes();
+    return boost::json::serialize(d);
+  }
+};
+
+value row(std::string name, int n) { return value::map{{"name", std::move(name)}, {"n", n}}; }
+}  // namespace
+
+TEST_SUITE("live.diff") {
+  TEST_CASE("assigning an equal value sends nothing") {
+    session s{tpl("<p>{{count}}</p>")};
+    s.a.assign("count", 1);
+    s.join();
+    s.a.assign("count", 1);
+    CHECK(s.a.changed().empty());
+    CHECK(s.next() == "{}");
+  }
+
+  TEST_CASE("a changed assign re-renders only the slots that read it") {
+    session s{tpl("<p>{{a}}</p><p>{{b}}</p><p>{{a}}{{b}}</p>")};
+    s.a.assign("a", 1);
+    s.a.assign("b", 2);
+    s.join();
+    s.a.assign("b", 3);
+    CHECK(s.next() == R"({"1":"3","3":"3"})");
+    s.a.assign("a", "<x>");
+    CHECK(s.next() == R"({"0":"&lt;x&gt;","2":"&lt;x&gt;"})");
+  }
+
+  TEST_CASE("only slots reading a changed name are evaluated") {
+    int calls = 0;
+    parse_options o;
+    o.functions["count_calls"] = computed{{"b"}, [&](const assigns&) { return value(++calls); }};
+    session s{tpl("{{a}}{{ count_calls() }}", o)};
+    s.a.assign("a", 1);
+    s.join();
+    REQUIRE(calls == 1);
+    s.a.assign("a", 2);
+    s.next();
+    CHECK(calls == 1);
+  }
+
+  TEST_CASE("a re-rendered slot with identical output is omitted") {
+    parse_options o;
+    o.functions["parity"] = computed{{"n"}, [](const assigns& a) {
+                                       return value(*a["n"].get_if<std::int64_t>() % 2 ? "odd" : "even");
+                                     }};
+    session s{tpl("{{n}} is {{ parity() }}", o)};
+    s.a.assign("n", 1);
+    s.join();
+    s.a.assign("n", 3);
+    CHECK(s.next() == R"({"0":"3"})");
+    s.a.assign("n", 4);
+    CHECK(s.next() == R"({"0":"4","1":"even"})");
+  }
+
+  TEST_CASE("comprehension statics appear once in the full render and never in later diffs") {
+    session s{tpl("<ul>{% for it in items %}<li>{{it.name}}: {{it.n}}</li>{% endfor %}</ul>")};
+    s.a.assign("items", value::list{row("a", 1), row("b", 2)});
+    auto joined = s.join();
+    CHECK(joined ==
+          R"({"s":["<ul>","</ul>"],"0":{"s":["<li>",": ","</li>"],"k":{"0":{"0":"a","1":"1"},"1":{"0":"b","1":"2"},"kc":2}}})");
+
+    SUBCASE("changing one entry's field sends only that entry's slot") {
+      s.a.assign("items", value::list{row("a", 1), row("b", 20)});
+      CHECK(s.next() == R"({"0":{"k":{"1":{"1":"20"},"kc":2}}})");
+    }
+    SUBCASE("appending sends the new entry in full, without statics") {
+      s.a.assign("items", value::list{row("a", 1), row("b", 2), row("c", 3)});
+      CHECK(s.next() == R"({"0":{"k":{"2":{"0":"c","1":"3"},"kc":3}}})");
+    }
+    SUBCASE("truncating sends only the count") {
+      s.a.assign("items", value::list{row("a", 1)});
+      CHECK(s.next() == R"({"0":{"k":{"kc":1}}})");
+    }
+    SUBCASE("emptying the list") {
+      s.a.assign("items", value::list{});
+      CHECK(s.next() == R"({"0":{"k":{"kc":0}}})");
+      s.a.assign("items", value::list{row("z", 9)});
+      CHECK(s.next() == R"({"0":{"k":{"0":{"0":"z","1":"9"},"kc":1}}})");
+    }
+    SUBCASE("an equal list sends nothing") {
+      s.a.touch("items");
+      CHECK(s.next() == "{}");
+    }
+  }
+
+  TEST_CASE("an outer assign read inside a loop re-renders just that slot in each entry") {
+    session s{tpl("{% for x in xs %}<i>{{x}}{{unit}}</i>{% endfor %}")};
+    s.a.assign("xs", value::list{1, 2});
+    s.a.assign("unit", "kg");
+    s.join();
+    s.a.assign("unit", "lb");
+    CHECK(s.next() == R"({"0":{"k":{"0":{"1":"lb"},"1":{"1":"lb"},"kc":2}}})");
+  }
+
+  TEST_CASE("if: switching branch sends the new nested statics, staying sends a partial update") {
+    session s{tpl("<div>{% if user %}Hi {{user.name}}!{% else %}<a>login</a>{% endif %}</div>")};
+    s.a.assign("user", nullptr);
+    CHECK(s.join() == R"({"s":["<div>","</div>"],"0":{"s":["<a>login</a>"]}})");
+    s.a.assign("user", value::map{{"name", "Ann"}});
+    CHECK(s.next() == R"({"0":{"s":["Hi ","!"],"0":"Ann"}})");
+    s.a.assign("user", value::map{{"name", "Bob"}});
+    CHECK(s.next() == R"({"0":{"0":"Bob"}})");
+    s.a.assign("user", value::map{{"name", "Bob"}, {"age", 3}});
+    CHECK(s.next() == "{}");
+    s.a.assign("user", false);
+    CHECK(s.next() == R"({"0":{"s":["<a>login</a>"]}})");
+  }
+
+  TEST_CASE("if without else toggles between \"\" and a nested node") {
+    session s{tpl("{% if on %}<b>{{x}}</b>{% endif %}")};
+    s.a.assign("on", false);
+    s.a.assign("x", 1);
+    CHECK(s.join() == R"({"s":["",""],"0":""})");
+    s.a.assign("x", 2);
+    CHECK(s.next() == "{}");
+    s.a.assign("on", true);
+    CHECK(s.next() == R"({"0":{"s":["<b>","</b>"],"0":"2"}})");
+    s.a.assign("on", false);
+    CHECK(s.next() == R"({"0":""})");
+  }
+
+  TEST_CASE("a branch switch inside a loop entry sends statics for that entry only") {
+    session s{tpl("{% for t in todos %}<li>{% if t.done %}<s>{{t.title}}</s>{% else %}{{t.title}}{% endif %}</li>{% endfor %}")};
+    auto todo = [](const char* title, bool done) { return value::map{{"title", title}, {"done", done}}; };
+    s.a.assign("todos", value::list{todo("a", false), todo("b", false)});
+    s.join();
+    s.a.assign("todos", value::list{todo("a", false), todo("b", true)});
+    CHECK(s.next() == R"({"0":{"k":{"1":{"0":{"s":["<s>","</s>"],"0":"b"}},"kc":2}}})");
+  }
+
+  TEST_CASE("diff without a prior render (or for another template) is a full render") {
+    auto t = tpl("<p>{{a}}</p>");
+    assigns a;
+    a.assign("a", 1);
+    render_state st;
+    CHECK(st.empty());
+    CHECK(boost::json::serialize(diff(t, a, st)) == R"({"s":["<p>","</p>"],"0":"1"})");
+    CHECK_FALSE(st.empty());
+    auto other = tpl("<i>{{a}}</i>");
+    CHECK(boost::json::serialize(diff(other, a, st)) == R"({"s":["<i>","</i>"],"0":"1"})");
+  }
+
+  TEST_CASE("join + diffs reproduce the server's HTML (client model, random edits)") {
+    auto t = tpl(
+        "<h1>{{title}}</h1>"
+        "{% if show %}<ul>{% for it in items %}<li class=\"{% if it.hot %}hot{% endif %}\">{{it.name}} "
+        "{% for tag in it.tags %}#{{tag}}{{sep}}{% endfor %}</li>{% endfor %}</ul>{% else %}<p>hidden {{title}}</p>{% endif %}"
+        "<footer>{{count}}</footer>");
+    std::mt19937 rng(12345);
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    auto random_items = [&]() {
+      value::list items;
+      int n = pick(5);
+      for (int i = 0; i < n; ++i) {
+        value::list tags;
+        for (int j = pick(3); j > 0; --j) tags.push_back("t" + std::to_string(pick(3)));
+        items.push_back(value::map{{"name", "n" + std::to_string(pick(4))}, {"hot", pick(2) == 1}, {"tags", tags}});
+      }
+      return items;
+    };
+    session s{t};
+    s.a.assign("title", "T<0>");
+    s.a.assign("show", true);
+    s.a.assign("items", random_items());
+    s.a.assign("sep", ",");
+    s.a.assign("count", 0);
+    auto client = boost::json::parse(s.join()).as_object();
+    for (int step = 0; step < 300; ++step) {
+      switch (pick(5)) {
+        case 0: s.a.assign("title", "T<" + std::to_string(pick(3)) + ">"); break;
+        case 1: s.a.assign("show", pick(4) != 0); break;
+        case 2: s.a.assign("items", random_items()); break;
+        case 3: s.a.assign("sep", pick(2) ? "," : ";"); break;
+        default: s.a.assign("count", pick(3)); break;
+      }
+      auto d = boost::json::parse(s.next()).as_object();
+      client = client_model::merge(std::move(client), d);
+      CAPTURE(step);
+      REQUIRE(client_model::to_html(client) == render_html(s.t, s.a));
+    }
+  }
+}

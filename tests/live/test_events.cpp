@@ -1,0 +1,130 @@
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "corvid/live/events.hpp"
+#include "corvid/live/urlencoded.hpp"
+
+using namespace corvid::live;
+namespace json = boost::json;
+
+namespace {
+json::object obj(std::string_view text) { return json::parse(text).as_object(); }
+}  // namespace
+
+TEST_SUITE("live.urlencoded") {
+  TEST_CASE("decodes pairs in order: + is space, %XX bytes, bracket keys kept verbatim") {
+    auto r = decode_urlencoded("user%5Bname%5D=Bob+%26+Co&user%5B_unused_email%5D=&tags[]=a&tags[]=b&caf%C3%A9=%e2%9c%93");
+    REQUIRE(r.ok());
+    form_fields expected{{"user[name]", "Bob & Co"}, {"user[_unused_email]", ""}, {"tags[]", "a"}, {"tags[]", "b"},
+                         {"caf\xC3\xA9", "\xE2\x9C\x93"}};
+    CHECK(*r == expected);
+  }
+
+  TEST_CASE("edge shapes") {
+    CHECK(decode_urlencoded("")->empty());
+    CHECK(*decode_urlencoded("a") == form_fields{{"a", ""}});
+    CHECK(*decode_urlencoded("a=1&&b=2&") == form_fields{{"a", "1"}, {"b", "2"}});
+    CHECK(*decode_urlencoded("=x") == form_fields{{"", "x"}});
+    CHECK(*decode_urlencoded("a=b=c") == form_fields{{"a", "b=c"}});
+    CHECK(*decode_urlencoded("a=%2B%25") == form_fields{{"a", "+%"}});
+  }
+
+  TEST_CASE("broken escapes are errors") {
+    for (auto bad : {"%", "a=%4", "a=%zz", "a=%G1", "%2", "k%=v"}) {
+      CAPTURE(bad);
+      auto r = decode_urlencoded(bad);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == errc::bad_encoding);
+    }
+  }
+}
+
+TEST_SUITE("live.events") {
+  TEST_CASE("click: phx-value-* and value become string params") {
+    auto e = decode_event(obj(R"({"type":"click","event":"inc","value":{"by":"1","value":"","n":2,"ok":true}})"));
+    REQUIRE(e.ok());
+    CHECK(e->kind == event_kind::click);
+    CHECK(e->name == "inc");
+    CHECK(e->values == params{{"by", "1"}, {"value", ""}, {"n", "2"}, {"ok", "true"}});
+    CHECK_FALSE(e->cid.has_value());
+  }
+
+  TEST_CASE("form: urlencoded value decoded, _target kept apart, meta fills in") {
+    auto e = decode_event(obj(
+        R"({"type":"form","event":"validate","value":"user%5Bname%5D=Bob+%26+Co&x=1","meta":{"_target":"user[name]","x":"meta","extra":"m"},"uploads":{}})"));
+    REQUIRE(e.ok());
+    CHECK(e->kind == event_kind::form);
+    CHECK(e->values == params{{"user[name]", "Bob & Co"}, {"x", "1"}, {"extra", "m"}});
+    CHECK(e->target == "user[name]");
+    CHECK(e->fields.size() == 2);
+  }
+
+  TEST_CASE("keyup carries the key and the input's value") {
+    auto e = decode_event(obj(R"({"type":"keyup","event":"key","value":{"key":"Enter","value":"x"}})"));
+    REQUIRE(e.ok());
+    CHECK(e->kind == event_kind::keyup);
+    CHECK(e->key == "Enter");
+    CHECK(e->values.at("value") == "x");
+  }
+
+  TEST_CASE("hook payloads stay JSON; component events carry a cid") {
+    auto e = decode_event(obj(R"({"type":"hook","event":"ping","value":{"n":41,"list":[1]},"cid":3})"));
+    REQUIRE(e.ok());
+    CHECK(e->kind == event_kind::hook);
+    CHECK(e->raw.at("n").as_int64() == 41);
+    CHECK(e->cid == 3);
+    CHECK(e->values.empty());
+  }
+
+  TEST_CASE("malformed event payloads are errors") {
+    struct bad {
+      const char* json;
+      errc code;
+    };
+    const bad cases[] = {
+        {R"({})", errc::bad_payload},
+        {R"({"type":"click"})", errc::bad_payload},
+        {R"({"type":1,"event":"x"})", errc::bad_payload},
+        {R"({"type":"click","event":"x","value":"str"})", errc::bad_payload},
+        {R"({"type":"form","event":"x","value":{}})", errc::bad_payload},
+        {R"({"type":"form","event":"x","value":"a=%zz"})", errc::bad_encoding},
+        {R"({"type":"keyup","event":"x","value":{"value":"v"}})", errc::bad_payload},
+        {R"({"type":"click","event":"x","value":{},"cid":"1"})", errc::bad_payload},
+        {R"({"type":"click","event":"x","value":{},"cid":18446744073709551615})", errc::bad_payload},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.json);
+      auto r = decode_event(obj(c.json));
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == c.code);
+    }
+  }
+
+  TEST_CASE("join payload as the 1.2.12 client sends it") {
+    auto j = decode_join(obj(R"({"url":"http://h/","params":{"_csrf_token":"c","_mounts":2,"_mount_attempts":0},
+                                 "session":"SESSION","static":null,"sticky":false})"));
+    REQUIRE(j.ok());
+    CHECK(j->url == "http://h/");
+    CHECK_FALSE(j->redirect.has_value());
+    CHECK(j->session == "SESSION");
+    CHECK_FALSE(j->static_token.has_value());
+    CHECK(j->mounts == 2);
+    CHECK(j->params.at("_csrf_token").as_string() == "c");
+
+    auto live_nav = decode_join(obj(R"({"redirect":"http://h/other","params":{},"session":"S","static":"ST"})"));
+    REQUIRE(live_nav.ok());
+    CHECK(live_nav->redirect == "http://h/other");
+    CHECK(live_nav->static_token == "ST");
+  }
+
+  TEST_CASE("malformed join payloads are errors") {
+    for (auto text : {R"({})", R"({"session":1})", R"({"session":"S","url":5})", R"({"session":"S","params":[]})",
+                      R"({"session":"S","sticky":"yes"})"}) {
+      CAPTURE(text);
+      auto r = decode_join(obj(text));
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == errc::bad_payload);
+    }
+  }
+}
