@@ -41,6 +41,14 @@ caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timesp
   return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait);
 }
 
+caf::actor handle_of(const pid& p) {
+  auto b = p.block();
+  if (!b)
+    return nullptr;
+  std::lock_guard<std::mutex> g{b->mtx};
+  return b->handle;
+}
+
 caf::error deliver_signal(const pid& to, caf::message m) {
   auto b = block_of(to);
   if (!b)

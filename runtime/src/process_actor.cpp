@@ -90,6 +90,7 @@ caf::behavior process_actor::make_behavior() {
     [this](timer_atom, uint64_t id) { fire_timer(id); },
     [this](calltmo_atom) { expire_calls(); },
     [this](idle_atom) { check_idle(); },
+    [](ready_atom) { return caf::ok_atom::value; },
     [this](down_signal& d) {
       // Synthesized for monitors of processes that were already gone.
       if (!x_ || x_->monitors.erase(d.ref) == 0)

@@ -25,6 +25,7 @@ using reply_atom = caf::atom_constant<caf::atom("cv_reply")>;
 using timer_atom = caf::atom_constant<caf::atom("cv_timer")>;
 using calltmo_atom = caf::atom_constant<caf::atom("cv_calltmo")>;
 using idle_atom = caf::atom_constant<caf::atom("cv_idle")>;
+using ready_atom = caf::atom_constant<caf::atom("cv_ready")>;
 
 constexpr size_t shard_count = 16;
 
@@ -62,6 +63,8 @@ struct runtime_state {
   registry_state registry;
 };
 
+/// The actor of a live process (null if it has exited).
+caf::actor handle_of(const pid& p);
 /// Runs the on_exit_of hooks of an exiting process.
 void run_exit_hooks(process_block& b, const caf::error& reason);
 /// Drops every registry entry of an exiting process.

@@ -7,4 +7,5 @@
 #include "corvid/runtime/process.hpp"
 #include "corvid/runtime/registry.hpp"
 #include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/supervisor.hpp"
 #include "corvid/runtime/telemetry.hpp"
