@@ -31,7 +31,7 @@ bool take_ref(const json::value& v, const char* what, std::optional<std::string>
   return true;
 }
 
-json::value ref_json(opt_ref r) { return r ? json::value(json::string(*r)) : json::value(nullptr); }
+opt_ref view(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
 
 const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
 }  // namespace
@@ -64,33 +64,69 @@ result<frame> parse_frame(std::string_view text, const frame_limits& limits) {
   return f;
 }
 
+namespace {
+// The frame around a payload is assembled as text so a diff is serialized once, never copied
+// into an intermediate json::value.
+std::string frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event) {
+  std::string out = "[";
+  out += join_ref ? json::serialize(json::string_view(join_ref->data(), join_ref->size())) : "null";
+  out += ',';
+  out += ref ? json::serialize(json::string_view(ref->data(), ref->size())) : "null";
+  out += ',';
+  out += json::serialize(json::string_view(topic.data(), topic.size()));
+  out += ',';
+  out += json::serialize(json::string_view(event.data(), event.size()));
+  out += ',';
+  return out;
+}
+}  // namespace
+
+std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
+                             std::string_view payload_json) {
+  auto out = frame_head(join_ref, ref, topic, event);
+  out += payload_json;
+  out += ']';
+  return out;
+}
+
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const json::value& payload) {
-  json::array a;
-  a.reserve(5);
-  a.push_back(ref_json(join_ref));
-  a.push_back(ref_json(ref));
-  a.emplace_back(topic);
-  a.emplace_back(event);
-  a.push_back(payload);
-  return json::serialize(a);
+  return encode_frame_raw(join_ref, ref, topic, event, json::serialize(payload));
 }
 
 std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,
                          const json::value& response) {
-  json::object p;
-  p.emplace("status", status == reply_status::ok ? "ok" : "error");
-  p.emplace("response", response);
-  return encode_frame(join_ref, ref, topic, "phx_reply", p);
+  std::string payload = status == reply_status::ok ? R"({"status":"ok","response":)" : R"({"status":"error","response":)";
+  payload += json::serialize(response);
+  payload += '}';
+  return encode_frame_raw(join_ref, ref, topic, "phx_reply", payload);
 }
 
 std::string encode_reply(const frame& to, reply_status status, const json::value& response) {
-  return encode_reply(to.join_ref ? opt_ref(*to.join_ref) : std::nullopt, to.ref ? opt_ref(*to.ref) : std::nullopt,
-                      to.topic, status, response);
+  return encode_reply(view(to.join_ref), view(to.ref), to.topic, status, response);
+}
+
+std::string encode_join_reply(const frame& join, const json::object& rendered) {
+  std::string payload = R"({"status":"ok","response":{"rendered":)";
+  payload += json::serialize(rendered);
+  payload += R"(,"liveview_version":)";
+  payload += json::serialize(json::string_view(liveview_version.data(), liveview_version.size()));
+  payload += "}}";
+  return encode_frame_raw(view(join.join_ref), view(join.ref), join.topic, "phx_reply", payload);
+}
+
+std::string encode_diff_reply(const frame& to, const json::object& diff) {
+  std::string payload = R"({"status":"ok","response":{)";
+  if (!diff.empty()) {
+    payload += R"("diff":)";
+    payload += json::serialize(diff);
+  }
+  payload += "}}";
+  return encode_frame_raw(view(to.join_ref), view(to.ref), to.topic, "phx_reply", payload);
 }
 
 std::string encode_diff(opt_ref join_ref, std::string_view topic, const json::object& diff) {
-  return encode_frame(join_ref, std::nullopt, topic, "diff", diff);
+  return encode_frame_raw(join_ref, std::nullopt, topic, "diff", json::serialize(diff));
 }
 
 std::string encode_live_patch(opt_ref join_ref, std::string_view topic, std::string_view to, nav_kind kind) {

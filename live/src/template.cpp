@@ -115,7 +115,10 @@ class parser {
     stop end{};
     std::size_t at = 0;
     if (!block(b, end, at)) return nullptr;
-    if (end != stop::eof) return fail(at, std::string("unexpected ") + stop_name(end)), nullptr;
+    if (end != stop::eof) {
+      fail(at, std::string("unexpected ") + stop_name(end));
+      return nullptr;
+    }
     return b.finish();
   }
 

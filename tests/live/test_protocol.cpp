@@ -85,6 +85,20 @@ TEST_SUITE("live.protocol") {
           R"(["4","4","lv:x","phx_reply",{"status":"error","response":{"reason":"stale"}}])");
   }
 
+  TEST_CASE("join and event replies") {
+    auto join = parse_frame(R"(["4","4","lv:x","phx_join",{"session":"S"}])");
+    REQUIRE(join.ok());
+    boost::json::object rendered{{"s", boost::json::array{"<p>", "</p>"}}, {"0", "0"}};
+    CHECK(encode_join_reply(*join, rendered) ==
+          R"(["4","4","lv:x","phx_reply",{"status":"ok","response":{"rendered":{"s":["<p>","</p>"],"0":"0"},"liveview_version":"1.2.12"}}])");
+    auto ev = parse_frame(R"(["4","8","lv:x","event",{}])");
+    REQUIRE(ev.ok());
+    CHECK(encode_diff_reply(*ev, boost::json::object{{"0", "1"}}) ==
+          R"(["4","8","lv:x","phx_reply",{"status":"ok","response":{"diff":{"0":"1"}}}])");
+    CHECK(encode_diff_reply(*ev, boost::json::object{}) == R"(["4","8","lv:x","phx_reply",{"status":"ok","response":{}}])");
+    CHECK(encode_frame_raw("4", std::nullopt, "lv:x", "diff", R"({"0":"2"})") == R"(["4",null,"lv:x","diff",{"0":"2"}])");
+  }
+
   TEST_CASE("server pushes") {
     CHECK(encode_diff("4", "lv:x", boost::json::object{{"0", "100"}}) == R"(["4",null,"lv:x","diff",{"0":"100"}])");
     CHECK(encode_live_patch("4", "lv:x", "/?page=3", nav_kind::push) ==

@@ -36,6 +36,9 @@ using opt_ref = std::optional<std::string_view>;
 /// Any frame; null refs encode as JSON null.
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const boost::json::value& payload);
+/// Any frame around an already-serialized JSON payload (serialize a shared diff once, frame it per socket).
+std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
+                             std::string_view payload_json);
 
 enum class reply_status { ok, error };
 
@@ -43,6 +46,14 @@ enum class reply_status { ok, error };
 std::string encode_reply(const frame& to, reply_status status, const boost::json::value& response);
 std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,
                          const boost::json::value& response);
+
+/// The client version we speak; a join reply carrying another only makes the client log a warning.
+inline constexpr std::string_view liveview_version = "1.2.12";
+
+/// ok reply to phx_join: {"rendered": rendered, "liveview_version": "1.2.12"}.
+std::string encode_join_reply(const frame& join, const boost::json::object& rendered);
+/// ok reply to an event: {"diff": diff}, or {} when the diff is empty (nothing to patch).
+std::string encode_diff_reply(const frame& to, const boost::json::object& diff);
 
 /// Server push of a rendered diff: [join_ref, null, topic, "diff", diff].
 std::string encode_diff(opt_ref join_ref, std::string_view topic, const boost::json::object& diff);

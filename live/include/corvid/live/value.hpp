@@ -29,6 +29,7 @@ class value {
   value() noexcept = default;
   value(std::nullptr_t) noexcept {}
   value(bool b) noexcept : v_(b) {}
+  /// Any integer type; unsigned values above INT64_MAX wrap, so keep counters signed.
   template <std::integral I>
     requires(!std::same_as<I, bool> && !std::same_as<I, char>)
   value(I i) noexcept : v_(static_cast<std::int64_t>(i)) {}
