@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -120,7 +121,8 @@ TEST_SUITE("live.template") {
   }
 
   TEST_CASE("load() reads a file and resolves includes next to it") {
-    auto dir = std::filesystem::temp_directory_path() / "corvid_live_template_test";
+    auto dir = std::filesystem::temp_directory_path() /
+               ("corvid_live_template_test_" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "page.html") << "<main>{% include \"part.html\" %}</main>";
     std::ofstream(dir / "part.html") << "<b>{{who}}</b>";

@@ -28,7 +28,8 @@ struct node_state {
 struct render_access;
 }  // namespace detail
 
-/// What one client holds for one view, kept small (hashes, not strings) to diff against later.
+/// What one client holds for one view, kept small to diff against later: text slots are remembered
+/// as 64-bit hashes, not strings (a collision, odds ~2^-64 per change, would skip that one update).
 class render_state {
  public:
   /// True before the first full render (a diff then falls back to a full render).
