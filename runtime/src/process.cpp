@@ -4,6 +4,7 @@
 
 #include "corvid/runtime/registry.hpp"
 #include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/task.hpp"
 #include "process_actor.hpp"
 
 namespace corvid {
@@ -74,6 +75,22 @@ caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::
   return slot->wait(timeout);
 }
 
+std::shared_ptr<reply_slot> call_later(const pid& to, caf::message msg) {
+  auto slot = std::make_shared<reply_slot>();
+  auto b = block_of(to);
+  if (!b) {
+    slot->complete(make_error(errc::down, "no such process: " + to.to_string()));
+    return slot;
+  }
+  if (auto err = push(*b, envelope{std::move(msg), pid{}, reply_handle{slot}}, false, caf::timespan{0}))
+    slot->complete(std::move(err));
+  return slot;
+}
+
+caf::expected<caf::message> await_slot(const std::shared_ptr<reply_slot>& slot, caf::timespan timeout) {
+  return slot->wait(timeout);
+}
+
 caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent) {
   auto& st = rt.state();
   const auto& mo = opts.mailbox ? *opts.mailbox : st.opts.default_mailbox;
@@ -85,6 +102,7 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
                                                               opts.idle_timeout);
   pid p{blk};
   st.table.add(blk);
+  st.spawned.fetch_add(1, std::memory_order_relaxed);
   if (!opts.name.empty()) {
     if (auto err = register_name(rt, opts.name, p)) {
       auto* impl = static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(handle));

@@ -135,6 +135,11 @@ void process_actor::on_exit() {
     blk_->exit_reason = reason;
   }
   close(*blk_);
+  st_->exited_handled.fetch_add(blk_->handled.load(), std::memory_order_relaxed);
+  st_->exited_dropped.fetch_add(blk_->dropped.load(), std::memory_order_relaxed);
+  st_->exited_coalesced.fetch_add(blk_->coalesced.load(), std::memory_order_relaxed);
+  if (!aborted_ && !reason::is_normal(reason))
+    st_->crashed.fetch_add(1, std::memory_order_relaxed);
   registry_cleanup(*st_, *blk_);
   run_exit_hooks(*blk_, reason);
   st_->table.remove(blk_->id);

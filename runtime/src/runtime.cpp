@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 
 #include "corvid/runtime/process.hpp"
 #include "runtime_state.hpp"
@@ -109,6 +110,14 @@ bool runtime::shutdown_all(std::chrono::milliseconds timeout) {
     if (b->supervisor.load() == 0)
       exit(pid{b}, reason::shutdown());
   });
+  if (st_->opts.scheduler == "testing") {
+    // The deterministic scheduler runs nothing by itself: run it here until all are gone.
+    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+    sched.run();
+    while (sched.trigger_timeouts() > 0)
+      sched.run();
+    return st_->table.live.load() == 0;
+  }
   std::unique_lock<std::mutex> g{st_->table.idle_m};
   return st_->table.idle_cv.wait_for(g, timeout, [this] { return st_->table.live.load() == 0; });
 }

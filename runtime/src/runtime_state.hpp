@@ -61,6 +61,13 @@ struct runtime_state {
   runtime_options opts;
   process_table table;
   registry_state registry;
+  // Runtime-wide totals, so that counters survive the processes that made them.
+  std::atomic<uint64_t> spawned{0};
+  std::atomic<uint64_t> crashed{0};
+  std::atomic<uint64_t> restarts{0};
+  std::atomic<uint64_t> exited_handled{0};
+  std::atomic<uint64_t> exited_dropped{0};
+  std::atomic<uint64_t> exited_coalesced{0};
 };
 
 /// The actor of a live process (null if it has exited).

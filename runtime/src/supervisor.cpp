@@ -245,6 +245,7 @@ private:
       return give_up(make_error(errc::max_restart_intensity,
                                 "child " + it->spec.id + " exited with " + describe(why)));
     it->restarts++;
+    self_.rt().state().restarts.fetch_add(1, std::memory_order_relaxed);
     if (telemetry::wanted("corvid.supervisor.restart"))
       telemetry::execute({"corvid.supervisor.restart", {{"restarts", double(it->restarts)}},
                           {{"supervisor", self_.self().to_string()}, {"child", it->spec.id},

@@ -89,3 +89,28 @@ struct fixture {
 };
 
 } // namespace corvid::test
+
+#include <caf/scheduler/test_coordinator.hpp>
+
+namespace corvid::test {
+
+/// A runtime on CAF's deterministic test coordinator: nothing runs until run() is called,
+/// so overflow and supervision paths are repeatable to the message.
+struct det_fixture {
+  runtime rt{[] {
+    runtime_options o;
+    o.scheduler = "testing";
+    return o;
+  }()};
+  caf::scheduler::test_coordinator& sched() {
+    return dynamic_cast<caf::scheduler::test_coordinator&>(rt.system().scheduler());
+  }
+  /// Runs every runnable process until all are idle.
+  void run() { sched().run(); }
+  ~det_fixture() {
+    rt.shutdown_all();
+    CHECK_MESSAGE(rt.process_count() == 0, "processes leaked");
+  }
+};
+
+} // namespace corvid::test

@@ -27,7 +27,9 @@ struct runtime_state;
 struct runtime_options {
   size_t threads = 0;                 ///< scheduler workers; 0 = number of cores
   size_t max_throughput = 300;        ///< messages per actor per turn (fairness)
-  std::string scheduler = "sharing";  ///< "sharing" or "stealing" (see design.md on fan-out)
+  /// "sharing" or "stealing" (see design.md on fan-out), or "testing": CAF's deterministic
+  /// test coordinator, which runs nothing until the caller drives it (for repeatable tests).
+  std::string scheduler = "sharing";
   mailbox_options default_mailbox;    ///< used when spawn_options leaves it unset
   size_t drain_batch = 64;            ///< user messages a process handles before yielding
 };

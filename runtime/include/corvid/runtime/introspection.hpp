@@ -1,0 +1,39 @@
+#pragma once
+// Introspection: every live process with its name, mailbox counters, memory estimate,
+// restarts and supervisor; a text dump and Prometheus text-format metrics.
+//
+//   for (auto& p : corvid::processes(rt)) std::cout << p.id << " " << p.mailbox.length << "\n";
+//   std::cout << corvid::dump(rt);
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "corvid/runtime/mailbox.hpp"
+#include "corvid/runtime/pid.hpp"
+
+namespace corvid {
+
+class runtime;
+
+/// A snapshot of one process.
+struct process_info {
+  pid id;
+  std::string name;      ///< registered name, "" if none
+  std::string label;     ///< kind (spawn_options::label or the supervisor's child id)
+  mailbox_stats mailbox;
+  uint32_t restarts = 0; ///< how often its supervisor restarted this child slot
+  pid supervisor;        ///< empty if unsupervised
+  size_t memory = 0;     ///< bytes: actor + control block + queued envelopes (payloads not counted)
+};
+
+/// Every live process, sorted by mailbox length (longest first).
+std::vector<process_info> processes(runtime& rt);
+/// A snapshot of one process (id empty if it is gone).
+process_info info(const pid& p);
+/// A human-readable table of the `limit` processes with the longest mailboxes.
+std::string dump(runtime& rt, size_t limit = 50);
+/// Prometheus text exposition: totals plus per-process gauges for the `top` longest mailboxes.
+std::string prometheus_metrics(runtime& rt, size_t top = 20);
+
+} // namespace corvid
