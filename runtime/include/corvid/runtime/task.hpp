@@ -27,12 +27,15 @@ template <class F>
 init_fn task_init(F fn) {
   return [fn = std::move(fn)](process& self) mutable -> behavior {
     return {[fn = std::move(fn), &self](task_run_atom) mutable {
-      self.exit();
+      // Exit only after fn() returned: a throw must end the task with the error as reason.
       if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
         fn();
+        self.exit();
         return caf::make_message();
       } else {
-        return caf::make_message(fn());
+        auto r = caf::make_message(fn());
+        self.exit();
+        return r;
       }
     }};
   };
