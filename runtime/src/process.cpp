@@ -97,37 +97,44 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
   auto blk = std::make_shared<process_block>(0, &st, mo);
   if (!opts.label.empty())
     blk->ext().label = opts.label;
-  // lazy_init: the actor runs nothing until kicked, so a failed registration never runs init.
+  st.spawned.fetch_add(1, std::memory_order_relaxed);
+  // The actor's constructor enters it into the process table and sets its handle.
+  if (opts.name.empty()) {
+    auto handle = st.sys->spawn<process_actor>(blk, std::move(init), opts.trap_exit, opts.idle_timeout);
+    pid p{blk};
+    if (parent) {
+      if (opts.link)
+        parent->actor()->link_to(handle);  // to an already dead child: its exit arrives at once
+      if (opts.monitor)
+        parent->monitor(p);
+    }
+    return p;
+  }
+  // Named: lazy_init, so that a failed registration never runs the user's init.
   auto handle = st.sys->spawn<process_actor, caf::lazy_init>(blk, std::move(init), opts.trap_exit,
                                                               opts.idle_timeout);
   pid p{blk};
-  st.table.add(blk);
-  st.spawned.fetch_add(1, std::memory_order_relaxed);
-  if (!opts.name.empty()) {
-    if (auto err = register_name(rt, opts.name, p)) {
-      auto* impl = static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(handle));
-      impl->aborted_ = true;
-      {
-        std::lock_guard<std::mutex> g{blk->mtx};
-        blk->handle = handle;
-      }
-      caf::anon_send_exit(handle, caf::exit_reason::kill);
-      return err;
-    }
+  if (auto err = register_name(rt, opts.name, p)) {
+    static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(handle))->aborted_ = true;
+    caf::anon_send_exit(handle, caf::exit_reason::kill);
+    return err;
   }
   if (parent) {
-    auto* self = parent->actor();
     if (opts.link)
-      self->link_to(handle);
+      parent->actor()->link_to(handle);
     if (opts.monitor)
       parent->monitor(p);
   }
+  bool kick = false;
   {
     std::lock_guard<std::mutex> g{blk->mtx};
-    blk->handle = handle;
-    blk->scheduled = true;
+    if (!blk->scheduled) {
+      blk->scheduled = true;
+      kick = true;
+    }
   }
-  caf::anon_send(handle, drain_atom::value);
+  if (kick)
+    caf::anon_send(handle, drain_atom::value);
   return p;
 }
 

@@ -17,6 +17,11 @@ process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_blo
   : caf::event_based_actor(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
     trap_(trap) {
   blk_->id = id();
+  {
+    std::lock_guard<std::mutex> g{blk_->mtx};
+    blk_->handle = caf::actor_cast<caf::actor>(this);
+  }
+  st_->table.add(blk_);
   if (idle.count() > 0) {
     x().idle = idle;
   }
@@ -68,10 +73,10 @@ caf::behavior process_actor::make_behavior() {
         offer(caf::make_message(std::move(sig)));
     }
   });
+  // Everything but the drain nudge goes through the default handler: one small behavior
+  // per process instead of a table of handlers keeps an idle process near raw CAF's size.
   set_default_handler([this](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
-    // A message sent with plain CAF (not through corvid's mailbox): give it to the user.
-    offer(mv.move_content_to_message());
-    return caf::message{};
+    return dispatch(mv.move_content_to_message());
   });
   if (init_) {
     user_ = init_(self_);
@@ -83,35 +88,60 @@ caf::behavior process_actor::make_behavior() {
   }
   if (x_ && x_->idle.count() > 0)
     touch();
-  return {
-    [this](drain_atom) { drain(); },
-    [this](reply_atom, uint64_t id, caf::message& m) { on_reply(id, std::move(m)); },
-    [this](reply_atom, uint64_t id, caf::error& e) { on_reply(id, std::move(e)); },
-    [this](timer_atom, uint64_t id) { fire_timer(id); },
-    [this](calltmo_atom) { expire_calls(); },
-    [this](idle_atom) { check_idle(); },
-    [](ready_atom) { return caf::ok_atom::value; },
-    [this](down_signal& d) {
-      // Synthesized for monitors of processes that were already gone.
-      if (!x_ || x_->monitors.erase(d.ref) == 0)
-        return;
-      if (x_->on_down)
-        x_->on_down(d);
+  return {[this](drain_atom) { drain(); }};
+}
+
+caf::message process_actor::dispatch(caf::message m) {
+  if (m.size() >= 1 && m.match_element<caf::atom_value>(0)) {
+    auto a = m.get_as<caf::atom_value>(0);
+    if (a == reply_atom::value && m.size() == 3 && m.match_element<uint64_t>(1)) {
+      auto id = m.get_as<uint64_t>(1);
+      if (m.match_element<caf::message>(2))
+        on_reply(id, m.get_as<caf::message>(2));
+      else if (m.match_element<caf::error>(2))
+        on_reply(id, m.get_as<caf::error>(2));
+      return {};
+    }
+    if (a == timer_atom::value && m.match_elements<caf::atom_value, uint64_t>()) {
+      fire_timer(m.get_as<uint64_t>(1));
+      return {};
+    }
+    if (a == calltmo_atom::value && m.size() == 1) {
+      expire_calls();
+      return {};
+    }
+    if (a == idle_atom::value && m.size() == 1) {
+      check_idle();
+      return {};
+    }
+    if (a == ready_atom::value && m.size() == 1)
+      return caf::make_message(caf::ok_atom::value);
+  } else if (m.match_elements<down_signal>()) {
+    // Synthesized for monitors of processes that were already gone.
+    auto d = m.get_as<down_signal>(0);
+    if (!x_ || x_->monitors.erase(d.ref) == 0)
+      return {};
+    if (x_->on_down)
+      x_->on_down(d);
+    else
+      offer(caf::make_message(std::move(d)));
+    return {};
+  } else if (m.match_elements<exit_signal>()) {
+    // Synthesized for links to processes that were already gone.
+    auto sig = m.get_as<exit_signal>(0);
+    if (trap_) {
+      if (x_ && x_->on_exit)
+        x_->on_exit(sig);
       else
-        offer(caf::make_message(std::move(d)));
-    },
-    [this](exit_signal& s) {
-      // Synthesized for links to processes that were already gone.
-      if (trap_) {
-        if (x_ && x_->on_exit)
-          x_->on_exit(s);
-        else
-          offer(caf::make_message(std::move(s)));
-      } else if (s.reason) {
-        stop(std::move(s.reason));
-      }
-    },
-  };
+        offer(caf::make_message(std::move(sig)));
+    } else if (sig.reason) {
+      stop(std::move(sig.reason));
+    }
+    return {};
+  }
+  // A message sent with plain CAF (not through corvid's mailbox): give it to the user.
+  offer(std::move(m));
+  return {};
 }
 
 void process_actor::on_exit() {

@@ -74,6 +74,7 @@ public:
   pid resolve(const caf::actor_addr& a) const;
   void drain();
   void handle(envelope& e);
+  caf::message dispatch(caf::message m);  // runtime-internal messages and raw CAF ones
   void offer(caf::message m);  // a signal or raw message, straight to the user behavior
   void on_reply(uint64_t id, caf::expected<caf::message> r);
   void expire_calls();
