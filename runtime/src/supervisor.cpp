@@ -404,6 +404,8 @@ child_spec supervisor_spec(std::string id, supervisor_flags flags, std::vector<c
   s.id = std::move(id);
   s.type = child_type::supervisor;
   s.shutdown = infinity;
+  if (opts.label.empty())
+    opts.label = s.id;
   s.start = [flags, children = std::move(children), opts = sup_options(std::move(opts))](process& parent) {
     return parent.spawn(supervisor_init(flags, children, false), opts);
   };
