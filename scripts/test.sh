@@ -86,7 +86,7 @@ meson_stage build
 (
   export ASAN_OPTIONS=detect_leaks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  meson_stage build-asan -Db_sanitize=address,undefined -Db_lundef=false
+  meson_stage build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dexamples=false
   # the subshell's ledger lines are in the file; pass its verdict up
   exit "$overall"
 ) || overall=1
