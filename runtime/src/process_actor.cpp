@@ -78,10 +78,10 @@ caf::behavior process_actor::make_behavior() {
   set_default_handler([this](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
     return dispatch(mv.move_content_to_message());
   });
-  if (init_) {
+  // init_ stays alive with the process: handlers may capture the init function's own
+  // captures by reference (`[n = 0](process&) mutable { return {[&n](int) {...}}; }`).
+  if (init_)
     user_ = init_(self_);
-    init_ = nullptr;
-  }
   if (next_) {
     user_ = std::move(*next_);
     next_.reset();
@@ -183,6 +183,7 @@ void process_actor::on_exit() {
   user_ = behavior{};
   next_.reset();
   x_.reset();
+  init_ = nullptr;
   blk_.reset();
 }
 

@@ -39,7 +39,8 @@ class process;
 
 /// A process's message handlers (CAF's behavior type).
 using behavior = caf::behavior;
-/// Builds the first behavior of a process; runs inside the new process.
+/// Builds the first behavior of a process; runs inside the new process. The function object
+/// lives as long as the process, so handlers may refer to its captures.
 using init_fn = std::function<behavior(process&)>;
 
 /// How to start a process.
