@@ -1,0 +1,45 @@
+#pragma once
+// The seam a cluster plugs into: what a hub hands to other nodes and takes back from them.
+// Single-node hubs have no adapter; a later cluster module implements `cluster_adapter`
+// and calls hub::deliver_remote for what arrives, so users' code does not change.
+//
+//   struct loopback : corvid::pubsub::cluster_adapter {
+//     corvid::pubsub::hub* peer = nullptr;
+//     caf::error forward(const corvid::pubsub::remote_broadcast& b) override {
+//       return peer->deliver_remote(b);   // a real adapter serializes and sends b
+//     }
+//   };
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/message.hpp>
+
+namespace corvid::pubsub {
+
+/// A broadcast as it travels between nodes: stamped with its origin and a per-origin sequence.
+struct remote_broadcast {
+  std::string topic;
+  caf::message payload;
+  std::string origin;    ///< node name of the publishing hub
+  uint64_t seq = 0;      ///< 1, 2, 3... per origin; a receiver seeing a jump reports a gap
+  uint64_t from = 0;     ///< pid id of the sender to skip (broadcast_from), 0 = none
+};
+
+/// A receiver saw a jump in an origin's sequence: messages from `origin` were missed.
+struct sequence_gap {
+  std::string origin;
+  uint64_t expected = 0;  ///< the sequence number that should have come next
+  uint64_t received = 0;  ///< the one that came
+};
+
+/// Transport underneath a hub: ships local broadcasts to the other nodes. Must not block.
+class cluster_adapter {
+public:
+  virtual ~cluster_adapter() = default;
+  /// Called once per broadcast/broadcast_from (never for local_broadcast), on the caller's thread.
+  virtual caf::error forward(const remote_broadcast& b) = 0;
+};
+
+} // namespace corvid::pubsub

@@ -1,0 +1,105 @@
+#pragma once
+// Topics and fan-out (Phoenix.PubSub): processes subscribe to topics; a broadcast builds its
+// message once and pushes that same refcounted message into every subscriber's mailbox, where
+// the subscriber's own overflow policy applies (a full `coalesce` box keeps only the latest).
+// A broadcast never blocks; big fan-outs are split per partition and pushed by helper
+// processes in bounded chunks. A subscriber that exits is unsubscribed by itself.
+//
+//   corvid::runtime rt;
+//   corvid::pubsub::hub ps{rt};
+//   auto p = corvid::spawn(rt, [](corvid::process&) -> corvid::behavior {
+//     return {[](const std::string& topic, int n) { std::cout << topic << " " << n << "\n"; }};
+//   });
+//   ps.subscribe(*p, "room:1");
+//   ps.broadcast("room:1", std::string{"room:1"}, 42);  // p gets ("room:1", 42)
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+#include "corvid/pubsub/adapter.hpp"
+#include "corvid/runtime/pid.hpp"
+
+namespace corvid {
+class runtime;
+}
+
+namespace corvid::pubsub {
+
+namespace detail {
+struct hub_state;
+caf::error publish(hub_state& st, const std::string& topic, caf::message m, const pid& skip, bool remote);
+} // namespace detail
+
+/// How a hub partitions and delivers.
+struct hub_options {
+  std::string node = "nonode@nohost";  ///< this node's name: the origin stamped on broadcasts
+  size_t partitions = 8;               ///< subscriber-table shards (by pid), one helper process each
+  size_t dispatch_threshold = 2048;    ///< fan-outs this large go through the helpers, smaller ones inline
+  size_t chunk = 1024;                 ///< deliveries a helper makes per handler turn (fairness between jobs)
+  std::shared_ptr<cluster_adapter> adapter;            ///< none = single node
+  std::function<void(const sequence_gap&)> on_gap;     ///< called when deliver_remote sees a gap
+};
+
+/// Counters of a hub (monotonic, except subscriptions).
+struct hub_stats {
+  uint64_t broadcasts = 0;     ///< broadcast calls with at least one local subscriber
+  uint64_t delivered = 0;      ///< messages accepted by subscribers' mailboxes (incl. coalesced)
+  uint64_t failed = 0;         ///< refused by a mailbox policy (reject, drop_newest) or dead
+  uint64_t dispatched = 0;     ///< partition jobs handed to helper processes
+  uint64_t gaps = 0;           ///< sequence gaps seen from other nodes
+  size_t subscriptions = 0;    ///< (process, topic) pairs now
+};
+
+/// A pub/sub server over one runtime. Thread-safe; destroy it before its runtime.
+class hub {
+public:
+  explicit hub(runtime& rt, hub_options opts = {});
+  ~hub();
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
+
+  /// Subscribes `p` to `topic` (once: subscribing again is a no-op). errc::down if p is gone.
+  caf::error subscribe(const pid& p, const std::string& topic);
+  /// Removes the subscription (no-op if absent).
+  void unsubscribe(const pid& p, const std::string& topic);
+
+  /// Sends the message to every subscriber of `topic`, here and (via the adapter) on other nodes.
+  template <class... Ts>
+  caf::error broadcast(const std::string& topic, Ts&&... xs) {
+    return publish(topic, caf::make_message(std::forward<Ts>(xs)...), pid{}, true);
+  }
+  /// Same, skipping `from` (typically the sending process itself).
+  template <class... Ts>
+  caf::error broadcast_from(const pid& from, const std::string& topic, Ts&&... xs) {
+    return publish(topic, caf::make_message(std::forward<Ts>(xs)...), from, true);
+  }
+  /// Same as broadcast, this node only.
+  template <class... Ts>
+  caf::error local_broadcast(const std::string& topic, Ts&&... xs) {
+    return publish(topic, caf::make_message(std::forward<Ts>(xs)...), pid{}, false);
+  }
+  /// The general form: `m` is pushed as is to each subscriber but `skip`; `remote` = also forward.
+  caf::error publish(const std::string& topic, caf::message m, const pid& skip, bool remote);
+  /// Entry point for the cluster adapter: delivers a broadcast that came from another node.
+  caf::error deliver_remote(const remote_broadcast& b);
+
+  /// The live subscribers of `topic`.
+  std::vector<pid> subscribers(const std::string& topic) const;
+  size_t subscriber_count(const std::string& topic) const;
+  hub_stats stats() const;
+  const std::string& node() const;
+  runtime& rt() const;
+
+private:
+  friend std::function<void(caf::message)> to_topic(hub& h, std::string topic, pid self);
+  std::shared_ptr<detail::hub_state> st_;
+};
+
+} // namespace corvid::pubsub

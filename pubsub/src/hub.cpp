@@ -1,0 +1,421 @@
+// The subscriber table (partitioned by pid, copy-on-write lists) and the fan-out paths:
+// inline pushes for small fan-outs, helper processes in bounded chunks for big ones.
+
+#include "corvid/pubsub/hub.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/atom.hpp>
+
+#include "corvid/runtime/process.hpp"
+#include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/telemetry.hpp"
+
+namespace corvid::pubsub::detail {
+
+using pid_list = std::vector<pid>;
+using continue_atom = caf::atom_constant<caf::atom("ps_cont")>;
+
+struct partition;
+
+/// A slice of one broadcast for one partition's helper process.
+struct dispatch_job {
+  std::shared_ptr<const pid_list> subs;
+  caf::message msg;
+  uint64_t skip = 0;
+  size_t next = 0;
+};
+
+} // namespace corvid::pubsub::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::pubsub::detail::dispatch_job)
+
+namespace corvid::pubsub::detail {
+
+/// The subscribers of one topic within one partition.
+struct topic_subs {
+  std::shared_ptr<pid_list> list;               // shared with in-flight broadcasts: copied on write then
+  std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in *list
+};
+
+/// A subscribing process: its topics (in this partition) and its exit hook.
+struct member {
+  pid who;
+  uint64_t hook = 0;
+  std::vector<std::string> topics;
+};
+
+struct alignas(64) partition {
+  std::mutex m;
+  std::unordered_map<std::string, topic_subs> topics;
+  std::unordered_map<uint64_t, member> members;
+  size_t subscriptions = 0;
+  pid helper;
+  std::atomic<int64_t> inflight{0};  // jobs queued at or running in the helper
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> failed{0};
+
+  /// The list of `ts`, private to the table again (copied if a broadcast still reads it).
+  static pid_list& writable(topic_subs& ts) {
+    if (!ts.list) {
+      ts.list = std::make_shared<pid_list>();
+    } else if (ts.list.use_count() > 1) {
+      ts.list = std::make_shared<pid_list>(*ts.list);
+    } else {
+      std::atomic_thread_fence(std::memory_order_acquire);  // readers released it
+    }
+    return *ts.list;
+  }
+
+  void remove_from_topic(const std::string& topic, uint64_t id) {
+    auto i = topics.find(topic);
+    if (i == topics.end())
+      return;
+    auto& ts = i->second;
+    auto j = ts.pos.find(id);
+    if (j == ts.pos.end())
+      return;
+    auto idx = j->second;
+    ts.pos.erase(j);
+    auto& v = writable(ts);
+    if (idx + 1 != v.size()) {
+      v[idx] = std::move(v.back());
+      ts.pos[v[idx].id()] = idx;
+    }
+    v.pop_back();
+    --subscriptions;
+    if (v.empty())
+      topics.erase(i);
+  }
+
+  /// Pushes `m` to subs[from, to) but `skip`; returns how many were pushed.
+  void push_range(const pid_list& subs, size_t from, size_t to, const caf::message& m, uint64_t skip) {
+    uint64_t ok = 0;
+    uint64_t bad = 0;
+    for (size_t i = from; i < to; ++i) {
+      const auto& p = subs[i];
+      if (p.id() == skip)
+        continue;
+      if (::corvid::detail::deliver(p, m, pid{}, caf::timespan{0}))
+        ++bad;
+      else
+        ++ok;
+    }
+    delivered.fetch_add(ok, std::memory_order_relaxed);
+    if (bad)
+      failed.fetch_add(bad, std::memory_order_relaxed);
+  }
+};
+
+struct hub_state : std::enable_shared_from_this<hub_state> {
+  runtime* rt = nullptr;
+  hub_options opts;
+  std::vector<std::unique_ptr<partition>> parts;
+  std::atomic<uint64_t> broadcasts{0};
+  std::atomic<uint64_t> dispatched{0};
+  std::atomic<uint64_t> gaps{0};
+  std::atomic<uint64_t> seq{0};
+  std::mutex seen_m;
+  std::unordered_map<std::string, uint64_t> seen;  // origin -> last sequence delivered
+  std::mutex helpers_m;
+  std::condition_variable helpers_cv;
+  size_t helpers_alive = 0;
+
+  partition& part_of(uint64_t pid_id) { return *parts[pid_id % parts.size()]; }
+
+  void drop_member(uint64_t id) {
+    auto& part = part_of(id);
+    std::lock_guard<std::mutex> g{part.m};
+    auto i = part.members.find(id);
+    if (i == part.members.end())
+      return;
+    for (auto& t : i->second.topics)
+      part.remove_from_topic(t, id);
+    part.members.erase(i);
+  }
+
+  caf::error dispatch(const std::string& topic, const caf::message& m, uint64_t skip);
+  void start_helper(size_t k);
+};
+
+/// The state of one helper process: jobs in arrival order, served `chunk` deliveries per turn.
+struct helper_queue {
+  std::shared_ptr<hub_state> hub;
+  partition* part = nullptr;
+  std::deque<dispatch_job> jobs;
+  bool nudged = false;
+
+  void work(process& self) {
+    auto budget = hub->opts.chunk;
+    while (budget > 0 && !jobs.empty()) {
+      auto& j = jobs.front();
+      auto end = std::min(j.subs->size(), j.next + budget);
+      part->push_range(*j.subs, j.next, end, j.msg, j.skip);
+      budget -= end - j.next;
+      j.next = end;
+      if (j.next == j.subs->size()) {
+        jobs.pop_front();
+        part->inflight.fetch_sub(1, std::memory_order_release);
+      }
+    }
+    if (!jobs.empty() && !nudged) {
+      nudged = true;  // end this turn; other messages (and the runtime's drain batch) come between
+      (void) self.send(self.self(), continue_atom::value);
+    }
+  }
+};
+
+void hub_state::start_helper(size_t k) {
+  auto q = std::make_shared<helper_queue>();
+  q->hub = shared_from_this();
+  q->part = parts[k].get();
+  spawn_options so;
+  so.label = "corvid.pubsub.dispatch";
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = size_t{1} << 20;
+  auto p = spawn(*rt, [q](process& self) -> behavior {
+    self.hold(q);
+    return {
+      [q, &self](dispatch_job& j) {
+        q->jobs.push_back(std::move(j));
+        if (!q->nudged)
+          q->work(self);
+      },
+      [q, &self](continue_atom) {
+        q->nudged = false;
+        q->work(self);
+      },
+    };
+  }, std::move(so));
+  if (!p)
+    return;  // no helper: this partition delivers inline
+  std::weak_ptr<hub_state> w = shared_from_this();
+  auto hook = on_exit_of(*p, [w](const pid&, const caf::error&) {
+    if (auto s = w.lock()) {
+      std::lock_guard<std::mutex> g{s->helpers_m};
+      --s->helpers_alive;
+      s->helpers_cv.notify_all();
+    }
+  });
+  if (hook) {
+    std::lock_guard<std::mutex> g{helpers_m};
+    ++helpers_alive;
+  }
+  parts[k]->helper = *p;
+}
+
+caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, uint64_t skip) {
+  struct slice {
+    partition* part;
+    std::shared_ptr<const pid_list> subs;
+  };
+  std::vector<slice> slices;
+  slices.reserve(parts.size());
+  size_t total = 0;
+  for (auto& pp : parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    auto i = pp->topics.find(topic);
+    if (i == pp->topics.end())
+      continue;
+    total += i->second.list->size();
+    slices.push_back({pp.get(), i->second.list});
+  }
+  if (total == 0)
+    return caf::none;
+  broadcasts.fetch_add(1, std::memory_order_relaxed);
+  bool big = total >= opts.dispatch_threshold;
+  for (auto& s : slices) {
+    auto& part = *s.part;
+    // Inline only when the helper has nothing queued for this partition: keeps per-sender order.
+    bool inline_ok = !part.helper || (!big && part.inflight.load(std::memory_order_acquire) == 0);
+    if (!inline_ok) {
+      part.inflight.fetch_add(1, std::memory_order_acq_rel);
+      auto err = ::corvid::send(part.helper, dispatch_job{s.subs, m, skip, 0});
+      if (!err) {
+        dispatched.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      part.inflight.fetch_sub(1, std::memory_order_acq_rel);  // helper full or gone: deliver here
+    }
+    part.push_range(*s.subs, 0, s.subs->size(), m, skip);
+  }
+  return caf::none;
+}
+
+caf::error publish(hub_state& st, const std::string& topic, caf::message m, const pid& skip, bool remote) {
+  if (topic.empty())
+    return make_error(errc::bad_argument, "empty topic");
+  auto err = st.dispatch(topic, m, skip.id());
+  if (remote && st.opts.adapter) {
+    remote_broadcast rb{topic, std::move(m), st.opts.node,
+                        st.seq.fetch_add(1, std::memory_order_relaxed) + 1, skip.id()};
+    if (auto e = st.opts.adapter->forward(rb); e && !err)
+      err = std::move(e);
+  }
+  return err;
+}
+
+} // namespace corvid::pubsub::detail
+
+namespace corvid::pubsub {
+
+hub::hub(runtime& rt, hub_options opts) : st_(std::make_shared<detail::hub_state>()) {
+  if (opts.partitions == 0)
+    opts.partitions = 1;
+  if (opts.chunk == 0)
+    opts.chunk = 1;
+  st_->rt = &rt;
+  st_->opts = std::move(opts);
+  for (size_t k = 0; k < st_->opts.partitions; ++k)
+    st_->parts.push_back(std::make_unique<detail::partition>());
+  for (size_t k = 0; k < st_->opts.partitions; ++k)
+    st_->start_helper(k);
+}
+
+hub::~hub() {
+  for (auto& pp : st_->parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    for (auto& [id, mem] : pp->members)
+      cancel_on_exit_of(mem.who, mem.hook);
+    pp->members.clear();
+    pp->topics.clear();
+    pp->subscriptions = 0;
+    if (pp->helper)
+      exit(pp->helper, reason::shutdown());
+  }
+  std::unique_lock<std::mutex> g{st_->helpers_m};
+  st_->helpers_cv.wait_for(g, std::chrono::seconds(5), [this] { return st_->helpers_alive == 0; });
+}
+
+caf::error hub::subscribe(const pid& p, const std::string& topic) {
+  if (topic.empty())
+    return make_error(errc::bad_argument, "empty topic");
+  if (!p.alive())
+    return make_error(errc::down, "cannot subscribe " + p.to_string());
+  auto& part = st_->part_of(p.id());
+  std::lock_guard<std::mutex> g{part.m};
+  auto [mi, fresh] = part.members.try_emplace(p.id());
+  auto& mem = mi->second;
+  if (fresh) {
+    std::weak_ptr<detail::hub_state> w = st_;
+    auto hook = on_exit_of(p, [w](const pid& who, const caf::error&) {
+      if (auto s = w.lock())
+        s->drop_member(who.id());
+    });
+    if (!hook) {
+      part.members.erase(mi);
+      return std::move(hook.error());
+    }
+    mem.who = p;
+    mem.hook = *hook;
+  } else {
+    for (auto& t : mem.topics)
+      if (t == topic)
+        return caf::none;
+  }
+  mem.topics.push_back(topic);
+  auto& ts = part.topics[topic];
+  auto& v = detail::partition::writable(ts);
+  ts.pos.emplace(p.id(), static_cast<uint32_t>(v.size()));
+  v.push_back(p);
+  ++part.subscriptions;
+  return caf::none;
+}
+
+void hub::unsubscribe(const pid& p, const std::string& topic) {
+  auto& part = st_->part_of(p.id());
+  std::lock_guard<std::mutex> g{part.m};
+  auto mi = part.members.find(p.id());
+  if (mi == part.members.end())
+    return;
+  auto& ts = mi->second.topics;
+  for (auto i = ts.begin(); i != ts.end(); ++i) {
+    if (*i == topic) {
+      ts.erase(i);
+      part.remove_from_topic(topic, p.id());
+      break;
+    }
+  }
+  if (ts.empty()) {
+    cancel_on_exit_of(mi->second.who, mi->second.hook);
+    part.members.erase(mi);
+  }
+}
+
+caf::error hub::publish(const std::string& topic, caf::message m, const pid& skip, bool remote) {
+  return detail::publish(*st_, topic, std::move(m), skip, remote);
+}
+
+caf::error hub::deliver_remote(const remote_broadcast& b) {
+  if (b.origin == st_->opts.node)
+    return caf::none;  // our own broadcast, echoed back
+  std::optional<sequence_gap> gap;
+  {
+    std::lock_guard<std::mutex> g{st_->seen_m};
+    auto& last = st_->seen[b.origin];
+    if (last != 0 && b.seq <= last)
+      return caf::none;  // a duplicate: already delivered
+    if (last != 0 && b.seq != last + 1)
+      gap = sequence_gap{b.origin, last + 1, b.seq};
+    last = b.seq;
+  }
+  if (gap) {
+    st_->gaps.fetch_add(1, std::memory_order_relaxed);
+    if (telemetry::wanted("corvid.pubsub.gap"))
+      telemetry::execute({"corvid.pubsub.gap",
+                          {{"expected", double(gap->expected)}, {"received", double(gap->received)}},
+                          {{"origin", gap->origin}, {"topic", b.topic}}});
+    if (st_->opts.on_gap)
+      st_->opts.on_gap(*gap);
+  }
+  return st_->dispatch(b.topic, b.payload, 0);  // `from` is a remote pid: nobody local to skip
+}
+
+std::vector<pid> hub::subscribers(const std::string& topic) const {
+  std::vector<pid> out;
+  for (auto& pp : st_->parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    auto i = pp->topics.find(topic);
+    if (i == pp->topics.end())
+      continue;
+    for (auto& p : *i->second.list)
+      if (p.alive())
+        out.push_back(p);
+  }
+  return out;
+}
+
+size_t hub::subscriber_count(const std::string& topic) const {
+  size_t n = 0;
+  for (auto& pp : st_->parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    auto i = pp->topics.find(topic);
+    if (i != pp->topics.end())
+      n += i->second.list->size();
+  }
+  return n;
+}
+
+hub_stats hub::stats() const {
+  hub_stats s;
+  s.broadcasts = st_->broadcasts.load(std::memory_order_relaxed);
+  s.dispatched = st_->dispatched.load(std::memory_order_relaxed);
+  s.gaps = st_->gaps.load(std::memory_order_relaxed);
+  for (auto& pp : st_->parts) {
+    s.delivered += pp->delivered.load(std::memory_order_relaxed);
+    s.failed += pp->failed.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> g{pp->m};
+    s.subscriptions += pp->subscriptions;
+  }
+  return s;
+}
+
+const std::string& hub::node() const { return st_->opts.node; }
+
+runtime& hub::rt() const { return *st_->rt; }
+
+} // namespace corvid::pubsub

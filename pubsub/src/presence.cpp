@@ -1,0 +1,211 @@
+// Presence: the CRDT plus indexes (by local pid, by topic) and diff broadcasting.
+
+#include "corvid/pubsub/presence.hpp"
+
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "corvid/pubsub/hub.hpp"
+#include "corvid/runtime/error.hpp"
+#include "corvid/runtime/process.hpp"
+
+namespace corvid::pubsub::detail {
+
+struct presence_impl : std::enable_shared_from_this<presence_impl> {
+  struct tracked {
+    pid who;
+    uint64_t hook = 0;
+    std::map<std::pair<std::string, std::string>, dot> dots;  // (topic, key) -> dot
+  };
+
+  hub* h = nullptr;
+  mutable std::mutex m;
+  presence_state crdt;
+  std::unordered_map<uint64_t, tracked> local;                // by local pid id
+  std::unordered_map<std::string, std::set<dot>> by_topic;
+
+  explicit presence_impl(hub& hb) : h(&hb), crdt(hb.node()) {}
+
+  static presence_meta view(const dot& d, const presence_entry& e) {
+    return presence_meta{e.meta, to_string(d), {}, e.pid_id, d.node};
+  }
+
+  void index(const presence_changes& ch) {
+    for (auto& [d, e] : ch.leaves) {
+      auto i = by_topic.find(e.topic);
+      if (i != by_topic.end() && i->second.erase(d) && i->second.empty())
+        by_topic.erase(i);
+    }
+    for (auto& [d, e] : ch.joins)
+      by_topic[e.topic].insert(d);
+  }
+
+  /// Indexes the changes and broadcasts one diff per topic (under the lock: diffs stay in order).
+  void publish(const presence_changes& ch, const std::string& prev_ref = {}) {
+    index(ch);
+    std::map<std::string, presence_diff> diffs;
+    for (auto& [d, e] : ch.leaves)
+      diffs[e.topic].leaves[e.key].push_back(view(d, e));
+    for (auto& [d, e] : ch.joins) {
+      auto v = view(d, e);
+      v.prev_ref = prev_ref;
+      diffs[e.topic].joins[e.key].push_back(std::move(v));
+    }
+    for (auto& [topic, diff] : diffs) {
+      diff.topic = topic;
+      (void) h->local_broadcast(topic, std::move(diff));
+    }
+  }
+
+  /// Removes every entry of a local process (it exited or is untracked everywhere).
+  void forget(uint64_t pid_id) {
+    std::lock_guard<std::mutex> g{m};
+    auto i = local.find(pid_id);
+    if (i == local.end())
+      return;
+    presence_changes ch;
+    for (auto& [tk, d] : i->second.dots) {
+      auto e = crdt.entries().find(d);
+      if (e != crdt.entries().end()) {
+        ch.leaves.emplace_back(d, e->second);
+        crdt.remove(d);
+      }
+    }
+    local.erase(i);
+    publish(ch);
+  }
+};
+
+} // namespace corvid::pubsub::detail
+
+namespace corvid::pubsub {
+
+presence::presence(hub& h) : impl_(std::make_shared<detail::presence_impl>(h)) {}
+
+presence::~presence() {
+  std::lock_guard<std::mutex> g{impl_->m};
+  for (auto& [id, t] : impl_->local)
+    cancel_on_exit_of(t.who, t.hook);
+  impl_->local.clear();
+}
+
+caf::error presence::track(const pid& p, const std::string& topic, const std::string& key, meta m) {
+  if (topic.empty())
+    return make_error(errc::bad_argument, "empty topic");
+  if (!p.alive())
+    return make_error(errc::down, "cannot track " + p.to_string());
+  auto& im = *impl_;
+  std::lock_guard<std::mutex> g{im.m};
+  auto [ti, fresh] = im.local.try_emplace(p.id());
+  auto& t = ti->second;
+  if (fresh) {
+    std::weak_ptr<detail::presence_impl> w = impl_;
+    auto hook = on_exit_of(p, [w](const pid& who, const caf::error&) {
+      if (auto s = w.lock())
+        s->forget(who.id());
+    });
+    if (!hook) {
+      im.local.erase(ti);
+      return std::move(hook.error());
+    }
+    t.who = p;
+    t.hook = *hook;
+  } else if (t.dots.count({topic, key})) {
+    return make_error(errc::already_registered, key + " is tracked on " + topic);
+  }
+  presence_entry e{topic, key, p.id(), std::move(m)};
+  auto d = im.crdt.add(e);
+  t.dots.emplace(std::make_pair(topic, key), d);
+  presence_changes ch;
+  ch.joins.emplace_back(d, std::move(e));
+  im.publish(ch);
+  return caf::none;
+}
+
+void presence::untrack(const pid& p, const std::string& topic, const std::string& key) {
+  auto& im = *impl_;
+  std::lock_guard<std::mutex> g{im.m};
+  auto ti = im.local.find(p.id());
+  if (ti == im.local.end())
+    return;
+  auto& t = ti->second;
+  auto di = t.dots.find({topic, key});
+  if (di == t.dots.end())
+    return;
+  presence_changes ch;
+  auto e = im.crdt.entries().find(di->second);
+  if (e != im.crdt.entries().end()) {
+    ch.leaves.emplace_back(di->second, e->second);
+    im.crdt.remove(di->second);
+  }
+  t.dots.erase(di);
+  if (t.dots.empty()) {
+    cancel_on_exit_of(t.who, t.hook);
+    im.local.erase(ti);
+  }
+  im.publish(ch);
+}
+
+caf::error presence::update(const pid& p, const std::string& topic, const std::string& key, meta m) {
+  auto& im = *impl_;
+  std::lock_guard<std::mutex> g{im.m};
+  auto ti = im.local.find(p.id());
+  if (ti == im.local.end() || !ti->second.dots.count({topic, key}))
+    return make_error(errc::not_found, key + " is not tracked on " + topic);
+  auto& d = ti->second.dots[{topic, key}];
+  presence_changes ch;
+  auto e = im.crdt.entries().find(d);
+  if (e != im.crdt.entries().end()) {
+    ch.leaves.emplace_back(d, e->second);
+    im.crdt.remove(d);
+  }
+  auto old_ref = to_string(d);
+  presence_entry ne{topic, key, p.id(), std::move(m)};
+  d = im.crdt.add(ne);
+  ch.joins.emplace_back(d, std::move(ne));
+  im.publish(ch, old_ref);
+  return caf::none;
+}
+
+presence_list presence::list(const std::string& topic) const {
+  auto& im = *impl_;
+  presence_list out;
+  std::lock_guard<std::mutex> g{im.m};
+  auto i = im.by_topic.find(topic);
+  if (i == im.by_topic.end())
+    return out;
+  for (auto& d : i->second) {
+    auto e = im.crdt.entries().find(d);
+    if (e != im.crdt.entries().end())
+      out[e->second.key].push_back(detail::presence_impl::view(d, e->second));
+  }
+  return out;
+}
+
+size_t presence::size() const {
+  std::lock_guard<std::mutex> g{impl_->m};
+  return impl_->crdt.entries().size();
+}
+
+presence_delta presence::take_delta() {
+  std::lock_guard<std::mutex> g{impl_->m};
+  return impl_->crdt.take_delta();
+}
+
+void presence::merge(const presence_delta& d) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.merge(d));
+}
+
+void presence::drop_node(const std::string& node) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.drop_node(node));
+}
+
+presence_delta presence::state() const {
+  std::lock_guard<std::mutex> g{impl_->m};
+  return impl_->crdt.state();
+}
+
+} // namespace corvid::pubsub

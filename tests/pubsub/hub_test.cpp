@@ -1,0 +1,265 @@
+// hub: delivery, unsubscribe and exit cleanup, broadcast_from, big fan-out, coalescing, remote.
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "../runtime/fixture.hpp"
+#include "corvid/pubsub.hpp"
+
+using namespace corvid;
+using namespace corvid::test;
+using namespace corvid::pubsub;
+
+namespace {
+
+/// A subscriber that reports "name:value" for every ("topic", int) it gets.
+pid reporter(runtime& rt, inbox& box, std::string name, spawn_options so = {}) {
+  auto p = spawn(rt, [&box, name](process&) -> behavior {
+    return {
+      [&box, name](const std::string&, int v) { box.put(name + ":" + std::to_string(v)); },
+      [](const std::string& probe) { return probe; },
+    };
+  }, std::move(so));
+  REQUIRE(p);
+  return *p;
+}
+
+} // namespace
+
+TEST_SUITE("hub") {
+
+TEST_CASE_FIXTURE(fixture, "delivers to every subscriber, not to unsubscribed or dead ones") {
+  inbox box;
+  {
+    hub ps{rt};
+    auto base = rt.process_count();
+    auto a = reporter(rt, box, "a");
+    auto b = reporter(rt, box, "b");
+    auto c = reporter(rt, box, "c");
+    for (auto& p : {a, b, c})
+      REQUIRE(ps.subscribe(p, "t") == caf::none);
+    CHECK(ps.subscribe(a, "t") == caf::none);  // again: no duplicate
+    CHECK(ps.subscriber_count("t") == 3);
+    CHECK(ps.subscribe(a, "") == errc::bad_argument);
+    ps.unsubscribe(b, "t");
+    exit(c, reason::kill());
+    CHECK(wait_exit(c));
+    CHECK(eventually([&] { return ps.subscriber_count("t") == 1; }));
+    CHECK(ps.subscribe(c, "t") == errc::down);
+    REQUIRE(ps.broadcast("t", std::string{"t"}, 1) == caf::none);
+    // a probe call through each mailbox: anything delivered before it has been handled
+    for (auto& p : {a, b})
+      REQUIRE(call<std::string>(p, 1s, std::string{"probe"}));
+    CHECK(box.size() == 1);
+    CHECK(box.take(0ms) == std::optional<std::string>{"a:1"});
+    CHECK(ps.stats().subscriptions == 1);
+    for (auto& p : {a, b}) {
+      exit(p, reason::shutdown());
+      CHECK(wait_exit(p));
+    }
+    CHECK(eventually([&] { return ps.stats().subscriptions == 0 && rt.process_count() == base; }));
+  }
+  CHECK(eventually([&] { return rt.process_count() == 0; }));
+}
+
+TEST_CASE_FIXTURE(fixture, "broadcast_from skips the sender") {
+  inbox box;
+  hub ps{rt};
+  auto other = reporter(rt, box, "other");
+  auto self_p = spawn(rt, [&box, &ps](process& self) -> behavior {
+    return {
+      [&box, &ps, &self](const std::string& cmd) {
+        if (cmd == "go") {
+          REQUIRE(ps.subscribe(self.self(), "room") == caf::none);
+          (void) ps.broadcast_from(self.self(), "room", std::string{"room"}, 7);
+          (void) self.send(self.self(), std::string{"after"});
+        } else {
+          box.put("self:" + cmd);
+        }
+      },
+      [&box](const std::string&, int v) { box.put("self:" + std::to_string(v)); },
+    };
+  });
+  REQUIRE(self_p);
+  REQUIRE(ps.subscribe(other, "room") == caf::none);
+  REQUIRE(send(*self_p, std::string{"go"}) == caf::none);
+  std::multiset<std::string> got{*box.take(), *box.take()};
+  CHECK(got == std::multiset<std::string>{"other:7", "self:after"});
+  exit(*self_p, reason::shutdown());
+  exit(other, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "10,000 subscribers each receive exactly one copy") {
+  constexpr int n = 10'000;
+  hub ps{rt};
+  auto base = rt.process_count();
+  std::vector<std::atomic<int>> got(n);
+  std::atomic<int> total{0};
+  std::atomic<int> ends{0};
+  std::mutex m;
+  std::condition_variable cv;
+  auto bump = [&](std::atomic<int>& c) {
+    if (c.fetch_add(1) + 1 == n) {
+      std::lock_guard<std::mutex> g{m};
+      cv.notify_all();
+    }
+  };
+  std::vector<pid> subs;
+  for (int i = 0; i < n; ++i) {
+    auto p = spawn(rt, [&, i](process&) -> behavior {
+      return {
+        [&, i](const std::string&, int) {
+          got[i].fetch_add(1);
+          bump(total);
+        },
+        [&](const std::string&) { bump(ends); },
+      };
+    });
+    REQUIRE(p);
+    REQUIRE(ps.subscribe(*p, "big") == caf::none);
+    subs.push_back(*p);
+  }
+  REQUIRE(ps.broadcast("big", std::string{"big"}, 1) == caf::none);
+  // every subscriber gets "end" after the payload (per-sender order), so any duplicate shows
+  REQUIRE(ps.broadcast("big", std::string{"end"}) == caf::none);
+  {
+    std::unique_lock<std::mutex> g{m};
+    REQUIRE(cv.wait_for(g, 30s, [&] { return ends.load() == n; }));
+  }
+  CHECK(total.load() == n);
+  int wrong = 0;
+  for (auto& c : got)
+    wrong += c.load() != 1;
+  CHECK(wrong == 0);
+  auto st = ps.stats();
+  CHECK(st.delivered == 2 * n);
+  CHECK(st.failed == 0);
+  CHECK(st.dispatched > 0);  // went through the helpers
+  for (auto& p : subs)
+    exit(p, reason::shutdown());
+  CHECK(eventually([&] { return ps.stats().subscriptions == 0 && rt.process_count() == base; }, 30s));
+}
+
+TEST_CASE_FIXTURE(fixture, "a coalescing subscriber under a storm gets the latest") {
+  inbox box;
+  hub ps{rt};
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  spawn_options so;
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = 4;
+  so.mailbox->policy = overflow::coalesce;
+  auto p = spawn(rt, [&box, opened](process&) -> behavior {
+    return {
+      [&box, opened](const std::string& cmd) {
+        if (cmd == "block") {
+          box.put("blocked");
+          opened.wait();
+        }
+        return cmd;
+      },
+      [&box](const std::string& key, int v) { box.put(key + ":" + std::to_string(v)); },
+    };
+  }, so);
+  REQUIRE(p);
+  REQUIRE(ps.subscribe(*p, "prices") == caf::none);
+  REQUIRE(send(*p, std::string{"block"}) == caf::none);
+  REQUIRE(box.take() == std::optional<std::string>{"blocked"});
+  for (int i = 1; i <= 1000; ++i)
+    REQUIRE(ps.broadcast("prices", std::string{"price"}, i) == caf::none);
+  gate.set_value();
+  REQUIRE(call<std::string>(*p, 5s, std::string{"probe"}));
+  CHECK(box.size() == 1);
+  CHECK(box.take(0ms) == std::optional<std::string>{"price:1000"});
+  CHECK(stats(*p).coalesced == 999);
+  CHECK(ps.stats().failed == 0);
+  exit(*p, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "an adapter carries broadcasts to another node; gaps are reported") {
+  struct loopback : cluster_adapter {
+    hub* peer = nullptr;
+    std::vector<remote_broadcast> sent;
+    caf::error forward(const remote_broadcast& b) override {
+      sent.push_back(b);
+      return peer ? peer->deliver_remote(b) : caf::none;
+    }
+  };
+  auto link = std::make_shared<loopback>();
+  std::vector<sequence_gap> gaps;
+  hub_options oa;
+  oa.node = "a@host";
+  oa.adapter = link;
+  hub_options ob;
+  ob.node = "b@host";
+  ob.on_gap = [&gaps](const sequence_gap& g) { gaps.push_back(g); };
+  hub a{rt, oa};
+  hub b{rt, ob};
+  link->peer = &b;
+  inbox box;
+  auto on_a = reporter(rt, box, "on_a");
+  auto on_b = reporter(rt, box, "on_b");
+  REQUIRE(a.subscribe(on_a, "t") == caf::none);
+  REQUIRE(b.subscribe(on_b, "t") == caf::none);
+  REQUIRE(a.broadcast("t", std::string{"t"}, 1) == caf::none);
+  std::multiset<std::string> got{*box.take(), *box.take()};
+  CHECK(got == std::multiset<std::string>{"on_a:1", "on_b:1"});
+  REQUIRE(a.local_broadcast("t", std::string{"t"}, 2) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"on_a:2"});
+  REQUIRE(link->sent.size() == 1);
+  CHECK(link->sent[0].origin == "a@host");
+  CHECK(link->sent[0].seq == 1);
+  auto dup = link->sent[0];
+  CHECK(b.deliver_remote(dup) == caf::none);  // a duplicate is dropped
+  auto skipped = dup;
+  skipped.seq = 3;
+  CHECK(b.deliver_remote(skipped) == caf::none);  // seq 2 never came
+  REQUIRE(box.take() == std::optional<std::string>{"on_b:1"});
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].origin == "a@host");
+  CHECK(gaps[0].expected == 2);
+  CHECK(gaps[0].received == 3);
+  CHECK(b.stats().gaps == 1);
+  REQUIRE(call<std::string>(on_b, 1s, std::string{"probe"}));
+  CHECK(box.size() == 0);
+  exit(on_a, reason::shutdown());
+  exit(on_b, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "subscribe and broadcast run concurrently") {
+  hub ps{rt};
+  constexpr int n = 3000;
+  std::atomic<int> total{0};
+  std::vector<pid> subs;
+  for (int i = 0; i < n; ++i) {
+    auto p = spawn(rt, [&total](process&) -> behavior {
+      return {[&total](const std::string&, int) { total.fetch_add(1); }};
+    });
+    REQUIRE(p);
+    subs.push_back(*p);
+  }
+  std::atomic<bool> stop{false};
+  std::thread publisher{[&] {
+    while (!stop.load())
+      (void) ps.broadcast("c", std::string{"c"}, 0);
+  }};
+  std::thread other{[&] {
+    for (int i = 0; i < n; i += 2)
+      (void) ps.subscribe(subs[size_t(i)], "c");
+  }};
+  for (int i = 1; i < n; i += 2)
+    REQUIRE(ps.subscribe(subs[size_t(i)], "c") == caf::none);
+  other.join();
+  stop = true;
+  publisher.join();
+  CHECK(ps.subscriber_count("c") == size_t(n));
+  for (int i = 0; i < n; i += 3)
+    ps.unsubscribe(subs[size_t(i)], "c");
+  CHECK(ps.subscriber_count("c") == size_t(n - n / 3));
+  for (auto& p : subs)
+    exit(p, reason::shutdown());
+  CHECK(eventually([&] { return ps.stats().subscriptions == 0; }, 30s));
+}
+
+} // TEST_SUITE

@@ -1,0 +1,138 @@
+// Presence: diffs on join, update, leave and process death; list; replication by deltas.
+
+#include <thread>
+
+#include "../runtime/fixture.hpp"
+#include "corvid/pubsub.hpp"
+
+using namespace corvid;
+using namespace corvid::test;
+using namespace corvid::pubsub;
+
+namespace {
+
+/// Renders a diff as "join alice(status=online) leave bob(...)" in key order.
+std::string render(const presence_diff& d) {
+  std::string s;
+  auto part = [&s](const char* what, const presence_list& l) {
+    for (auto& [key, metas] : l) {
+      for (auto& m : metas) {
+        s += s.empty() ? "" : " ";
+        s += std::string{what} + " " + key + "(";
+        for (auto& [k, v] : m.meta)
+          s += k + "=" + v;
+        s += m.prev_ref.empty() ? "" : " prev";
+        s += ")";
+      }
+    }
+  };
+  part("leave", d.leaves);
+  part("join", d.joins);
+  return s;
+}
+
+/// A topic subscriber that reports each presence diff it gets.
+pid watcher(runtime& rt, hub& ps, inbox& box, const std::string& topic) {
+  auto p = spawn(rt, [&box](process&) -> behavior {
+    return {[&box](const presence_diff& d) { box.put(d.topic + ": " + render(d)); }};
+  });
+  REQUIRE(p);
+  REQUIRE(ps.subscribe(*p, topic) == caf::none);
+  return *p;
+}
+
+pid idle(runtime& rt) {
+  auto p = spawn(rt, [](process&) -> behavior { return {[](int) {}}; });
+  REQUIRE(p);
+  return *p;
+}
+
+} // namespace
+
+TEST_SUITE("presence") {
+
+TEST_CASE_FIXTURE(fixture, "diffs on join, update, leave and process death") {
+  hub ps{rt};
+  presence who{ps};
+  inbox box;
+  auto w = watcher(rt, ps, box, "room:1");
+  auto alice = idle(rt);
+  auto bob = idle(rt);
+  REQUIRE(who.track(alice, "room:1", "alice", {{"s", "on"}}) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"room:1: join alice(s=on)"});
+  REQUIRE(who.track(bob, "room:1", "bob", {{"s", "on"}}) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"room:1: join bob(s=on)"});
+  auto l = who.list("room:1");
+  REQUIRE(l.size() == 2);
+  CHECK(l["alice"].size() == 1);
+  CHECK(l["alice"][0].meta.at("s") == "on");
+  CHECK(l["alice"][0].pid_id == alice.id());
+  REQUIRE(who.update(alice, "room:1", "alice", {{"s", "away"}}) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"room:1: leave alice(s=on) join alice(s=away prev)"});
+  CHECK(who.list("room:1")["alice"][0].meta.at("s") == "away");
+  who.untrack(bob, "room:1", "bob");
+  CHECK(box.take() == std::optional<std::string>{"room:1: leave bob(s=on)"});
+  exit(alice, reason::kill());
+  CHECK(box.take() == std::optional<std::string>{"room:1: leave alice(s=away)"});
+  CHECK(who.list("room:1").empty());
+  CHECK(who.size() == 0);
+  exit(bob, reason::shutdown());
+  exit(w, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "errors as values; one key may have several presences") {
+  hub ps{rt};
+  presence who{ps};
+  auto a = idle(rt);
+  auto b = idle(rt);
+  REQUIRE(who.track(a, "t", "k") == caf::none);
+  CHECK(who.track(a, "t", "k") == errc::already_registered);
+  CHECK(who.update(b, "t", "k", {}) == errc::not_found);
+  CHECK(who.track(a, "", "k") == errc::bad_argument);
+  REQUIRE(who.track(b, "t", "k") == caf::none);  // a second tab of the same user
+  CHECK(who.list("t")["k"].size() == 2);
+  REQUIRE(who.track(a, "u", "k") == caf::none);
+  exit(a, reason::shutdown());
+  CHECK(wait_exit(a));
+  CHECK(eventually([&] { return who.size() == 1; }));
+  CHECK(who.track(a, "t", "x") == errc::down);
+  exit(b, reason::shutdown());
+  CHECK(eventually([&] { return who.size() == 0; }));
+}
+
+TEST_CASE_FIXTURE(fixture, "two replicas converge through deltas; a node drop clears its entries") {
+  hub_options oa;
+  oa.node = "a@host";
+  hub_options ob;
+  ob.node = "b@host";
+  hub ha{rt, oa};
+  hub hb{rt, ob};
+  presence pa{ha};
+  presence pb{hb};
+  inbox box;
+  auto wb = watcher(rt, hb, box, "room");
+  auto alice = idle(rt);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}) == caf::none);
+  pb.merge(pa.take_delta());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  auto l = pb.list("room");
+  REQUIRE(l["alice"].size() == 1);
+  CHECK(l["alice"][0].node == "a@host");
+  pb.merge(pa.state());  // the whole state again: nothing new
+  exit(alice, reason::shutdown());
+  CHECK(eventually([&] { return pa.size() == 0; }));
+  pb.merge(pa.take_delta());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  auto bob = idle(rt);
+  REQUIRE(pa.track(bob, "room", "bob") == caf::none);
+  pb.merge(pa.take_delta());
+  CHECK(box.take() == std::optional<std::string>{"room: join bob()"});
+  pb.drop_node("a@host");
+  CHECK(box.take() == std::optional<std::string>{"room: leave bob()"});
+  CHECK(pb.list("room").empty());
+  CHECK(box.size() == 0);
+  exit(bob, reason::shutdown());
+  exit(wb, reason::shutdown());
+}
+
+} // TEST_SUITE
