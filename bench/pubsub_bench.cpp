@@ -3,6 +3,7 @@
 //
 //   pubsub_bench            all figures (memory is measured in a child process of its own)
 //   pubsub_bench --memory N only the memory figures, for N subscriptions
+//   pubsub_bench --fanout N sharing|stealing THRESHOLD   one fan-out setting (for profiling)
 
 #include <algorithm>
 #include <atomic>
@@ -202,6 +203,10 @@ void memory(size_t n) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--memory") == 0) {
     memory(std::stoul(argv[2]));
+    return 0;
+  }
+  if (argc == 5 && std::strcmp(argv[1], "--fanout") == 0) {  // one configuration, for profiling
+    figure("pubsub_fanout_ms", corvid_fanout(std::stoul(argv[2]), argv[3], std::stoul(argv[4]), 20), "ms");
     return 0;
   }
   const size_t big = 1'000'000'000;
