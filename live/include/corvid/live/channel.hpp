@@ -1,0 +1,111 @@
+// The LiveView protocol of one websocket connection, without any I/O: text frames in, text frames
+// out. The server runs one channel per connection inside a session process; tests drive it directly.
+//
+//   struct out : corvid::live::channel_host { void send(std::string f) override { frames.push_back(f); } ... };
+//   corvid::live::channel ch{cfg, host};
+//   ch.handle_frame(R"([null,"1","phoenix","heartbeat",{}])");   // host.send gets the ok reply
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/message.hpp>
+
+#include "corvid/live/protocol.hpp"
+#include "corvid/live/result.hpp"
+#include "corvid/live/token.hpp"
+#include "corvid/live/view.hpp"
+
+namespace corvid::live {
+
+/// Path patterns to view factories. Segments ":name" capture into params; matching is exact otherwise.
+class router {
+ public:
+  struct match {
+    std::string pattern;
+    const view_factory* factory = nullptr;
+    params path_params;
+  };
+  void add(std::string pattern, view_factory f);
+  /// The first route matching `path` (no query string), or nullopt.
+  std::optional<match> find(std::string_view path) const;
+  bool empty() const noexcept { return routes_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, view_factory>> routes_;
+};
+
+/// A URL split the way views see it.
+struct url_parts {
+  std::string path;   ///< "/counter"
+  params query;       ///< decoded query string (last value wins)
+};
+/// Splits "http://host:4000/counter?step=2" (or "/counter?step=2"); bad %-escapes are errors.
+result<url_parts> split_url(std::string_view url);
+
+/// Settings shared by every channel of a server.
+struct channel_config {
+  const router* routes = nullptr;
+  const token_signer* signer = nullptr;             ///< session tokens (data-phx-session)
+  const token_signer* csrf = nullptr;               ///< CSRF tokens; null = not checked
+  std::chrono::milliseconds coalesce{16};             ///< server-push diffs: one per interval (0 = immediate)
+  std::chrono::seconds session_max_age{14 * 24 * 3600};
+  frame_limits limits;
+};
+
+/// The I/O side of a channel.
+class channel_host {
+ public:
+  virtual ~channel_host() = default;
+  /// One text frame to the client (must not block).
+  virtual void send(std::string frame) = 0;
+  /// Asks for flush() to be called after `delay` (one request per pending flush).
+  virtual void schedule_flush(std::chrono::milliseconds delay) = 0;
+  /// The session process, handed to views as socket::self().
+  virtual corvid::pid self() const { return {}; }
+};
+
+/// One connection's LiveView channels (topics "lv:<id>") plus heartbeats.
+class channel {
+ public:
+  channel(const channel_config& cfg, channel_host& host);
+  ~channel();
+  channel(const channel&) = delete;
+  channel& operator=(const channel&) = delete;
+
+  /// Handles one client frame; replies and pushes go to host.send. Never throws for bad input.
+  void handle_frame(std::string_view text);
+  /// Gives a message to every joined view's handle_info; the diff follows after the coalescing interval.
+  void handle_info(const caf::message& msg);
+  /// Sends the pending server-side diffs (called by the host when the interval has passed).
+  void flush();
+  /// Terminates every view (connection gone).
+  void close();
+  /// Number of joined views.
+  std::size_t joined() const noexcept { return views_.size(); }
+
+ private:
+  struct joined_view;
+  void on_join(const frame& f);
+  void on_leave(const frame& f);
+  void on_event(const frame& f);
+  void on_live_patch(const frame& f);
+  void after_change(joined_view& v);
+  void send_pending_diff(joined_view& v);
+  void apply_navigation(joined_view& v, std::string* after);
+  void fail_view(const std::string& topic, const char* where, const std::string& what);
+
+  const channel_config& cfg_;
+  channel_host& host_;
+  std::map<std::string, std::unique_ptr<joined_view>, std::less<>> views_;
+  bool flush_scheduled_ = false;
+};
+
+}  // namespace corvid::live

@@ -1,0 +1,27 @@
+// The first, "dead" HTTP render of a live route: the whole HTML page around the view's container.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "corvid/live/channel.hpp"
+#include "corvid/live/result.hpp"
+#include "corvid/live/token.hpp"
+
+namespace corvid::live {
+
+/// What goes around every page.
+struct page_options {
+  std::string title = "corvid";           ///< default <title> (a view's "page_title" assign wins)
+  std::string title_suffix = " · corvid";  ///< appended by the client to live titles
+  std::string head_html;                   ///< extra markup for <head> (styles, scripts)
+  std::string asset_prefix = "/assets";    ///< where phoenix.min.js, phoenix_live_view.min.js, corvid_boot.js are served
+};
+
+/// Renders `target` ("/counter?step=2") through its route: mount (not connected), handle_params and the
+/// template, in a container with a fresh signed session. Errors: not_found (no route), bad_encoding
+/// (query), io_error (the view threw; message says where).
+result<std::string> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
+                                std::string_view target, const page_options& opts = {});
+
+}  // namespace corvid::live

@@ -1,0 +1,74 @@
+// One port for HTTP (dead renders, the JS client, static files) and the LiveView websocket (/live/websocket).
+// Network I/O runs on its own threads; every websocket connection is a session process, a temporary
+// child of a dynamic supervisor, with a bounded mailbox.
+//
+//   corvid::runtime rt;
+//   corvid::live::server srv{rt, {.port = 4000}};
+//   srv.live("/counter", corvid::live::make_view<counter_view>);
+//   if (auto err = srv.run(); !err.empty()) std::cerr << err << "\n";   // blocks until stop()
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "corvid/live/page.hpp"
+#include "corvid/live/view.hpp"
+
+namespace corvid {
+class runtime;
+}
+
+namespace corvid::live {
+
+/// Settings of a server; defaults suit development on one machine.
+struct server_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 4000;                 ///< 0 = any free port (see server::port())
+  std::size_t io_threads = 1;                ///< threads running the network I/O
+  std::filesystem::path assets_dir;          ///< holds node_modules/ and corvid_boot.js; empty = the source tree's live/assets
+  std::filesystem::path static_dir;          ///< served under /static/ (empty = none)
+  std::string secret;                        ///< signs sessions; empty = env CORVID_SECRET, else a fixed dev secret (logged)
+  std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
+  std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
+  std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
+  std::size_t max_frame_bytes = 64 * 1024;   ///< larger websocket messages close the connection
+  std::size_t max_connections = 10'000;
+  bool check_origin = true;                  ///< websocket upgrades need Origin's host == Host
+  bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
+  page_options page;
+};
+
+/// The HTTP + websocket server of live views.
+class server {
+ public:
+  server(corvid::runtime& rt, server_options opts = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Routes `path` (":name" segments capture params) to a view; before start().
+  void live(std::string path, view_factory f);
+  /// Binds, starts the I/O threads and the session supervisor; returns an error text or "".
+  std::string start();
+  /// start(), then wait(), then stop().
+  std::string run();
+  /// Blocks until stop() is called (from any thread) or, with stop_on_signals, SIGINT/SIGTERM arrives.
+  void wait();
+  /// Closes every connection (code 1001: clients reconnect), stops the sessions and the I/O threads.
+  void stop();
+  /// The bound port (after start()).
+  std::uint16_t port() const noexcept;
+  /// Live websocket connections.
+  std::size_t connections() const noexcept;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace corvid::live

@@ -1,0 +1,134 @@
+// Live views: a user's class with mount / handle_event / handle_info / handle_params / render.
+//
+//   struct counter : corvid::live::view {
+//     corvid::live::html_template render() const override { return tpl; }  // parsed once, cheap to copy
+//     void mount(const params&, const session&, socket& s) override { s.assign("count", 0); }
+//     status handle_event(const std::string& ev, const event_value&, socket& s) override {
+//       if (ev != "inc") return status::unknown_event(ev);
+//       s.assign("count", s["count"].get_if<std::int64_t>() ? *s["count"].get_if<std::int64_t>() + 1 : 1);
+//       return status::ok();
+//     }
+//   };
+//   server.live("/counter", corvid::live::make_view<counter>);
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <caf/message.hpp>
+
+#include "corvid/live/assigns.hpp"
+#include "corvid/live/events.hpp"
+#include "corvid/live/protocol.hpp"
+#include "corvid/live/template.hpp"
+#include "corvid/runtime/pid.hpp"
+
+namespace corvid::live {
+
+/// What the signed session vouches for: "id" (per page load), "view" and "route" (of the first render).
+using session = params;
+/// An event's decoded value (`values` holds phx-value-*, form fields, "key", "value").
+using event_value = live_event;
+
+/// Outcome of handle_event: ok, or an error reason the client receives as {"status":"error"}.
+class status {
+ public:
+  static status ok() { return status{}; }
+  static status error(std::string reason) { return status{std::move(reason)}; }
+  static status unknown_event(std::string_view name) { return status{"unknown event: " + std::string(name)}; }
+  bool is_ok() const noexcept { return !reason_; }
+  const std::string& reason() const { return *reason_; }
+
+ private:
+  status() = default;
+  explicit status(std::string r) : reason_(std::move(r)) {}
+  std::optional<std::string> reason_;
+};
+
+/// Navigation a handler asked for; the channel carries it out after the handler returns.
+struct navigation {
+  enum class kind { patch, navigate, redirect } type = kind::patch;
+  std::string to;
+  nav_kind history = nav_kind::push;
+};
+
+/// A view's handle on its state and connection: assigns plus navigation requests.
+class socket {
+ public:
+  socket(bool connected, corvid::pid self) : connected_(connected), self_(std::move(self)) {}
+
+  /// Stores a value; an equal value changes nothing (and sends nothing). Returns whether it changed.
+  bool assign(std::string_view name, value v) { return assigns_.assign(name, std::move(v)); }
+  /// Edits a value in place (e.g. append to a list) and marks it changed.
+  template <class F>
+  void update(std::string_view name, F&& f) { assigns_.update(name, std::forward<F>(f)); }
+  /// The value of an assign (null if never assigned).
+  const value& operator[](std::string_view name) const noexcept { return assigns_[name]; }
+  const live::assigns& assigns() const noexcept { return assigns_; }
+  live::assigns& assigns() noexcept { return assigns_; }
+
+  /// False during the first HTTP ("dead") render, true in the session process after the join.
+  bool connected() const noexcept { return connected_; }
+  /// The session process (for pubsub subscriptions and timers); none while not connected.
+  const corvid::pid& self() const noexcept { return self_; }
+
+  /// Changes the URL without a new mount: handle_params runs with the new params.
+  void push_patch(std::string to, nav_kind k = nav_kind::push) { nav_ = navigation{navigation::kind::patch, std::move(to), k}; }
+  /// Live navigation to another view (no page load).
+  void push_navigate(std::string to, nav_kind k = nav_kind::push) { nav_ = navigation{navigation::kind::navigate, std::move(to), k}; }
+  /// Full browser navigation.
+  void redirect(std::string to) { nav_ = navigation{navigation::kind::redirect, std::move(to), nav_kind::push}; }
+  /// Takes the pending navigation request, if any (the channel calls this).
+  std::optional<navigation> take_navigation() { return std::exchange(nav_, std::nullopt); }
+
+ private:
+  live::assigns assigns_;
+  bool connected_ = false;
+  corvid::pid self_;
+  std::optional<navigation> nav_;
+};
+
+/// A live view. One instance per mount; runs inside its session process, never concurrently.
+/// The assign "page_title", when set, becomes the browser tab title.
+class view {
+ public:
+  virtual ~view() = default;
+  /// The template rendered with the socket's assigns; asked once per mount.
+  virtual html_template render() const = 0;
+  /// Sets the initial assigns. Runs twice: for the HTTP render and again on join (connected()).
+  virtual void mount(const params& query, const session& s, socket& sock) { (void)query, (void)s, (void)sock; }
+  /// After mount and on every live_patch; `url` is absolute as the browser shows it.
+  virtual void handle_params(const params& query, const std::string& url, socket& sock) { (void)query, (void)url, (void)sock; }
+  /// A client event (phx-click, phx-submit, ...); the reply carries the diff at once.
+  virtual status handle_event(const std::string& event, const event_value& v, socket& sock) {
+    (void)v, (void)sock;
+    return status::unknown_event(event);
+  }
+  /// Any other message sent to the session process (pubsub, timers); diffs are coalesced.
+  virtual void handle_info(const caf::message& msg, socket& sock) { (void)msg, (void)sock; }
+  /// The view is going away (leave, navigation, disconnect): drop subscriptions here.
+  virtual void terminate(socket& sock) { (void)sock; }
+};
+
+/// Makes a fresh view per mount.
+using view_factory = std::function<std::unique_ptr<view>()>;
+
+/// A factory for a default-constructible view: `server.live("/x", make_view<my_view>)`.
+template <class T>
+std::unique_ptr<view> make_view() {
+  return std::make_unique<T>();
+}
+
+/// The first element of `msg` as a T, or nullptr (for handle_info).
+template <class T>
+const T* message_as(const caf::message& msg) {
+  if (msg.size() >= 1 && msg.match_element<T>(0)) return &msg.get_as<T>(0);
+  return nullptr;
+}
+
+}  // namespace corvid::live

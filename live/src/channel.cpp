@@ -1,0 +1,419 @@
+#include "corvid/live/channel.hpp"
+
+#include <exception>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "corvid/live/diff.hpp"
+#include "corvid/live/rendered.hpp"
+#include "corvid/live/urlencoded.hpp"
+
+namespace corvid::live {
+
+namespace json = boost::json;
+
+// ---- router and URLs ----------------------------------------------------------------------------
+
+namespace {
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+}  // namespace
+
+void router::add(std::string pattern, view_factory f) { routes_.emplace_back(std::move(pattern), std::move(f)); }
+
+std::optional<router::match> router::find(std::string_view path) const {
+  auto have = segments(path);
+  for (auto& [pattern, factory] : routes_) {
+    auto want = segments(pattern);
+    if (want.size() != have.size()) continue;
+    match m{pattern, &factory, {}};
+    bool ok = true;
+    for (std::size_t i = 0; ok && i < want.size(); ++i) {
+      if (!want[i].empty() && want[i][0] == ':') {
+        auto v = decode_url_component(have[i]);
+        if (!v) ok = false;
+        else m.path_params.insert_or_assign(std::string(want[i].substr(1)), std::move(*v));
+      } else {
+        ok = want[i] == have[i];
+      }
+    }
+    if (ok) return m;
+  }
+  return std::nullopt;
+}
+
+result<url_parts> split_url(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme != std::string_view::npos && scheme < url.find_first_of("/?#")) {
+    auto start = url.find_first_of("/?#", scheme + 3);
+    url = start == std::string_view::npos ? std::string_view{} : url.substr(start);
+  }
+  if (auto h = url.find('#'); h != std::string_view::npos) url = url.substr(0, h);
+  url_parts out;
+  auto q = url.find('?');
+  out.path = std::string(url.substr(0, q));
+  if (out.path.empty()) out.path = "/";
+  if (q != std::string_view::npos) {
+    auto fields = decode_urlencoded(url.substr(q + 1));
+    if (!fields) return fields.error();
+    for (auto& [k, v] : *fields) out.query.insert_or_assign(std::move(k), std::move(v));
+  }
+  return out;
+}
+
+namespace {
+// "http://h:4000/x?y" -> "http://h:4000"; "" for relative URLs.
+std::string_view origin_of(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  auto end = url.find_first_of("/?#", scheme + 3);
+  return url.substr(0, end);
+}
+
+std::string absolute(std::string_view base, std::string_view to) {
+  if (to.find("://") != std::string_view::npos) return std::string(to);
+  return std::string(origin_of(base)) + std::string(to);
+}
+
+json::object reason(std::string_view why) { return json::object{{"reason", why}}; }
+
+const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
+
+opt_ref ref_of(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
+}  // namespace
+
+// ---- channel ------------------------------------------------------------------------------------
+
+struct channel::joined_view {
+  std::string topic;
+  std::optional<std::string> join_ref;
+  std::string pattern;  // the route it was mounted for
+  std::string url;      // absolute, as the browser shows it
+  std::unique_ptr<live::view> impl;
+  live::socket sock;
+  html_template tpl;
+  render_state st;
+  bool dirty = false;
+
+  joined_view(std::string t, corvid::pid self, html_template tp)
+      : topic(std::move(t)), sock(true, std::move(self)), tpl(std::move(tp)) {}
+
+  // The diff since the last one sent, with "t" when the title changed; clears the changes.
+  json::object take_diff() {
+    auto& a = sock.assigns();
+    json::object d;
+    if (!a.changed().empty()) d = live::diff(tpl, a, st);
+    if (a.is_changed("page_title"))
+      if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
+    a.clear_changes();
+    dirty = false;
+    return d;
+  }
+};
+
+channel::channel(const channel_config& cfg, channel_host& host) : cfg_(cfg), host_(host) {}
+
+channel::~channel() { close(); }
+
+void channel::close() {
+  auto views = std::move(views_);
+  views_.clear();
+  for (auto& [topic, v] : views) {
+    try {
+      v->impl->terminate(v->sock);
+    } catch (const std::exception& e) {
+      std::cerr << "corvid.live: " << v->pattern << ": terminate threw: " << e.what() << "\n";
+    }
+  }
+}
+
+void channel::handle_frame(std::string_view text) {
+  auto parsed = parse_frame(text, cfg_.limits);
+  if (!parsed) return;  // without intact refs there is nobody to answer
+  const frame& f = *parsed;
+  if (f.topic == "phoenix") {
+    if (f.event == "heartbeat") host_.send(encode_reply(f, reply_status::ok, json::object{}));
+    else host_.send(encode_reply(f, reply_status::error, reason("unknown event")));
+    return;
+  }
+  if (f.event == "phx_join") return on_join(f);
+  if (f.event == "phx_leave") return on_leave(f);
+  if (f.topic.rfind("lv:", 0) != 0) {
+    host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
+    return;
+  }
+  auto it = views_.find(f.topic);
+  if (it == views_.end()) {
+    host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
+    return;
+  }
+  if (f.event == "event") return on_event(f);
+  if (f.event == "live_patch") return on_live_patch(f);
+  if (f.event == "cids_will_destroy") {
+    host_.send(encode_reply(f, reply_status::ok, json::object{}));
+    return;
+  }
+  if (f.event == "cids_destroyed") {
+    json::value cids = json::array{};
+    if (auto* c = f.payload.if_contains("cids"); c && c->is_array()) cids = *c;
+    host_.send(encode_reply(f, reply_status::ok, json::object{{"cids", cids}}));
+    return;
+  }
+  host_.send(encode_reply(f, reply_status::error, reason("unknown event: " + f.event)));
+}
+
+void channel::on_join(const frame& f) {
+  auto refuse = [&](json::object why) { host_.send(encode_reply(f, reply_status::error, why)); };
+  if (f.topic.rfind("lv:", 0) != 0 || f.topic.size() == 3) return refuse(reason("unmatched topic"));
+  auto j = decode_join(f.payload);
+  if (!j) return refuse(reason("unauthorized"));  // no session: the client reloads for a fresh one
+  if (cfg_.csrf) {
+    auto* t = j->params.if_contains("_csrf_token");
+    if (!t || !t->is_string() || !cfg_.csrf->verify(t->get_string(), cfg_.session_max_age).ok())
+      return refuse(reason("unauthorized"));
+  }
+  if (!cfg_.signer || !cfg_.routes) return refuse(reason("unauthorized"));
+  auto claims = cfg_.signer->verify(j->session, cfg_.session_max_age);
+  if (!claims) return refuse(reason(claims.error().code == errc::expired ? "stale" : "unauthorized"));
+  const std::string& url = j->redirect ? *j->redirect : j->url ? *j->url : std::string{};
+  if (url.empty()) return refuse(reason("join without url"));
+  auto parts = split_url(url);
+  if (!parts) return refuse(reason("bad url"));
+  auto route = cfg_.routes->find(parts->path);
+  if (!route) return refuse(json::object{{"redirect", json::object{{"to", parts->path}}}});
+
+  if (auto old = views_.find(f.topic); old != views_.end()) {  // a rejoin replaces the old instance
+    auto v = std::move(old->second);
+    views_.erase(old);
+    try {
+      v->impl->terminate(v->sock);
+    } catch (const std::exception&) {
+    }
+  }
+
+  std::unique_ptr<joined_view> v;
+  std::optional<navigation> nav;
+  try {
+    auto impl = (*route->factory)();
+    if (!impl) return refuse(reason("no view"));
+    v = std::make_unique<joined_view>(f.topic, host_.self(), impl->render());
+    v->impl = std::move(impl);
+    v->join_ref = f.join_ref;
+    v->pattern = route->pattern;
+    v->url = url;
+    params query = parts->query;
+    for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+    session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}};
+    v->impl->mount(query, s, v->sock);
+    nav = v->sock.take_navigation();
+    if (!nav) {
+      v->impl->handle_params(query, url, v->sock);
+      nav = v->sock.take_navigation();
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "corvid.live: " << route->pattern << ": mount threw: " << e.what() << "\n";
+    return refuse(reason("mount failed"));
+  }
+
+  json::object extra;
+  if (nav) {
+    if (nav->type == navigation::kind::redirect)
+      return refuse(json::object{{"redirect", json::object{{"to", nav->to}}}});
+    auto np = split_url(nav->to);
+    auto nr = np ? cfg_.routes->find(np->path) : std::nullopt;
+    if (nav->type == navigation::kind::navigate || !nr || nr->pattern != v->pattern)
+      return refuse(json::object{{"live_redirect", json::object{{"to", nav->to}, {"kind", kind_str(nav->history)}}}});
+    // a patch during mount: run handle_params for the new URL and tell the client to update it
+    {
+      v->url = absolute(url, nav->to);
+      try {
+        v->impl->handle_params(np->query, v->url, v->sock);
+      } catch (const std::exception& e) {
+        std::cerr << "corvid.live: " << v->pattern << ": handle_params threw: " << e.what() << "\n";
+        return refuse(reason("mount failed"));
+      }
+      (void)v->sock.take_navigation();
+      extra["live_patch"] = json::object{{"to", nav->to}, {"kind", kind_str(nav->history)}};
+    }
+  }
+
+  auto& a = v->sock.assigns();
+  json::object rendered = render(v->tpl, a, v->st);
+  if (auto* t = a["page_title"].get_if<std::string>()) rendered["t"] = *t;
+  a.clear_changes();
+  if (extra.empty()) {
+    host_.send(encode_join_reply(f, rendered));
+  } else {
+    extra["rendered"] = std::move(rendered);
+    extra["liveview_version"] = json::string(liveview_version.data(), liveview_version.size());
+    host_.send(encode_reply(f, reply_status::ok, extra));
+  }
+  views_.emplace(f.topic, std::move(v));
+}
+
+void channel::on_leave(const frame& f) {
+  host_.send(encode_reply(f, reply_status::ok, json::object{}));
+  auto it = views_.find(f.topic);
+  if (it == views_.end()) return;
+  auto v = std::move(it->second);
+  views_.erase(it);
+  try {
+    v->impl->terminate(v->sock);
+  } catch (const std::exception& e) {
+    std::cerr << "corvid.live: " << v->pattern << ": terminate threw: " << e.what() << "\n";
+  }
+}
+
+void channel::fail_view(const std::string& topic, const char* where, const std::string& what) {
+  auto it = views_.find(topic);
+  if (it == views_.end()) return;
+  auto v = std::move(it->second);
+  views_.erase(it);
+  std::cerr << "corvid.live: " << v->pattern << ": " << where << " threw: " << what << "\n";
+  // phx_error makes the client rejoin after its backoff: a fresh mount, like a restarted process
+  host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, "view crashed"));
+  try {
+    v->impl->terminate(v->sock);
+  } catch (const std::exception&) {
+  }
+}
+
+// Carries out a navigation request. For a patch inside a request, the live_patch push goes to
+// `after` (sent after the reply, whose diff holds handle_params' changes).
+void channel::apply_navigation(joined_view& v, std::string* after) {
+  auto nav = v.sock.take_navigation();
+  if (!nav) return;
+  auto jr = ref_of(v.join_ref);
+  if (nav->type == navigation::kind::redirect) {
+    host_.send(encode_redirect(jr, v.topic, nav->to));
+    return;
+  }
+  auto parts = split_url(nav->to);
+  auto route = parts ? cfg_.routes->find(parts->path) : std::nullopt;
+  if (nav->type == navigation::kind::navigate || !route || route->pattern != v.pattern) {
+    host_.send(encode_live_redirect(jr, v.topic, nav->to, nav->history));
+    return;
+  }
+  // patch: same view, new params
+  v.url = absolute(v.url, nav->to);
+  params query = parts->query;
+  for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+  v.impl->handle_params(query, v.url, v.sock);
+  (void)v.sock.take_navigation();  // a patch inside handle_params would loop: ignored
+  auto push = encode_live_patch(jr, v.topic, nav->to, nav->history);
+  if (after) {
+    *after = std::move(push);
+  } else {
+    send_pending_diff(v);  // the diff first, so the URL changes with the content
+    host_.send(std::move(push));
+  }
+}
+
+void channel::on_event(const frame& f) {
+  auto& v = *views_.find(f.topic)->second;
+  auto ev = decode_event(f.payload);
+  if (!ev) {
+    host_.send(encode_reply(f, reply_status::error, reason(ev.error().message)));
+    return;
+  }
+  status st = status::ok();
+  std::string after;
+  try {
+    st = v.impl->handle_event(ev->name, *ev, v.sock);
+    apply_navigation(v, &after);
+  } catch (const std::exception& e) {
+    host_.send(encode_reply(f, reply_status::error, reason("view crashed")));
+    fail_view(f.topic, "handle_event", e.what());
+    return;
+  }
+  if (!st.is_ok()) {
+    host_.send(encode_reply(f, reply_status::error, reason(st.reason())));
+    after_change(v);
+  } else {
+    host_.send(encode_diff_reply(f, v.take_diff()));
+  }
+  if (!after.empty()) host_.send(std::move(after));
+}
+
+void channel::on_live_patch(const frame& f) {
+  auto& v = *views_.find(f.topic)->second;
+  auto* u = f.payload.if_contains("url");
+  if (!u || !u->is_string()) {
+    host_.send(encode_reply(f, reply_status::error, reason("live_patch needs a string url")));
+    return;
+  }
+  std::string url(u->get_string());
+  auto parts = split_url(url);
+  auto route = parts ? cfg_.routes->find(parts->path) : std::nullopt;
+  if (!route || route->pattern != v.pattern) {  // another view: the client live-redirects instead
+    host_.send(encode_reply(f, reply_status::ok, json::object{{"link_redirect", true}}));
+    return;
+  }
+  v.url = url;
+  params query = parts->query;
+  for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+  std::string after;
+  try {
+    v.impl->handle_params(query, url, v.sock);
+    apply_navigation(v, &after);
+  } catch (const std::exception& e) {
+    host_.send(encode_reply(f, reply_status::error, reason("view crashed")));
+    fail_view(f.topic, "handle_params", e.what());
+    return;
+  }
+  host_.send(encode_diff_reply(f, v.take_diff()));
+  if (!after.empty()) host_.send(std::move(after));
+}
+
+void channel::handle_info(const caf::message& msg) {
+  std::vector<std::string> topics;
+  for (auto& [t, v] : views_) topics.push_back(t);
+  for (auto& t : topics) {
+    auto it = views_.find(t);
+    if (it == views_.end()) continue;
+    auto& v = *it->second;
+    try {
+      v.impl->handle_info(msg, v.sock);
+      apply_navigation(v, nullptr);
+    } catch (const std::exception& e) {
+      fail_view(t, "handle_info", e.what());
+      continue;
+    }
+    after_change(v);
+  }
+}
+
+void channel::after_change(joined_view& v) {
+  if (v.sock.assigns().changed().empty()) return;
+  v.dirty = true;
+  if (cfg_.coalesce.count() <= 0) {
+    send_pending_diff(v);
+  } else if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    host_.schedule_flush(cfg_.coalesce);
+  }
+}
+
+void channel::send_pending_diff(joined_view& v) {
+  auto d = v.take_diff();
+  if (!d.empty()) host_.send(encode_diff(ref_of(v.join_ref), v.topic, d));
+}
+
+void channel::flush() {
+  flush_scheduled_ = false;
+  for (auto& [t, v] : views_)
+    if (v->dirty) send_pending_diff(*v);
+}
+
+}  // namespace corvid::live

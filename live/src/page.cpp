@@ -1,0 +1,68 @@
+#include "corvid/live/page.hpp"
+
+#include <exception>
+
+#include "corvid/live/escape.hpp"
+#include "corvid/live/rendered.hpp"
+
+namespace corvid::live {
+
+result<std::string> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
+                                std::string_view target, const page_options& opts) {
+  auto parts = split_url(target);
+  if (!parts) return parts.error();
+  auto route = routes.find(parts->path);
+  if (!route) return error{errc::not_found, "no live route for " + parts->path};
+
+  session_claims claims{route->pattern, parts->path,
+                        std::chrono::duration_cast<std::chrono::seconds>(
+                            token_signer::clock::now().time_since_epoch()).count(),
+                        token_signer::random_base64url(16)};
+  std::string body, title = opts.title;
+  try {
+    auto impl = (*route->factory)();
+    if (!impl) return error{errc::not_found, "the factory of " + route->pattern + " made no view"};
+    live::socket sock{false, {}};
+    params query = parts->query;
+    for (auto& [k, v] : route->path_params) query.insert_or_assign(k, v);
+    session s{{"id", claims.id}, {"view", claims.view}, {"route", claims.route}};
+    impl->mount(query, s, sock);
+    if (auto nav = sock.take_navigation(); !nav) impl->handle_params(query, std::string(target), sock);
+    body = render_html(impl->render(), sock.assigns());
+    if (auto* t = sock["page_title"].get_if<std::string>()) title = *t;
+  } catch (const std::exception& e) {
+    return error{errc::io_error, route->pattern + ": the dead render threw: " + e.what()};
+  }
+
+  const std::string token = sessions.sign(claims);
+  const std::string id = "phx-" + token_signer::random_base64url(9);
+  std::string page;
+  page.reserve(body.size() + 1024);
+  page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"csrf-token\" content=\"";
+  append_escaped(page, csrf.sign("csrf", ""));
+  page += "\">\n<title data-suffix=\"";
+  append_escaped(page, opts.title_suffix);
+  page += "\">";
+  append_escaped(page, title);
+  append_escaped(page, opts.title_suffix);
+  page += "</title>\n";
+  for (const char* js : {"phoenix.min.js", "phoenix_live_view.min.js", "corvid_boot.js"}) {
+    page += "<script defer phx-track-static src=\"";
+    append_escaped(page, opts.asset_prefix);
+    page += '/';
+    page += js;
+    page += "\"></script>\n";
+  }
+  page += opts.head_html;
+  page += "</head>\n<body>\n<div id=\"";
+  page += id;
+  page += "\" data-phx-main data-phx-session=\"";
+  append_escaped(page, token);
+  page += "\" data-phx-static=\"\">";
+  page += body;
+  page += "</div>\n</body>\n</html>\n";
+  return page;
+}
+
+}  // namespace corvid::live

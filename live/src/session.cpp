@@ -1,0 +1,60 @@
+#include "session.hpp"
+
+#include <caf/all.hpp>
+
+namespace corvid::live::detail {
+
+namespace {
+// CAF 0.17 has no catch-all for event-based behaviors: wrap one so that every message the typed
+// handlers do not take goes to `rest` (the views' handle_info).
+class with_fallback final : public caf::detail::behavior_impl {
+ public:
+  with_fallback(caf::behavior inner, std::function<void(caf::message)> rest)
+      : inner_(std::move(inner)), rest_(std::move(rest)) {}
+  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f, caf::type_erased_tuple& xs) override {
+    auto r = inner_.as_behavior_impl()->invoke(f, xs);
+    if (r != caf::match_case::no_match) return r;
+    rest_(caf::message::copy(xs));
+    f(caf::unit);
+    return caf::match_case::match;
+  }
+
+ private:
+  caf::behavior inner_;
+  std::function<void(caf::message)> rest_;
+};
+
+struct session_state final : channel_host {
+  session_state(process& p, const channel_config& cfg, std::shared_ptr<frame_sink> s)
+      : self_(p), sink(std::move(s)), ch(cfg, *this) {}
+  void send(std::string frame) override { sink->send(std::move(frame)); }
+  void schedule_flush(std::chrono::milliseconds delay) override { self_.send_after(delay, self_.self(), flush_tick{}); }
+  corvid::pid self() const override { return self_.self(); }
+
+  process& self_;
+  std::shared_ptr<frame_sink> sink;
+  channel ch;
+};
+}  // namespace
+
+corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_sink> sink) {
+  return [&cfg, sink](process& self) -> behavior {
+    auto st = std::make_shared<session_state>(self, cfg, sink);
+    self.hold(st);
+    self.on_terminate([st](const caf::error& why) {
+      st->ch.close();  // views' terminate() runs while the process still exists
+      // 1011 after a crash, 1001 on shutdown: both make the client reconnect and rejoin in place
+      st->sink->close(why && !reason::is_normal(why) ? 1011 : 1001);
+    });
+    caf::behavior own{
+        [st](inbound_frame& f) { st->ch.handle_frame(f.text); },
+        [st](flush_tick) { st->ch.flush(); },
+        [&self](connection_closed) { self.exit(); },
+    };
+    caf::behavior::impl_ptr all =
+        caf::make_counted<with_fallback>(std::move(own), [st](caf::message m) { st->ch.handle_info(m); });
+    return caf::behavior{std::move(all)};
+  };
+}
+
+}  // namespace corvid::live::detail

@@ -1,0 +1,41 @@
+// The session process behind one websocket connection: a channel driven by corvid messages.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "corvid/live/channel.hpp"
+#include "corvid/runtime/process.hpp"
+
+namespace corvid::live::detail {
+
+/// Where a session process writes: the connection. Thread-safe and never blocking; a sink that
+/// cannot keep up closes its connection instead of buffering without end.
+class frame_sink {
+ public:
+  virtual ~frame_sink() = default;
+  virtual void send(std::string frame) = 0;
+  /// Closes the connection with a websocket close code (1000 would make the client reload: avoid it).
+  virtual void close(std::uint16_t code) = 0;
+};
+
+/// A text frame from the client, for the session process.
+struct inbound_frame {
+  std::string text;
+};
+/// The connection is gone: the session process ends normally.
+struct connection_closed {};
+/// The coalescing interval has passed: send the pending diffs.
+struct flush_tick {};
+
+/// The init function of a session process; `cfg` must outlive it.
+corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_sink> sink);
+
+}  // namespace corvid::live::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::connection_closed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::flush_tick)
