@@ -1,0 +1,260 @@
+// corvid live demo: a counter, a chat shared by every open page (corvid pubsub), and an index.
+//
+//   live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
+//
+// Sessions are signed with $CORVID_SECRET, or a fixed development secret when it is unset, so open
+// pages reconnect and rejoin in place after a restart of this program.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "corvid/live/server.hpp"
+#include "corvid/pubsub/hub.hpp"
+#include "corvid/runtime/error.hpp"
+#include "corvid/runtime/runtime.hpp"
+
+#ifndef LIVE_DEMO_TEMPLATES
+#define LIVE_DEMO_TEMPLATES "examples/live_demo/templates"
+#endif
+
+namespace live = corvid::live;
+using live::status;
+
+namespace {
+
+// ---- templates, parsed once at start-up ----------------------------------------------------------
+
+std::map<std::string, live::html_template, std::less<>> templates;
+
+const live::html_template& tpl(std::string_view name) { return templates.find(name)->second; }
+
+bool load_templates(const std::filesystem::path& dir) {
+  for (const char* name : {"index.html", "counter.html", "chat.html"}) {
+    auto t = live::html_template::load(dir / name);
+    if (!t) {
+      std::cerr << "live_demo: " << t.error().to_string() << "\n";
+      return false;
+    }
+    templates.emplace(name, std::move(*t));
+  }
+  return true;
+}
+
+std::int64_t int_of(const live::value& v, std::int64_t fallback = 0) {
+  auto* i = v.get_if<std::int64_t>();
+  return i ? *i : fallback;
+}
+
+// ---- / ---------------------------------------------------------------------------------------------
+
+struct index_view : live::view {
+  live::html_template render() const override { return tpl("index.html"); }
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("page_title", "corvid");
+  }
+};
+
+// ---- /counter ------------------------------------------------------------------------------------------
+
+struct counter_view : live::view {
+  live::html_template render() const override { return tpl("counter.html"); }
+
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("count", 0);
+    s.assign("page_title", "Counter");
+  }
+
+  // /counter?step=N (a live patch from the step links lands here without a new mount)
+  void handle_params(const live::params& q, const std::string&, live::socket& s) override {
+    std::int64_t step = 1;
+    if (auto it = q.find("step"); it != q.end()) step = std::clamp<std::int64_t>(std::atoll(it->second.c_str()), 1, 1000);
+    s.assign("step", step);
+  }
+
+  status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    auto count = int_of(s["count"]);
+    if (ev == "inc") {
+      s.assign("count", count + 1);
+    } else if (ev == "dec") {
+      s.assign("count", count - 1);
+    } else if (ev == "add") {  // phx-value-by
+      auto by = v.values.find("by");
+      if (by == v.values.end()) return status::error("add needs a value \"by\"");
+      s.assign("count", count + std::atoll(by->second.c_str()));
+    } else if (ev == "reset") {
+      s.assign("count", 0);  // at 0 already: nothing changes, the reply is {}
+    } else if (ev == "key") {  // phx-window-keyup
+      if (v.key == "ArrowUp") s.assign("count", count + 1);
+      if (v.key == "ArrowDown") s.assign("count", count - 1);
+    } else {
+      return status::unknown_event(ev);
+    }
+    return status::ok();
+  }
+};
+
+// ---- /chat -------------------------------------------------------------------------------------------
+
+/// A posted chat message, as broadcast on the topic.
+struct chat_posted {
+  live::value message;  // {id, from, body}
+};
+
+/// The last 100 messages, and the topic every chat page listens to.
+class chat_room {
+ public:
+  static constexpr std::size_t keep = 100;
+  static inline const std::string topic = "chat:lobby";
+
+  explicit chat_room(corvid::pubsub::hub& h) : hub_(h) {}
+
+  live::value::list history() const {
+    std::lock_guard<std::mutex> g{m_};
+    return {log_.begin(), log_.end()};
+  }
+  void post(std::string from, std::string body) {
+    std::lock_guard<std::mutex> g{m_};  // held while broadcasting: every page sees one order
+    live::value msg{live::value::map{{"id", ++last_id_}, {"from", std::move(from)}, {"body", std::move(body)}}};
+    log_.push_back(msg);
+    if (log_.size() > keep) log_.pop_front();
+    if (auto err = hub_.broadcast(topic, chat_posted{std::move(msg)}))
+      std::cerr << "live_demo: broadcast failed: " << corvid::describe(err) << "\n";
+  }
+
+ private:
+  corvid::pubsub::hub& hub_;
+  mutable std::mutex m_;
+  std::deque<live::value> log_;
+  std::int64_t last_id_ = 0;
+};
+
+}  // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat_posted)
+
+namespace {
+
+class chat_view : public live::view {
+ public:
+  explicit chat_view(chat_room& room, corvid::pubsub::hub& hub) : room_(room), hub_(hub) {}
+
+  live::html_template render() const override { return tpl("chat.html"); }
+
+  void mount(const live::params&, const live::session& session, live::socket& s) override {
+    auto id = session.count("id") ? session.at("id") : std::string{};
+    s.assign("me", "guest-" + id.substr(0, 4));
+    s.assign("page_title", "Chat");
+    s.assign("draft", "");
+    s.assign("hint", "");
+    if (s.connected()) hub_.subscribe(s.self(), chat_room::topic);  // before the snapshot: no gap
+    s.assign("messages", room_.history());
+  }
+
+  void terminate(live::socket& s) override { hub_.unsubscribe(s.self(), chat_room::topic); }
+
+  status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    if (ev == "send") {
+      auto body = v.values.count("body") ? v.values.at("body") : std::string{};
+      if (body.empty()) return status::ok();
+      if (body.size() > 500) body.resize(500);
+      auto* me = s["me"].get_if<std::string>();
+      room_.post(me ? *me : "guest", std::move(body));
+      s.assign("draft", "");
+      s.assign("hint", "");
+    } else if (ev == "typing") {  // phx-change: the whole form, urlencoded
+      auto body = v.values.count("body") ? v.values.at("body") : std::string{};
+      s.assign("draft", body);
+      s.assign("hint", body.size() > 500 ? "too long: only 500 characters are kept" : "");
+    } else if (ev == "clear") {  // phx-keyup with phx-key="Escape"
+      s.assign("draft", "");
+    } else {
+      return status::unknown_event(ev);
+    }
+    return status::ok();
+  }
+
+  void handle_info(const caf::message& m, live::socket& s) override {
+    auto* p = live::message_as<chat_posted>(m);
+    if (!p) return;
+    auto id = int_of(p->message.member("id") ? *p->message.member("id") : live::value{});
+    s.update("messages", [&](live::value& v) {
+      auto* l = v.get_if<live::value::list>();
+      if (!l) return;
+      if (!l->empty()) {  // a message already in the mount snapshot
+        auto* last = l->back().member("id");
+        if (last && int_of(*last) >= id) return;
+      }
+      l->push_back(p->message);
+      if (l->size() > chat_room::keep) l->erase(l->begin());
+    });
+  }
+
+ private:
+  chat_room& room_;
+  corvid::pubsub::hub& hub_;
+};
+
+const char* style = R"(<style>
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #fafafa; color: #222; }
+  .wrap { max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+  nav { margin-bottom: 1rem; } .big { font-size: 2rem; } .hint { color: #777; font-size: .9rem; }
+  button { font-size: 1rem; padding: .3rem .8rem; } #messages { min-height: 3rem; }
+  .phx-error main { opacity: .5; }
+</style>
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  live::server_options opts;
+  opts.stop_on_signals = true;
+  opts.page.head_html = style;
+  std::filesystem::path template_dir = LIVE_DEMO_TEMPLATES;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "live_demo: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--port") opts.port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--address") opts.address = next();
+    else if (a == "--assets") opts.assets_dir = next();
+    else if (a == "--templates") template_dir = next();
+    else if (a == "--coalesce") opts.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
+    else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
+    else {
+      std::cerr << "usage: live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]\n";
+      return a == "--help" || a == "-h" ? 0 : 2;
+    }
+  }
+  if (!load_templates(template_dir)) return 1;
+
+  corvid::runtime rt;
+  corvid::pubsub::hub hub{rt};
+  chat_room room{hub};
+  {
+    live::server srv{rt, opts};
+    srv.live("/", live::make_view<index_view>);
+    srv.live("/counter", live::make_view<counter_view>);
+    srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
+    if (auto err = srv.start(); !err.empty()) {
+      std::cerr << "live_demo: " << err << "\n";
+      return 1;
+    }
+    std::cout << "corvid live demo on http://" << opts.address << ":" << srv.port() << "/" << std::endl;
+    srv.wait();
+    std::cout << "live_demo: stopping" << std::endl;
+  }
+  rt.shutdown_all(std::chrono::seconds(5));
+  return 0;
+}

@@ -1,0 +1,180 @@
+// Browser end-to-end tests of examples/live_demo: Debian's chromium driven by playwright-core.
+// Started by run.sh with LIVE_DEMO_BIN, E2E_PORT, E2E_PIDFILE and E2E_PROFILE set. Prints one line
+// per test and, last, "N passed, N failed". Waits on page conditions only, never fixed sleeps.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const bin = process.env.LIVE_DEMO_BIN;
+const port = process.env.E2E_PORT;
+const pidfile = process.env.E2E_PIDFILE;
+const profile = process.env.E2E_PROFILE;
+const base = `http://127.0.0.1:${port}`;
+const T = 20000; // generous: the box is shared and slow
+
+let demo = null;
+let passed = 0;
+let failed = 0;
+
+function startDemo() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, ["--port", port, "--address", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
+    writeFileSync(pidfile, String(p.pid));
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), T);
+    p.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("corvid live demo on")) {
+        clearTimeout(timer);
+        resolve(p);
+      }
+    });
+    p.stderr.on("data", (d) => {
+      out += d;
+      if (process.env.E2E_VERBOSE) process.stderr.write(d);
+    });
+    p.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited early (${code}): ${out}`));
+    });
+  });
+}
+
+function stopDemo(p, signal) {
+  return new Promise((resolve) => {
+    if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+    const timer = setTimeout(() => p.kill("SIGKILL"), 10000);
+    p.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    p.kill(signal);
+  });
+}
+
+async function test(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL - ${name}: ${(e && e.message ? e.message : String(e)).split("\n")[0]}`);
+  }
+}
+
+const connected = (page) => page.waitForSelector("[data-phx-main].phx-connected", { timeout: T });
+const textIs = (page, sel, want) =>
+  page.waitForFunction(
+    ([s, w]) => document.querySelector(s) && document.querySelector(s).textContent.trim() === w,
+    [sel, want],
+    { timeout: T },
+  );
+
+async function main() {
+  demo = await startDemo();
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const errors = [];
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await test("counter: clicks update #count", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await textIs(page, "#count", "0");
+    for (const want of ["1", "2", "3"]) {
+      await page.click("#inc");
+      await textIs(page, "#count", want);
+    }
+    await page.click("#dec");
+    await textIs(page, "#count", "2");
+  });
+
+  await test("counter: phx-value-* and a live patch (handle_params, URL changes, no reload)", async () => {
+    await page.evaluate(() => (window.__corvidMarker = "patch"));
+    await page.click("#step-10");
+    await textIs(page, "#step", "10");
+    await page.waitForFunction(() => location.search === "?step=10", null, { timeout: T });
+    await page.click("#add");
+    await textIs(page, "#count", "12");
+    if ((await page.evaluate(() => window.__corvidMarker)) !== "patch") throw new Error("page reloaded");
+  });
+
+  await test("counter: phx-window-keyup", async () => {
+    await page.keyboard.press("ArrowUp");
+    await textIs(page, "#count", "13");
+  });
+
+  await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {
+    await page.evaluate(() => (window.__corvidMarker = "nav"));
+    await page.click("#nav-chat");
+    await page.waitForSelector("#messages", { timeout: T });
+    await page.waitForFunction(() => location.pathname === "/chat", null, { timeout: T });
+    await connected(page);
+    await page.click("#nav-counter");
+    await page.waitForSelector("#count", { timeout: T });
+    await connected(page);
+    if ((await page.evaluate(() => window.__corvidMarker)) !== "nav") throw new Error("page reloaded");
+  });
+
+  await test("chat: a message sent in one page appears in another", async () => {
+    const a = page;
+    const b = await ctx.newPage();
+    await a.goto(`${base}/chat`);
+    await b.goto(`${base}/chat`);
+    await connected(a);
+    await connected(b);
+    const text = `hello from a ${Date.now()}`;
+    await a.fill("#body", text);
+    await a.click("#send");
+    const seen = (p) =>
+      p.waitForFunction((t) => document.querySelector("#messages").textContent.includes(t), text, { timeout: T });
+    await seen(b);
+    await seen(a);
+    const reply = `and back from b ${Date.now()}`;
+    await b.fill("#body", reply);
+    await b.press("#body", "Enter");
+    await a.waitForFunction((t) => document.querySelector("#messages").textContent.includes(t), reply, { timeout: T });
+    await b.close();
+  });
+
+  await test("restart: the page reconnects by itself after the server restarts, and works", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.evaluate(() => (window.__corvidMarker = "survives"));
+    await stopDemo(demo, "SIGKILL");
+    await page.waitForSelector("[data-phx-main].phx-error", { timeout: T });
+    demo = await startDemo();
+    await connected(page);
+    await textIs(page, "#count", "0"); // a fresh mount: the rejoin got a full render
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    if ((await page.evaluate(() => window.__corvidMarker)) !== "survives") throw new Error("page reloaded");
+  });
+
+  await test("no JavaScript errors on the pages", async () => {
+    if (errors.length) throw new Error(errors.join("; "));
+  });
+
+  await ctx.close();
+}
+
+try {
+  await main();
+} catch (e) {
+  failed++;
+  console.log(`FAIL - setup: ${e && e.message ? e.message : e}`);
+} finally {
+  await stopDemo(demo, "SIGTERM");
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
