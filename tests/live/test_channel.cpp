@@ -1,0 +1,435 @@
+// The LiveView channel at the message level: text frames in, text frames out, no sockets.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/make_message.hpp>
+
+#include "corvid/live/channel.hpp"
+#include "corvid/live/page.hpp"
+
+using namespace corvid::live;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the views saw, for assertions.
+struct journal {
+  std::vector<std::string> params_urls;
+  int terminated = 0;
+};
+
+struct counter_view : view {
+  explicit counter_view(journal& j) : j_(j) {}
+  html_template render() const override {
+    static const auto t = html_template::parse(R"(<p id="count">{{ count }}</p><p id="step">{{ step }}</p>)");
+    return *t;
+  }
+  void mount(const params& q, const session&, socket& s) override {
+    s.assign("count", q.count("start") ? std::stoll(q.at("start")) : 0);
+    s.assign("page_title", "Counter");
+  }
+  void handle_params(const params& q, const std::string& url, socket& s) override {
+    j_.params_urls.push_back(url);
+    s.assign("step", q.count("step") ? q.at("step") : "1");
+  }
+  status handle_event(const std::string& ev, const event_value& v, socket& s) override {
+    auto n = *s["count"].get_if<std::int64_t>();
+    if (ev == "inc") s.assign("count", n + 1);
+    else if (ev == "same") s.assign("count", n);  // an equal value: nothing changes
+    else if (ev == "add") s.assign("count", n + std::stoll(v.values.at("by")));
+    else if (ev == "boom") throw std::runtime_error("boom");
+    else if (ev == "patch") s.push_patch("/counter?step=7");
+    else if (ev == "go") s.push_navigate("/other");
+    else return status::unknown_event(ev);
+    return status::ok();
+  }
+  void handle_info(const caf::message& m, socket& s) override {
+    if (auto* n = message_as<int>(m)) s.assign("count", *n);
+  }
+  void terminate(socket&) override { ++j_.terminated; }
+  journal& j_;
+};
+
+struct other_view : view {
+  html_template render() const override { return *html_template::parse("<p>other</p>"); }
+};
+
+// The host side: collects frames and flush requests.
+struct fake_host : channel_host {
+  std::vector<std::string> frames;
+  std::vector<std::chrono::milliseconds> flushes;
+  void send(std::string f) override { frames.push_back(std::move(f)); }
+  void schedule_flush(std::chrono::milliseconds d) override { flushes.push_back(d); }
+  // The frames sent since the last call, parsed.
+  std::vector<json::array> take() {
+    std::vector<json::array> out;
+    for (auto& f : frames) out.push_back(json::parse(f).as_array());
+    frames.clear();
+    return out;
+  }
+};
+
+struct fixture {
+  journal j;
+  router routes;
+  token_signer sessions{"test secret, at least thirty-two bytes long", "corvid.live.session"};
+  token_signer csrf{"test secret, at least thirty-two bytes long", "corvid.live.csrf"};
+  channel_config cfg;
+  fake_host host;
+  channel ch{cfg, host};
+
+  fixture() {
+    routes.add("/counter", [this] { return std::make_unique<counter_view>(j); });
+    routes.add("/other", make_view<other_view>);
+    cfg.routes = &routes;
+    cfg.signer = &sessions;
+    cfg.csrf = &csrf;
+    cfg.coalesce = 16ms;
+  }
+
+  std::string join_frame(const std::string& join_ref, const std::string& session, const std::string& url = "http://h/counter",
+                         const std::string& url_key = "url") {
+    json::object payload{{url_key, url},
+                         {"params", json::object{{"_csrf_token", csrf.sign("csrf", "")}, {"_mounts", 0}}},
+                         {"session", session},
+                         {"static", nullptr}};
+    return json::serialize(json::array{join_ref, join_ref, "lv:phx-1", "phx_join", payload});
+  }
+  // Joins lv:phx-1 with a valid session; returns the join reply.
+  json::array join(const std::string& url = "http://h/counter") {
+    ch.handle_frame(join_frame("4", sessions.sign("/counter", "/counter"), url));
+    auto out = host.take();
+    REQUIRE(out.size() == 1);
+    return out[0];
+  }
+  json::array event(const std::string& ref, const std::string& name, json::object value = {}) {
+    json::object payload{{"type", "click"}, {"event", name}, {"value", value}};
+    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
+    auto out = host.take();
+    REQUIRE(out.size() >= 1);
+    return out[0];
+  }
+};
+
+const json::object& response(const json::array& reply) { return reply[4].as_object().at("response").as_object(); }
+std::string status_of(const json::array& reply) { return std::string(reply[4].as_object().at("status").as_string()); }
+
+}  // namespace
+
+TEST_SUITE("live.channel") {
+  TEST_CASE("heartbeat gets an ok reply with the same ref") {
+    fixture f;
+    f.ch.handle_frame(R"([null,"9","phoenix","heartbeat",{}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][0].is_null());
+    CHECK(out[0][1] == "9");
+    CHECK(out[0][2] == "phoenix");
+    CHECK(out[0][3] == "phx_reply");
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(response(out[0]).empty());
+  }
+
+  TEST_CASE("join with a valid session: full rendered tree, version, title; mount then handle_params") {
+    fixture f;
+    auto r = f.join("http://h/counter?start=5&step=3");
+    CHECK(r[0] == "4");
+    CHECK(r[1] == "4");
+    CHECK(r[2] == "lv:phx-1");
+    CHECK(status_of(r) == "ok");
+    auto& rendered = response(r).at("rendered").as_object();
+    CHECK(rendered.contains("s"));
+    CHECK(rendered.at("0") == "5");
+    CHECK(rendered.at("1") == "3");
+    CHECK(rendered.at("t") == "Counter");
+    CHECK(response(r).at("liveview_version") == "1.2.12");
+    REQUIRE(f.j.params_urls.size() == 1);
+    CHECK(f.j.params_urls[0] == "http://h/counter?start=5&step=3");
+    CHECK(f.ch.joined() == 1);
+  }
+
+  TEST_CASE("join refused with reasons the client acts on: missing, tampered, expired session, bad csrf") {
+    fixture f;
+    auto refused = [&](const std::string& frame) {
+      f.ch.handle_frame(frame);
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(status_of(out[0]) == "error");
+      return std::string(response(out[0]).at("reason").as_string());
+    };
+    SUBCASE("missing") {
+      CHECK(refused(R"(["4","4","lv:phx-1","phx_join",{"url":"http://h/counter","params":{}}])") == "unauthorized");
+    }
+    SUBCASE("tampered") {
+      auto tok = f.sessions.sign("/counter", "/counter");
+      tok[3] = tok[3] == 'A' ? 'B' : 'A';
+      CHECK(refused(f.join_frame("4", tok)) == "unauthorized");
+    }
+    SUBCASE("signed with another secret") {
+      token_signer other{"another secret, also thirty-two bytes long", "corvid.live.session"};
+      CHECK(refused(f.join_frame("4", other.sign("/counter", "/counter"))) == "unauthorized");
+    }
+    SUBCASE("expired: stale, so the client reloads for a fresh one") {
+      auto old = token_signer::clock::now() - std::chrono::hours(24 * 30);
+      CHECK(refused(f.join_frame("4", f.sessions.sign("/counter", "/counter", old))) == "stale");
+    }
+    SUBCASE("a CSRF token is not a session token") {
+      CHECK(refused(f.join_frame("4", f.csrf.sign("/counter", "/counter"))) == "unauthorized");
+    }
+    SUBCASE("bad csrf") {
+      f.ch.handle_frame(json::serialize(json::array{
+          "4", "4", "lv:phx-1", "phx_join",
+          json::object{{"url", "http://h/counter"}, {"params", json::object{{"_csrf_token", "nope"}}},
+                       {"session", f.sessions.sign("/counter", "/counter")}}}));
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(response(out[0]).at("reason") == "unauthorized");
+    }
+    CHECK(f.ch.joined() == 0);
+  }
+
+  TEST_CASE("click event: the reply carries the diff") {
+    fixture f;
+    f.join();
+    auto r = f.event("5", "inc");
+    CHECK(r[1] == "5");
+    CHECK(r[3] == "phx_reply");
+    CHECK(status_of(r) == "ok");
+    CHECK(response(r).at("diff").as_object().at("0") == "1");
+    auto r2 = f.event("6", "add", json::object{{"by", "10"}, {"value", ""}});  // phx-value-by
+    CHECK(response(r2).at("diff").as_object().at("0") == "11");
+  }
+
+  TEST_CASE("an event that assigns an unchanged value replies {} (no diff)") {
+    fixture f;
+    f.join();
+    auto r = f.event("5", "same");
+    CHECK(status_of(r) == "ok");
+    CHECK(response(r).empty());
+    CHECK(f.host.flushes.empty());
+    // and nothing is pushed later either
+    f.ch.flush();
+    CHECK(f.host.frames.empty());
+  }
+
+  TEST_CASE("form, keyup and bad payloads") {
+    fixture f;
+    f.join();
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","event",{"type":"form","event":"add","value":"by=2","meta":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("diff").as_object().at("0") == "2");
+    f.ch.handle_frame(R"(["4","8","lv:phx-1","event",{"type":"form","event":"add","value":"by=%zz","meta":{}}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "error");
+    f.ch.handle_frame(R"(["4","9","lv:phx-1","event",{"type":"click"}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "error");
+  }
+
+  TEST_CASE("unknown event: an error reply, and the view keeps working") {
+    fixture f;
+    f.join();
+    auto r = f.event("5", "nope");
+    CHECK(status_of(r) == "error");
+    CHECK(response(r).at("reason") == "unknown event: nope");
+    CHECK(response(f.event("6", "inc")).at("diff").as_object().at("0") == "1");
+  }
+
+  TEST_CASE("unknown topics, events and malformed frames never crash") {
+    fixture f;
+    f.ch.handle_frame(R"(["4","5","lv:nobody","event",{"type":"click","event":"inc","value":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("reason") == "unmatched topic");
+    f.join();
+    f.ch.handle_frame(R"(["4","6","lv:phx-1","frobnicate",{}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "error");
+    for (const char* bad : {"", "nope", "[1,2,3]", R"(["4","4","t","e"])", "{}"}) f.ch.handle_frame(bad);
+    CHECK(f.host.frames.empty());  // no refs to answer to
+    CHECK(f.ch.joined() == 1);
+  }
+
+  TEST_CASE("a view that throws: error reply, phx_error so the client rejoins, the channel lives on") {
+    fixture f;
+    f.join();
+    f.ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"boom","value":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(status_of(out[0]) == "error");
+    CHECK(out[1][3] == "phx_error");
+    CHECK(f.ch.joined() == 0);
+    CHECK(f.j.terminated == 1);
+    f.join();  // the client's rejoin
+    CHECK(f.ch.joined() == 1);
+  }
+
+  TEST_CASE("server-side updates within one interval coalesce into one diff") {
+    fixture f;
+    f.join();
+    for (int i = 1; i <= 100; ++i) f.ch.handle_info(caf::make_message(i));
+    CHECK(f.host.frames.empty());           // nothing before the interval has passed
+    REQUIRE(f.host.flushes.size() == 1);    // one timer for the whole burst
+    CHECK(f.host.flushes[0] == 16ms);
+    f.ch.flush();
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][0] == "4");
+    CHECK(out[0][1].is_null());
+    CHECK(out[0][3] == "diff");
+    CHECK(out[0][4].as_object().at("0") == "100");
+    // a message that changes nothing asks for no flush
+    f.ch.handle_info(caf::make_message(100));
+    CHECK(f.host.flushes.size() == 1);
+    f.ch.handle_info(caf::make_message(std::string("ignored")));
+    CHECK(f.host.flushes.size() == 1);
+  }
+
+  TEST_CASE("coalescing off (0 ms): every change is pushed at once") {
+    fixture f;
+    f.cfg.coalesce = 0ms;
+    f.join();
+    f.ch.handle_info(caf::make_message(1));
+    f.ch.handle_info(caf::make_message(2));
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[1][4].as_object().at("0") == "2");
+    CHECK(f.host.flushes.empty());
+  }
+
+  TEST_CASE("an event reply includes pending server-side changes; the later flush sends nothing") {
+    fixture f;
+    f.join();
+    f.ch.handle_info(caf::make_message(41));
+    auto r = f.event("5", "inc");
+    CHECK(response(r).at("diff").as_object().at("0") == "42");
+    f.ch.flush();
+    CHECK(f.host.frames.empty());
+  }
+
+  TEST_CASE("live_patch from the client calls handle_params and replies with the diff") {
+    fixture f;
+    f.join();
+    f.ch.handle_frame(R"(["4","6","lv:phx-1","live_patch",{"url":"http://h/counter?step=9"}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(response(out[0]).at("diff").as_object().at("1") == "9");
+    REQUIRE(f.j.params_urls.size() == 2);
+    CHECK(f.j.params_urls[1] == "http://h/counter?step=9");
+    // a patch URL of another view makes the client live-redirect instead
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","live_patch",{"url":"http://h/other"}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("link_redirect") == true);
+  }
+
+  TEST_CASE("push_patch from an event: handle_params runs, the reply has the diff, then a live_patch push") {
+    fixture f;
+    f.join();
+    f.ch.handle_frame(R"(["4","6","lv:phx-1","event",{"type":"click","event":"patch","value":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(response(out[0]).at("diff").as_object().at("1") == "7");
+    CHECK(out[1][3] == "live_patch");
+    CHECK(out[1][4].as_object().at("to") == "/counter?step=7");
+    CHECK(out[1][4].as_object().at("kind") == "push");
+    CHECK(f.j.params_urls.back() == "http://h/counter?step=7");
+  }
+
+  TEST_CASE("live navigation: push_navigate sends live_redirect; the client's redirect join mounts the new view") {
+    fixture f;
+    f.join();
+    f.ch.handle_frame(R"(["4","6","lv:phx-1","event",{"type":"click","event":"go","value":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0][3] == "live_redirect");
+    CHECK(out[0][4].as_object().at("to") == "/other");
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","phx_leave",{}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(f.j.terminated == 1);
+    CHECK(f.ch.joined() == 0);
+    // the same session token, with "redirect" instead of "url"
+    f.ch.handle_frame(f.join_frame("9", f.sessions.sign("/counter", "/counter"), "http://h/other", "redirect"));
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(response(out[0]).at("rendered").as_object().at("s").as_array()[0] == "<p>other</p>");
+  }
+
+  TEST_CASE("a rejoin (reconnect) replaces the view and gets a full tree again") {
+    fixture f;
+    f.join();
+    f.event("5", "inc");
+    f.ch.handle_frame(f.join_frame("21", f.sessions.sign("/counter", "/counter")));
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][0] == "21");
+    auto& rendered = response(out[0]).at("rendered").as_object();
+    CHECK(rendered.contains("s"));
+    CHECK(rendered.at("0") == "0");  // a fresh mount
+    CHECK(f.j.terminated == 1);
+    CHECK(f.ch.joined() == 1);
+  }
+
+  TEST_CASE("leave of a topic never joined (the client's dead view) is answered ok") {
+    fixture f;
+    f.ch.handle_frame(R"([null,"31","lv:","phx_leave",{}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+  }
+
+  TEST_CASE("close terminates every view") {
+    fixture f;
+    f.join();
+    f.ch.close();
+    CHECK(f.j.terminated == 1);
+    CHECK(f.ch.joined() == 0);
+  }
+
+  TEST_CASE("the dead render: page with container, signed session, csrf meta, and the view's HTML") {
+    fixture f;
+    auto page = render_page(f.routes, f.sessions, f.csrf, "/counter?start=3");
+    REQUIRE(page.ok());
+    CHECK(page->find("data-phx-main") != std::string::npos);
+    CHECK(page->find(R"(<p id="count">3</p>)") != std::string::npos);
+    CHECK(page->find("<title data-suffix=\" · corvid\">Counter · corvid</title>") != std::string::npos);
+    auto at = page->find("data-phx-session=\"") + 18;
+    auto token = page->substr(at, page->find('"', at) - at);
+    auto claims = f.sessions.verify(token, std::chrono::seconds(60));
+    REQUIRE(claims.ok());
+    CHECK(claims->view == "/counter");
+    CHECK(render_page(f.routes, f.sessions, f.csrf, "/missing").error().code == errc::not_found);
+  }
+
+  TEST_CASE("routes: exact segments and :params") {
+    router r;
+    r.add("/", make_view<other_view>);
+    r.add("/rooms/:id", make_view<other_view>);
+    CHECK(r.find("/")->pattern == "/");
+    auto m = r.find("/rooms/a%20b");
+    REQUIRE(m);
+    CHECK(m->path_params.at("id") == "a b");
+    CHECK_FALSE(r.find("/rooms"));
+    CHECK_FALSE(r.find("/rooms/1/2"));
+    auto u = split_url("http://h:4000/rooms/7?x=1&y=a+b#frag");
+    REQUIRE(u.ok());
+    CHECK(u->path == "/rooms/7");
+    CHECK(u->query.at("y") == "a b");
+    CHECK(split_url("http://h:4000")->path == "/");
+  }
+}

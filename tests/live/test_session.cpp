@@ -1,0 +1,134 @@
+// The session process: a channel driven by corvid messages, writing to a sink instead of a socket.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "corvid/runtime.hpp"
+#include "session.hpp"
+
+using namespace corvid::live;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct count_view : view {
+  html_template render() const override { return *html_template::parse("<b>{{ n }}</b>"); }
+  void mount(const params&, const session&, socket& s) override { s.assign("n", 0); }
+  void handle_info(const caf::message& m, socket& s) override {
+    if (auto* n = message_as<int>(m)) s.assign("n", *n);
+  }
+};
+
+// Frames and closes from the process, waited for by the test thread.
+struct test_sink : detail::frame_sink {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<std::string> frames;
+  std::optional<std::uint16_t> closed;
+  void send(std::string f) override {
+    std::lock_guard<std::mutex> g{m};
+    frames.push_back(std::move(f));
+    cv.notify_all();
+  }
+  void close(std::uint16_t code) override {
+    std::lock_guard<std::mutex> g{m};
+    closed = code;
+    cv.notify_all();
+  }
+  std::optional<json::array> next(std::chrono::milliseconds limit = 5s) {
+    std::unique_lock<std::mutex> g{m};
+    if (!cv.wait_for(g, limit, [&] { return !frames.empty(); })) return std::nullopt;
+    auto f = std::move(frames.front());
+    frames.pop_front();
+    return json::parse(f).as_array();
+  }
+  std::optional<std::uint16_t> wait_closed(std::chrono::milliseconds limit = 5s) {
+    std::unique_lock<std::mutex> g{m};
+    cv.wait_for(g, limit, [&] { return closed.has_value(); });
+    return closed;
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("live.session") {
+  TEST_CASE("a session process answers frames, coalesces handle_info diffs, and closes its connection on exit") {
+    corvid::runtime_options ro;
+    ro.threads = 2;
+    corvid::runtime rt{ro};
+    router routes;
+    routes.add("/", make_view<count_view>);
+    token_signer sessions{"test secret, at least thirty-two bytes long"};
+    channel_config cfg;
+    cfg.routes = &routes;
+    cfg.signer = &sessions;
+    cfg.coalesce = 30ms;
+    auto sink = std::make_shared<test_sink>();
+    {
+      corvid::spawn_options so;
+      so.mailbox = corvid::mailbox_options{};
+      so.mailbox->capacity = 64;
+      auto p = corvid::spawn(rt, detail::session_init(cfg, sink), so);
+      REQUIRE(p);
+
+      CHECK_FALSE(corvid::send(*p, detail::inbound_frame{R"([null,"1","phoenix","heartbeat",{}])"}));
+      auto hb = sink->next();
+      REQUIRE(hb);
+      CHECK((*hb)[3] == "phx_reply");
+
+      json::object join{{"url", "http://h/"}, {"params", json::object{}}, {"session", sessions.sign("/", "/")}};
+      CHECK_FALSE(corvid::send(*p, detail::inbound_frame{json::serialize(json::array{"4", "4", "lv:x", "phx_join", join})}));
+      auto joined = sink->next();
+      REQUIRE(joined);
+      CHECK((*joined)[4].as_object().at("status") == "ok");
+
+      // any other message reaches the views' handle_info; a burst becomes one diff
+      for (int i = 1; i <= 20; ++i) CHECK_FALSE(corvid::send(*p, i));
+      auto diff = sink->next();
+      REQUIRE(diff);
+      CHECK((*diff)[3] == "diff");
+      CHECK((*diff)[4].as_object().at("0") == "20");
+      CHECK_FALSE(sink->next(100ms));  // and only one
+
+      CHECK_FALSE(corvid::send(*p, detail::connection_closed{}));
+      auto code = sink->wait_closed();
+      REQUIRE(code);
+      CHECK(*code != 1000);  // 1000 would make the client reload the page
+    }
+    rt.shutdown_all(5s);
+    CHECK(rt.process_count() == 0);
+  }
+
+  TEST_CASE("a full session mailbox refuses frames instead of buffering them") {
+    corvid::runtime_options ro;
+    ro.threads = 1;
+    ro.scheduler = "testing";  // nothing runs until the test drives it: the mailbox fills up
+    corvid::runtime rt{ro};
+    router routes;
+    token_signer sessions{"test secret, at least thirty-two bytes long"};
+    channel_config cfg;
+    cfg.routes = &routes;
+    cfg.signer = &sessions;
+    auto sink = std::make_shared<test_sink>();
+    corvid::spawn_options so;
+    so.mailbox = corvid::mailbox_options{};
+    so.mailbox->capacity = 4;
+    auto p = corvid::spawn(rt, detail::session_init(cfg, sink), so);
+    REQUIRE(p);
+    int refused = 0;
+    for (int i = 0; i < 10; ++i)
+      if (corvid::send(*p, detail::inbound_frame{R"([null,"1","phoenix","heartbeat",{}])"}) == corvid::errc::overloaded)
+        ++refused;
+    CHECK(refused >= 6);
+    rt.shutdown_all(5s);
+  }
+}
