@@ -36,12 +36,7 @@ runtime_options opts() {
 
 // Raw CAF with the same scheduler settings as corvid's runtime.
 struct raw_config : caf::actor_system_config {
-  raw_config() {
-    auto o = opts();
-    set("scheduler.max-threads", o.threads);
-    set("scheduler.max-throughput", o.max_throughput);
-    set("scheduler.policy", caf::atom_from_string(o.scheduler));
-  }
+  raw_config() { corvid::configure(*this, opts()); }
 };
 
 [[noreturn]] void finish() {

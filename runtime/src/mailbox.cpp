@@ -1,6 +1,7 @@
 // The bounded mailbox: every overflow policy lives here, in push().
 
 #include <caf/atom.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
 #include "corvid/runtime/telemetry.hpp"
@@ -65,7 +66,8 @@ process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options
     ext().key_fn = o.key;
 }
 
-caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait) {
+caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
+                caf::execution_unit* host) {
   caf::actor nudge;
   bool crossed = false;
   size_t len = 0;
@@ -162,7 +164,7 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
     }
   }
   if (nudge)
-    caf::anon_send(nudge, drain_atom::value);
+    nudge->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, drain_atom::value), host);
   if (crossed)
     emit_high_water(b, len);
   if (victim.reply)
@@ -179,7 +181,7 @@ bool pop(process_block& b, envelope& out) {
       b.queue.shrink_if_empty(64);
       return false;
     }
-    out = b.queue.pop_front();
+    b.queue.pop_front_into(out);
     size_t len = b.queue.size();
     b.length.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
     if (b.above_high_water && len < b.high_water_threshold / 2)
@@ -277,18 +279,9 @@ caf::expected<caf::message> reply_slot::wait(caf::timespan timeout) {
 
 reply_handle::reply_handle(std::shared_ptr<detail::reply_slot> s) : slot_(std::move(s)) {}
 
-reply_handle& reply_handle::operator=(reply_handle&& o) noexcept {
-  if (this != &o) {
-    if (slot_)
-      slot_->complete(make_error(errc::down, "the callee dropped the request"));
-    slot_ = std::move(o.slot_);
-  }
-  return *this;
-}
-
-reply_handle::~reply_handle() {
-  if (slot_)
-    slot_->complete(make_error(errc::down, "the callee ended before replying"));
+void reply_handle::abandon() {
+  slot_->complete(make_error(errc::down, "the callee ended before replying"));
+  slot_.reset();
 }
 
 void reply_handle::deliver_message(caf::message m) {

@@ -35,11 +35,12 @@ std::shared_ptr<process_block> block_of(const pid& p) {
 
 } // namespace
 
-caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait) {
+caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait,
+                   caf::execution_unit* host) {
   auto b = block_of(to);
   if (!b)
     return make_error(errc::down, "no such process: " + to.to_string());
-  return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait);
+  return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait, host);
 }
 
 caf::actor handle_of(const pid& p) {
@@ -211,7 +212,7 @@ void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err)
   slot->call_id = id;
   x.calls.emplace(id, detail::actor_extras::call{std::move(on_ok), std::move(on_err), deadline});
   auto err = detail::push(*b, detail::envelope{std::move(msg_), self_.self(), reply_handle{slot}},
-                          false, caf::timespan{0});
+                          false, caf::timespan{0}, impl->context());
   if (err) {
     // Fail right away: the callee never saw it. (backpressure does not apply to calls)
     auto c = std::move(x.calls[id]);
@@ -249,7 +250,7 @@ pid process::sender() const {
 }
 
 caf::error process::send_message(const pid& to, caf::message m) {
-  return detail::deliver(to, std::move(m), self(), caf::timespan{0});
+  return detail::deliver(to, std::move(m), self(), caf::timespan{0}, impl_->context());
 }
 
 reply_handle process::reply_later() {

@@ -220,12 +220,11 @@ void process_actor::stop(caf::error reason) {
 
 void process_actor::drain() {
   auto n = st_->opts.drain_batch;
-  envelope e;
   for (size_t i = 0; i < n; ++i) {
+    envelope e;
     if (exiting_ || !pop(*blk_, e))
       return;
     handle(e);
-    e = envelope{};
   }
   // More may be queued: yield so other processes and urgent signals get their turn.
   if (!exiting_)

@@ -38,6 +38,13 @@ public:
     --size_;
     return x;
   }
+  /// Moves the front element into `out` (no temporary) and removes it.
+  void pop_front_into(T& out) {
+    out = std::move(buf_[head_]);
+    buf_[head_].~T();
+    head_ = (head_ + 1) & (cap_ - 1);
+    --size_;
+  }
   /// Frees storage above `keep` slots when empty (after a flood drains).
   void shrink_if_empty(size_t keep) {
     if (size_ == 0 && cap_ > keep) {

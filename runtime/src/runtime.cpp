@@ -9,6 +9,7 @@
 
 #include "corvid/runtime/process.hpp"
 #include "runtime_state.hpp"
+#include "scheduler.hpp"
 
 namespace corvid {
 
@@ -63,7 +64,10 @@ void configure(caf::actor_system_config& cfg, const runtime_options& opts) {
   auto threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", threads);
   cfg.set("scheduler.max-throughput", opts.max_throughput);
-  cfg.set("scheduler.policy", caf::atom_from_string(opts.scheduler));
+  if (opts.scheduler == "corvid")
+    detail::use_runnext_scheduler(cfg);
+  else
+    cfg.set("scheduler.policy", caf::atom_from_string(opts.scheduler));
   cfg.add_error_category(errc_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
     return describe(caf::error{code, errc_category, ctx});
   });

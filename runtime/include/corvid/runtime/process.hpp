@@ -30,6 +30,7 @@
 
 namespace caf {
 class event_based_actor;
+class execution_unit;
 }
 
 namespace corvid {
@@ -75,7 +76,8 @@ struct timer_ref {
 namespace detail {
 class process_actor;
 struct reply_slot;
-caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait);
+caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait,
+                   caf::execution_unit* host = nullptr);
 caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::timespan timeout);
 caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent);
 template <class R>
@@ -100,10 +102,18 @@ public:
   reply_handle() = default;
   explicit reply_handle(std::shared_ptr<detail::reply_slot> s);
   reply_handle(reply_handle&&) noexcept = default;
-  reply_handle& operator=(reply_handle&&) noexcept;
+  reply_handle& operator=(reply_handle&& o) noexcept {
+    if (slot_)
+      abandon();
+    slot_ = std::move(o.slot_);
+    return *this;
+  }
   reply_handle(const reply_handle&) = delete;
   /// Dropping an unanswered handle fails the caller with errc::down.
-  ~reply_handle();
+  ~reply_handle() {
+    if (slot_)
+      abandon();
+  }
   /// Answers the caller (once; later answers are ignored).
   template <class... Ts>
   void deliver(Ts&&... xs) { deliver_message(caf::make_message(std::forward<Ts>(xs)...)); }
@@ -112,6 +122,7 @@ public:
   explicit operator bool() const noexcept { return slot_ != nullptr; }
 
 private:
+  void abandon();  // fails an unanswered caller with errc::down
   std::shared_ptr<detail::reply_slot> slot_;
 };
 

@@ -27,9 +27,10 @@ struct runtime_state;
 struct runtime_options {
   size_t threads = 0;                 ///< scheduler workers; 0 = number of cores
   size_t max_throughput = 300;        ///< messages per actor per turn (fairness)
+  /// "corvid" (a shared queue plus a per-worker run-next slot, see scheduler.cpp), CAF's
   /// "sharing" or "stealing" (see design.md on fan-out), or "testing": CAF's deterministic
   /// test coordinator, which runs nothing until the caller drives it (for repeatable tests).
-  std::string scheduler = "sharing";
+  std::string scheduler = "corvid";
   mailbox_options default_mailbox;    ///< used when spawn_options leaves it unset
   size_t drain_batch = 64;            ///< user messages a process handles before yielding
 };
