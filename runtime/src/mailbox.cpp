@@ -23,6 +23,8 @@ const char* to_string(overflow p) {
 
 namespace detail {
 
+thread_local caf::execution_unit* current_host = nullptr;
+
 namespace {
 
 std::optional<std::string> default_key(const caf::message& m) {
@@ -164,7 +166,8 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
     }
   }
   if (nudge)
-    nudge->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, drain_atom::value), host);
+    nudge->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, drain_atom::value),
+                   host ? host : current_host);
   if (crossed)
     emit_high_water(b, len);
   if (victim.reply)
@@ -253,10 +256,10 @@ void reply_slot::complete(caf::expected<caf::message> r) {
   if (!done.compare_exchange_strong(expected, true))
     return;
   if (caller) {
-    if (r)
-      caf::anon_send(caller, reply_atom::value, call_id, std::move(*r));
-    else
-      caf::anon_send(caller, reply_atom::value, call_id, std::move(r.error()));
+    auto content = r ? caf::make_message(reply_atom::value, call_id, std::move(*r))
+                     : caf::make_message(reply_atom::value, call_id, std::move(r.error()));
+    caller->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(content)),
+                    current_host);
     caller = nullptr;
     return;
   }

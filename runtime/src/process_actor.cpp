@@ -12,6 +12,16 @@ namespace corvid::detail {
 
 using clock = std::chrono::steady_clock;
 
+namespace {
+// Marks this thread as running `host` for the duration of a handler.
+struct host_scope {
+  explicit host_scope(caf::execution_unit* h) : prev(current_host) { current_host = h; }
+  ~host_scope() { current_host = prev; }
+  caf::execution_unit* prev;
+};
+} // namespace
+
+
 process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_block> b,
                              init_fn init, bool trap, caf::timespan idle)
   : caf::event_based_actor(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
@@ -92,6 +102,7 @@ caf::behavior process_actor::make_behavior() {
 }
 
 caf::message process_actor::dispatch(caf::message m) {
+  host_scope hs{context()};
   if (m.size() >= 1 && m.match_element<caf::atom_value>(0)) {
     auto a = m.get_as<caf::atom_value>(0);
     if (a == reply_atom::value && m.size() == 3 && m.match_element<uint64_t>(1)) {
@@ -219,6 +230,7 @@ void process_actor::stop(caf::error reason) {
 }
 
 void process_actor::drain() {
+  host_scope hs{context()};
   auto n = st_->opts.drain_batch;
   for (size_t i = 0; i < n; ++i) {
     envelope e;

@@ -24,6 +24,10 @@ namespace corvid::detail {
 
 struct runtime_state;
 
+/// The execution unit of the process running on this thread (null outside processes):
+/// wake-ups made from inside a process stay on its worker (see scheduler.cpp).
+extern thread_local caf::execution_unit* current_host;
+
 /// Where a call's answer goes: a blocked thread or a calling process.
 struct reply_slot {
   std::atomic<bool> done{false};
