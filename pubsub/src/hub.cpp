@@ -94,17 +94,12 @@ struct alignas(64) partition {
 
   /// Pushes `m` to subs[from, to) but `skip`; returns how many were pushed.
   void push_range(const pid_list& subs, size_t from, size_t to, const caf::message& m, uint64_t skip) {
-    uint64_t ok = 0;
-    uint64_t bad = 0;
-    for (size_t i = from; i < to; ++i) {
-      const auto& p = subs[i];
-      if (p.id() == skip)
-        continue;
-      if (::corvid::detail::deliver(p, m, pid{}, caf::timespan{0}))
-        ++bad;
-      else
-        ++ok;
-    }
+    // send_many shares `m` and wakes the whole range as one scheduler batch.
+    auto ok = ::corvid::send_many(subs.data() + from, subs.data() + to, m, skip);
+    size_t skipped = 0;
+    for (size_t i = from; i < to && skip != 0 && skipped == 0; ++i)
+      skipped = subs[i].id() == skip ? 1 : 0;
+    auto bad = (to - from) - skipped - ok;
     delivered.fetch_add(ok, std::memory_order_relaxed);
     if (bad)
       failed.fetch_add(bad, std::memory_order_relaxed);

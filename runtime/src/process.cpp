@@ -6,6 +6,7 @@
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/task.hpp"
 #include "process_actor.hpp"
+#include "scheduler.hpp"
 
 namespace corvid {
 
@@ -143,6 +144,41 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
 
 caf::expected<pid> spawn(runtime& rt, init_fn init, spawn_options opts) {
   return detail::spawn_impl(rt, std::move(init), std::move(opts), nullptr);
+}
+
+namespace {
+
+// An execution unit that only collects the processes a fan-out wakes, so that they can be
+// scheduled in one batch instead of one lock round trip each.
+struct batch_unit final : caf::execution_unit {
+  explicit batch_unit(caf::actor_system* sys) : caf::execution_unit(sys) {}
+  void exec_later(caf::resumable* job) override { jobs.push_back(job); }
+  std::vector<caf::resumable*> jobs;
+};
+
+} // namespace
+
+size_t send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id) {
+  if (first == last)
+    return 0;
+  caf::actor_system* sys = nullptr;
+  for (auto i = first; i != last && !sys; ++i)
+    if (auto b = i->block())
+      sys = b->rt->sys;
+  if (!sys)
+    return 0;
+  batch_unit unit{sys};
+  unit.jobs.reserve(static_cast<size_t>(last - first));
+  size_t ok = 0;
+  for (auto i = first; i != last; ++i) {
+    if (i->id() == skip_id)
+      continue;
+    auto b = i->block().get();
+    if (b && !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit))
+      ++ok;
+  }
+  detail::bulk_enqueue(*sys, unit.jobs);
+  return ok;
 }
 
 void exit(const pid& to, caf::error reason) {

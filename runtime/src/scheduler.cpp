@@ -63,6 +63,19 @@ public:
   }
 
   template <class Coordinator>
+  void enqueue_bulk(Coordinator* self, std::vector<caf::resumable*>& jobs) {
+    auto& d = self->data();
+    size_t wake;
+    {
+      std::lock_guard<std::mutex> g{d.lock};
+      d.queue.insert(d.queue.end(), jobs.begin(), jobs.end());
+      wake = std::min(d.sleepers, jobs.size());
+    }
+    for (size_t i = 0; i < wake; ++i)
+      d.cv.notify_one();
+  }
+
+  template <class Coordinator>
   void central_enqueue(Coordinator* self, caf::resumable* job) {
     enqueue_shared(self, job);
   }
@@ -133,9 +146,23 @@ public:
 
 } // namespace
 
+using runnext_coordinator = caf::scheduler::coordinator<runnext_policy>;
+
+void bulk_enqueue(caf::actor_system& sys, std::vector<caf::resumable*>& jobs) {
+  if (jobs.empty())
+    return;
+  if (auto* c = dynamic_cast<runnext_coordinator*>(&sys.scheduler())) {
+    runnext_policy{}.enqueue_bulk(c, jobs);
+  } else {
+    for (auto* j : jobs)
+      sys.scheduler().enqueue(j);
+  }
+  jobs.clear();
+}
+
 void use_runnext_scheduler(caf::actor_system_config& cfg) {
   cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
-    return new caf::scheduler::coordinator<runnext_policy>(sys);
+    return new runnext_coordinator(sys);
   });
 }
 

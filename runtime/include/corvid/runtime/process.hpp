@@ -252,6 +252,10 @@ caf::expected<R> call(const pid& to, caf::timespan timeout, Ts&&... xs) {
   return detail::unpack<R>(
     detail::call_blocking(to, caf::make_message(std::forward<Ts>(xs)...), timeout));
 }
+/// Fan-out: delivers one shared (never copied) message to every pid in [first, last) except
+/// the one with id `skip_id`, each under its own mailbox policy, and wakes them as one batch.
+/// Never blocks. Returns how many accepted it. The hot path of pubsub.
+size_t send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id = 0);
 /// Sends an exit signal (OTP exit/2). Signals bypass the mailbox bound and any backlog.
 void exit(const pid& to, caf::error reason);
 /// Runs `f(p, reason)` when `p` exits, on the exiting process's thread (must not block).
