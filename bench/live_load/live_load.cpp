@@ -107,12 +107,16 @@ double ms_between(clk::time_point a, clk::time_point b) {
 
 struct proc_sample {
   bool ok = false;
-  double cpu_us = 0;  // utime + stime
-  double rss_kb = 0;  // VmRSS
+  double cpu_us = 0;       // utime + stime
+  double rss_kb = 0;       // VmRSS
+  double self_cpu_us = 0;  // this client's user + system time, to show it is not the bottleneck
 };
 
 proc_sample read_proc(int pid) {
   proc_sample s;
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    s.self_cpu_us = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   if (pid <= 0) return s;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -925,6 +929,8 @@ int main(int argc, char** argv) {
       figure("server_cpu_us_per_broadcast_diff", (p5.cpu_us - p4.cpu_us) / double(bcast_delivered), "us");
     if (!p0.ok) std::cerr << "live_load: cannot read /proc/" << pid << "/stat\n";
   }
+  if (c.joined > 0) figure("client_cpu_us_per_mount", (p1.self_cpu_us - p0.self_cpu_us) / double(c.joined), "us");
+  if (load_clicks > 0) figure("client_cpu_us_per_click", (p3.self_cpu_us - p2.self_cpu_us) / double(load_clicks), "us");
   for (auto& [why, n] : c.errors) std::cerr << "live_load: error x" << n << ": " << why << "\n";
   std::fflush(stdout);
   const bool too_many = double(c.join_errors) > 0.01 * double(opts.sessions);
