@@ -931,6 +931,8 @@ int main(int argc, char** argv) {
   }
   if (c.joined > 0) figure("client_cpu_us_per_mount", (p1.self_cpu_us - p0.self_cpu_us) / double(c.joined), "us");
   if (load_clicks > 0) figure("client_cpu_us_per_click", (p3.self_cpu_us - p2.self_cpu_us) / double(load_clicks), "us");
+  if (bcast_delivered > 0)
+    figure("client_cpu_us_per_broadcast_diff", (p5.self_cpu_us - p4.self_cpu_us) / double(bcast_delivered), "us");
   for (auto& [why, n] : c.errors) std::cerr << "live_load: error x" << n << ": " << why << "\n";
   std::fflush(stdout);
   const bool too_many = double(c.join_errors) > 0.01 * double(opts.sessions);
