@@ -5,8 +5,8 @@
 set -euo pipefail
 
 BUILD_DIR=build
-# The main demo, relative to $BUILD_DIR (later: examples/live_demo).
-DEMO=examples/supervised_service
+# The main demo, relative to $BUILD_DIR: the live-view demo on port 4000 (--port to change).
+DEMO=examples/live_demo/live_demo
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
