@@ -54,7 +54,7 @@ std::int8_t eval_branch(const dynamic_part& d, const scope& sc) {
 
 const value::list* eval_list(const dynamic_part& d, const scope& sc) {
   auto* v = resolve(d.subject, sc);
-  return v ? v->get_if<value::list>() : nullptr;
+  return v ? v->as_list() : nullptr;
 }
 
 std::uint64_t text_hash(std::string_view s) noexcept { return std::hash<std::string_view>{}(s); }

@@ -14,6 +14,13 @@ struct overloaded : F... {
 };
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
+
+boost::json::value list_json(const value::list& l) {
+  boost::json::array a;
+  a.reserve(l.size());
+  for (auto& e : l) a.push_back(e.to_json());
+  return a;
+}
 }  // namespace
 
 value::value(const value&) = default;
@@ -32,6 +39,7 @@ bool value::truthy() const noexcept {
                         [](const safe_html& h) { return !h.html.empty(); },
                         [](const list& l) { return !l.empty(); },
                         [](const map& m) { return !m.empty(); },
+                        [](const shared_list_ptr& l) { return !l->empty(); },
                     },
                     v_);
 }
@@ -41,7 +49,7 @@ const value* value::member(std::string_view key) const noexcept {
     auto it = m->find(key);
     return it == m->end() ? nullptr : &it->second;
   }
-  if (auto* l = std::get_if<list>(&v_)) {
+  if (auto* l = as_list()) {
     std::size_t idx = 0;
     auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), idx);
     if (ec != std::errc{} || p != key.data() + key.size() || idx >= l->size()) return nullptr;
@@ -68,6 +76,7 @@ void value::append_text(std::string& out) const {
                  [&](const safe_html& h) { out += h.html; },
                  [&](const list&) { out += boost::json::serialize(to_json()); },
                  [&](const map&) { out += boost::json::serialize(to_json()); },
+                 [&](const shared_list_ptr&) { out += boost::json::serialize(to_json()); },
              },
              v_);
 }
@@ -107,12 +116,8 @@ boost::json::value value::to_json() const {
                         [](double d) { return boost::json::value(d); },
                         [](const std::string& s) { return boost::json::value(s); },
                         [](const safe_html& h) { return boost::json::value(h.html); },
-                        [](const list& l) {
-                          boost::json::array a;
-                          a.reserve(l.size());
-                          for (auto& e : l) a.push_back(e.to_json());
-                          return boost::json::value(std::move(a));
-                        },
+                        [](const list& l) { return list_json(l); },
+                        [](const shared_list_ptr& l) { return list_json(*l); },
                         [](const map& m) {
                           boost::json::object o;
                           for (auto& [k, v] : m) o.emplace(k, v.to_json());
@@ -122,6 +127,12 @@ boost::json::value value::to_json() const {
                     v_);
 }
 
-bool operator==(const value& a, const value& b) noexcept { return a.v_ == b.v_; }
+bool operator==(const value& a, const value& b) noexcept {
+  // a shared list equals any list with the same elements (the same pointer without looking)
+  auto* la = a.as_list();
+  auto* lb = b.as_list();
+  if (la && lb) return la == lb || *la == *lb;
+  return a.v_ == b.v_;
+}
 
 }  // namespace corvid::live

@@ -212,3 +212,24 @@ TEST_SUITE("live.diff") {
     }
   }
 }
+
+TEST_SUITE("live.diff.shared_list") {
+  TEST_CASE("a shared list renders like a list, is copied by pointer, and compares by content") {
+    auto rows = value::shared(value::list{"a", "b"});
+    value copy = rows;
+    CHECK(copy.as_list() == rows.as_list());  // the same elements, not a copy of them
+    CHECK(rows == value{value::list{"a", "b"}});
+    CHECK_FALSE(rows == value{value::list{"a"}});
+    CHECK(rows.member("1")->get_if<std::string>());
+    CHECK(rows.truthy());
+    CHECK(boost::json::serialize(rows.to_json()) == R"(["a","b"])");
+
+    session s{tpl("<ul>{% for r in rows %}<li>{{r}}</li>{% endfor %}</ul>")};
+    s.a.assign("rows", rows);
+    CHECK(s.join() == R"({"s":["<ul>","</ul>"],"0":{"s":["<li>","</li>"],"k":{"0":{"0":"a"},"1":{"0":"b"},"kc":2}}})");
+    CHECK_FALSE(s.a.assign("rows", value::list{"a", "b"}));  // equal content: nothing to send
+    CHECK(s.a.assign("rows", value::shared(value::list{"a", "c"})));
+    CHECK(s.next() == R"({"0":{"k":{"1":{"0":"c"},"kc":2}}})");
+    CHECK(render_html(s.t, s.a) == "<ul><li>a</li><li>c</li></ul>");
+  }
+}

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -21,10 +22,13 @@ struct safe_html {
 };
 
 /// null, bool, int64, double, string, safe_html, list or map (ordered by key, so output is stable).
+/// A list may also be shared: one immutable list referenced by many values (e.g. the same rows in
+/// every session's assigns), read like a list by templates, compared by content.
 class value {
  public:
   using list = std::vector<value>;
   using map = std::map<std::string, value, std::less<>>;
+  using shared_list_ptr = std::shared_ptr<const list>;
 
   value() noexcept = default;
   value(std::nullptr_t) noexcept {}
@@ -40,6 +44,9 @@ class value {
   value(safe_html h) : v_(std::move(h)) {}
   value(list l) : v_(std::move(l)) {}
   value(map m) : v_(std::move(m)) {}
+  /// A shared, immutable list (copying the value copies a pointer, not the elements).
+  value(shared_list_ptr l) : v_(l ? std::move(l) : std::make_shared<const list>()) {}
+  static value shared(list l) { return value{std::make_shared<const list>(std::move(l))}; }
   // Out of line: inlined variant copies trip g++ 12's -Wmaybe-uninitialized in callers' code.
   value(const value&);
   value(value&&) noexcept;
@@ -53,6 +60,13 @@ class value {
   const T* get_if() const noexcept { return std::get_if<T>(&v_); }
   template <class T>
   T* get_if() noexcept { return std::get_if<T>(&v_); }
+
+  /// The elements of a list or a shared list, else nullptr.
+  const list* as_list() const noexcept {
+    if (auto* l = std::get_if<list>(&v_)) return l;
+    if (auto* p = std::get_if<shared_list_ptr>(&v_)) return p->get();
+    return nullptr;
+  }
 
   /// false for null, false, 0, 0.0, "" and empty lists/maps; true otherwise.
   bool truthy() const noexcept;
@@ -68,7 +82,7 @@ class value {
   friend bool operator==(const value& a, const value& b) noexcept;
 
  private:
-  std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, safe_html, list, map> v_;
+  std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, safe_html, list, map, shared_list_ptr> v_;
 };
 
 }  // namespace corvid::live
