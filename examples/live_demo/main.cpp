@@ -1,4 +1,5 @@
-// corvid live demo: a counter, a chat shared by every open page (corvid pubsub), and an index.
+// corvid live demo: a counter, a chat shared by every open page (corvid pubsub), a load-test page
+// (/bench) and an index.
 //
 //   live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
 //
@@ -36,7 +37,7 @@ std::map<std::string, live::html_template, std::less<>> templates;
 const live::html_template& tpl(std::string_view name) { return templates.find(name)->second; }
 
 bool load_templates(const std::filesystem::path& dir) {
-  for (const char* name : {"index.html", "counter.html", "chat.html"}) {
+  for (const char* name : {"index.html", "counter.html", "chat.html", "bench.html"}) {
     auto t = live::html_template::load(dir / name);
     if (!t) {
       std::cerr << "live_demo: " << t.error().to_string() << "\n";
@@ -201,6 +202,74 @@ class chat_view : public live::view {
   corvid::pubsub::hub& hub_;
 };
 
+// ---- /bench ---------------------------------------------------------------------------------------------
+// Shaped like a typical LiveView test page, so that the same load client (bench/live_load) can drive
+// corvid and Phoenix: a count with a button phx-click="inc" (#count), 20 items as a comprehension,
+// and an event "bcast" whose value (phx-value-value or a form field "value") every /bench page shows
+// in #last. Per-session state is three assigns; the item list and the template are shared.
+
+/// A value broadcast to every /bench page.
+struct bench_posted {
+  std::string value;
+};
+
+}  // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bench_posted)
+
+namespace {
+
+class bench_view : public live::view {
+ public:
+  static inline const std::string topic = "bench";
+  static constexpr std::size_t max_value = 200;
+
+  explicit bench_view(corvid::pubsub::hub& hub) : hub_(hub) {}
+
+  live::html_template render() const override { return tpl("bench.html"); }
+
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("count", 0);
+    s.assign("last", "");
+    s.assign("items", items());  // one list for every session: a pointer per session
+    if (s.connected()) hub_.subscribe(s.self(), topic);
+  }
+
+  void terminate(live::socket& s) override { hub_.unsubscribe(s.self(), topic); }
+
+  status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    if (ev == "inc") {
+      s.assign("count", int_of(s["count"]) + 1);
+    } else if (ev == "bcast") {
+      auto it = v.values.find("value");
+      if (it == v.values.end()) return status::error("bcast needs a value \"value\"");
+      std::string text = it->second.substr(0, max_value);
+      s.assign("last", text);  // the sender's reply carries it; its own broadcast then changes nothing
+      if (auto err = hub_.broadcast(topic, bench_posted{std::move(text)}))
+        return status::error("broadcast failed: " + corvid::describe(err));
+    } else {
+      return status::unknown_event(ev);
+    }
+    return status::ok();
+  }
+
+  void handle_info(const caf::message& m, live::socket& s) override {
+    if (auto* p = live::message_as<bench_posted>(m)) s.assign("last", p->value);
+  }
+
+ private:
+  static const live::value& items() {
+    static const live::value list = [] {
+      live::value::list l;
+      for (int i = 1; i <= 20; ++i) l.emplace_back("item " + std::to_string(i));
+      return live::value::shared(std::move(l));
+    }();
+    return list;
+  }
+
+  corvid::pubsub::hub& hub_;
+};
+
 const char* style = R"(<style>
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #fafafa; color: #222; }
   .wrap { max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
@@ -247,6 +316,7 @@ int main(int argc, char** argv) {
     srv.live("/", live::make_view<index_view>);
     srv.live("/counter", live::make_view<counter_view>);
     srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
+    srv.live("/bench", [&] { return std::make_unique<bench_view>(hub); });
     if (auto err = srv.start(); !err.empty()) {
       std::cerr << "live_demo: " << err << "\n";
       return 1;
