@@ -208,6 +208,7 @@ void channel::on_join(const frame& f) {
     auto impl = (*route->factory)();
     if (!impl) return refuse(reason("no view"));
     v = std::make_unique<joined_view>(f.topic, host_.self(), impl->render());
+    v->sock.attach(host_.proc());
     v->impl = std::move(impl);
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;

@@ -30,6 +30,7 @@ struct session_state final : channel_host {
   void send(std::string frame) override { sink->send(std::move(frame)); }
   void schedule_flush(std::chrono::milliseconds delay) override { self_.send_after(delay, self_.self(), flush_tick{}); }
   corvid::pid self() const override { return self_.self(); }
+  corvid::process* proc() override { return &self_; }
 
   process& self_;
   std::shared_ptr<frame_sink> sink;

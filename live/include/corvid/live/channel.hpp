@@ -70,6 +70,8 @@ class channel_host {
   virtual void schedule_flush(std::chrono::milliseconds delay) = 0;
   /// The session process, handed to views as socket::self().
   virtual corvid::pid self() const { return {}; }
+  /// The session process itself, handed to views for timers and tasks (null: none, e.g. in tests).
+  virtual corvid::process* proc() { return nullptr; }
 };
 
 /// One connection's LiveView channels (topics "lv:<id>") plus heartbeats.

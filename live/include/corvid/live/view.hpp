@@ -28,6 +28,10 @@
 #include "corvid/live/template.hpp"
 #include "corvid/runtime/pid.hpp"
 
+namespace corvid {
+class process;
+}
+
 namespace corvid::live {
 
 /// What the signed session vouches for: "id" (per page load), "view" and "route" (of the first render).
@@ -57,10 +61,26 @@ struct navigation {
   nav_kind history = nav_kind::push;
 };
 
+/// The state of work started with socket::assign_async, as the value templates branch on:
+/// {"loading": bool, "ok": bool, "failed": bool, "result": the value (ok), "error": text (failed)}.
+///   {% if data.loading %}Loading…{% endif %}{% if data.ok %}{{ data.result.n }}{% endif %}
+///   {% if data.failed %}Failed: {{ data.error }}{% endif %}
+struct async_result {
+  static value loading();
+  static value ok(value result);
+  static value failed(std::string reason);
+};
+
+/// Sent to the session process when an async assign has landed (views may ignore it in handle_info).
+struct async_done {};
+
 /// A view's handle on its state and connection: assigns plus navigation requests.
 class socket {
  public:
   socket(bool connected, corvid::pid self) : connected_(connected), self_(std::move(self)) {}
+  ~socket() = default;
+  socket(const socket&) = delete;  // tasks in flight refer to it
+  socket& operator=(const socket&) = delete;
 
   /// Stores a value; an equal value changes nothing (and sends nothing). Returns whether it changed.
   bool assign(std::string_view name, value v) { return assigns_.assign(name, std::move(v)); }
@@ -76,6 +96,17 @@ class socket {
   bool connected() const noexcept { return connected_; }
   /// The session process (for pubsub subscriptions and timers); none while not connected.
   const corvid::pid& self() const noexcept { return self_; }
+  /// The session process itself (timers: proc()->send_interval(...)); null while not connected.
+  corvid::process* proc() const noexcept { return proc_; }
+  /// Internal: the channel attaches the session process after constructing the socket.
+  void attach(corvid::process* p) noexcept { proc_ = p; }
+
+  /// Assigns async_result::loading() to `name` now and, once connected, runs `fn` as a task (its own
+  /// process; the session never blocks). Its value lands as async_result::ok(v), an exception or crash
+  /// as async_result::failed(reason), and the diff follows. Starting again under the same name
+  /// supersedes the earlier task (its late result is dropped); so does the view going away.
+  /// While not connected (the dead render) only the loading state is assigned.
+  void assign_async(std::string name, std::function<value()> fn);
 
   /// Changes the URL without a new mount: handle_params runs with the new params.
   void push_patch(std::string to, nav_kind k = nav_kind::push) { nav_ = navigation{navigation::kind::patch, std::move(to), k}; }
@@ -90,7 +121,10 @@ class socket {
   live::assigns assigns_;
   bool connected_ = false;
   corvid::pid self_;
+  corvid::process* proc_ = nullptr;
   std::optional<navigation> nav_;
+  struct async_state;
+  std::shared_ptr<async_state> async_;  // created by the first assign_async
 };
 
 /// A live view. One instance per mount; runs inside its session process, never concurrently.
@@ -132,3 +166,5 @@ const T* message_as(const caf::message& msg) {
 }
 
 }  // namespace corvid::live
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::async_done)
