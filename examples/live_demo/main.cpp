@@ -1,5 +1,5 @@
 // corvid live demo: a counter, a chat shared by every open page (corvid pubsub), a load-test page
-// (/bench) and an index.
+// (/bench), the runtime's live dashboard (/dashboard) and an index.
 //
 //   live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
 //
@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "corvid/live/dashboard.hpp"
 #include "corvid/live/server.hpp"
 #include "corvid/pubsub/hub.hpp"
 #include "corvid/runtime/error.hpp"
@@ -275,6 +276,8 @@ const char* style = R"(<style>
   .wrap { max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
   nav { margin-bottom: 1rem; } .big { font-size: 2rem; } .hint { color: #777; font-size: .9rem; }
   button { font-size: 1rem; padding: .3rem .8rem; } #messages { min-height: 3rem; }
+  .corvid-dashboard { max-width: 60rem; } #processes { border-collapse: collapse; font: 14px ui-monospace, monospace; }
+  #processes td, #processes th { padding: .1rem .6rem; text-align: right; border-bottom: 1px solid #ddd; }
   .phx-error main { opacity: .5; }
 </style>
 )";
@@ -317,6 +320,7 @@ int main(int argc, char** argv) {
     srv.live("/counter", live::make_view<counter_view>);
     srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
     srv.live("/bench", [&] { return std::make_unique<bench_view>(hub); });
+    srv.live("/dashboard", live::dashboard_view(rt));
     if (auto err = srv.start(); !err.empty()) {
       std::cerr << "live_demo: " << err << "\n";
       return 1;
