@@ -86,6 +86,13 @@ std::string absolute(std::string_view base, std::string_view to) {
   return std::string(origin_of(base)) + std::string(to);
 }
 
+// What a view's params are: the query string plus the route's ":name" captures.
+params query_of(const url_parts& u, const router::match& m) {
+  params q = u.query;
+  for (auto& [k, v] : m.path_params) q.insert_or_assign(k, v);
+  return q;
+}
+
 json::object reason(std::string_view why) { return json::object{{"reason", why}}; }
 
 const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
@@ -213,8 +220,7 @@ void channel::on_join(const frame& f) {
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
     v->url = url;
-    params query = parts->query;
-    for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+    params query = query_of(*parts, *route);
     session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}};
     v->impl->mount(query, s, v->sock);
     nav = v->sock.take_navigation();
@@ -308,8 +314,7 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
   }
   // patch: same view, new params
   v.url = absolute(v.url, nav->to);
-  params query = parts->query;
-  for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+  params query = query_of(*parts, *route);
   v.impl->handle_params(query, v.url, v.sock);
   (void)v.sock.take_navigation();  // a patch inside handle_params would loop: ignored
   auto push = encode_live_patch(jr, v.topic, nav->to, nav->history);
@@ -362,8 +367,7 @@ void channel::on_live_patch(const frame& f) {
     return;
   }
   v.url = url;
-  params query = parts->query;
-  for (auto& [k, val] : route->path_params) query.insert_or_assign(k, val);
+  params query = query_of(*parts, *route);
   std::string after;
   try {
     v.impl->handle_params(query, url, v.sock);

@@ -109,10 +109,14 @@ struct fixture {
     REQUIRE(out.size() == 1);
     return out[0];
   }
-  json::array event(const std::string& ref, const std::string& name, json::object value = {}) {
+  // Sends a click event; returns every frame it produced (the reply and any pushes).
+  std::vector<json::array> events(const std::string& ref, const std::string& name, json::object value = {}) {
     json::object payload{{"type", "click"}, {"event", name}, {"value", value}};
     ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
-    auto out = host.take();
+    return host.take();
+  }
+  json::array event(const std::string& ref, const std::string& name, json::object value = {}) {
+    auto out = events(ref, name, std::move(value));
     REQUIRE(out.size() >= 1);
     return out[0];
   }
@@ -264,8 +268,7 @@ TEST_SUITE("live.channel") {
   TEST_CASE("a view that throws: error reply, phx_error so the client rejoins, the channel lives on") {
     fixture f;
     f.join();
-    f.ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"boom","value":{}}])");
-    auto out = f.host.take();
+    auto out = f.events("5", "boom");
     REQUIRE(out.size() == 2);
     CHECK(status_of(out[0]) == "error");
     CHECK(out[1][3] == "phx_error");
@@ -338,8 +341,7 @@ TEST_SUITE("live.channel") {
   TEST_CASE("push_patch from an event: handle_params runs, the reply has the diff, then a live_patch push") {
     fixture f;
     f.join();
-    f.ch.handle_frame(R"(["4","6","lv:phx-1","event",{"type":"click","event":"patch","value":{}}])");
-    auto out = f.host.take();
+    auto out = f.events("6", "patch");
     REQUIRE(out.size() == 2);
     CHECK(response(out[0]).at("diff").as_object().at("1") == "7");
     CHECK(out[1][3] == "live_patch");
@@ -351,8 +353,7 @@ TEST_SUITE("live.channel") {
   TEST_CASE("live navigation: push_navigate sends live_redirect; the client's redirect join mounts the new view") {
     fixture f;
     f.join();
-    f.ch.handle_frame(R"(["4","6","lv:phx-1","event",{"type":"click","event":"go","value":{}}])");
-    auto out = f.host.take();
+    auto out = f.events("6", "go");
     REQUIRE(out.size() == 2);
     CHECK(out[0][3] == "live_redirect");
     CHECK(out[0][4].as_object().at("to") == "/other");

@@ -58,26 +58,38 @@ struct test_sink : detail::frame_sink {
   }
 };
 
+// A runtime plus what a channel needs, and a session process spawned with a small mailbox.
+struct env {
+  explicit env(corvid::runtime_options ro) : rt(ro) {
+    routes.add("/", make_view<count_view>);
+    cfg.routes = &routes;
+    cfg.signer = &sessions;
+  }
+  caf::expected<corvid::pid> spawn_session(std::size_t capacity) {
+    corvid::spawn_options so;
+    so.mailbox = corvid::mailbox_options{};
+    so.mailbox->capacity = capacity;
+    return corvid::spawn(rt, detail::session_init(cfg, sink), so);
+  }
+  corvid::runtime rt;
+  router routes;
+  token_signer sessions{"test secret, at least thirty-two bytes long"};
+  channel_config cfg;
+  std::shared_ptr<test_sink> sink = std::make_shared<test_sink>();
+};
+
 }  // namespace
 
 TEST_SUITE("live.session") {
   TEST_CASE("a session process answers frames, coalesces handle_info diffs, and closes its connection on exit") {
     corvid::runtime_options ro;
     ro.threads = 2;
-    corvid::runtime rt{ro};
-    router routes;
-    routes.add("/", make_view<count_view>);
-    token_signer sessions{"test secret, at least thirty-two bytes long"};
-    channel_config cfg;
-    cfg.routes = &routes;
-    cfg.signer = &sessions;
-    cfg.coalesce = 30ms;
-    auto sink = std::make_shared<test_sink>();
+    env e{ro};
+    e.cfg.coalesce = 30ms;
+    auto& sink = e.sink;
+    auto& sessions = e.sessions;
     {
-      corvid::spawn_options so;
-      so.mailbox = corvid::mailbox_options{};
-      so.mailbox->capacity = 64;
-      auto p = corvid::spawn(rt, detail::session_init(cfg, sink), so);
+      auto p = e.spawn_session(64);
       REQUIRE(p);
 
       CHECK_FALSE(corvid::send(*p, detail::inbound_frame{R"([null,"1","phoenix","heartbeat",{}])"}));
@@ -104,31 +116,22 @@ TEST_SUITE("live.session") {
       REQUIRE(code);
       CHECK(*code != 1000);  // 1000 would make the client reload the page
     }
-    rt.shutdown_all(5s);
-    CHECK(rt.process_count() == 0);
+    e.rt.shutdown_all(5s);
+    CHECK(e.rt.process_count() == 0);
   }
 
   TEST_CASE("a full session mailbox refuses frames instead of buffering them") {
     corvid::runtime_options ro;
     ro.threads = 1;
     ro.scheduler = "testing";  // nothing runs until the test drives it: the mailbox fills up
-    corvid::runtime rt{ro};
-    router routes;
-    token_signer sessions{"test secret, at least thirty-two bytes long"};
-    channel_config cfg;
-    cfg.routes = &routes;
-    cfg.signer = &sessions;
-    auto sink = std::make_shared<test_sink>();
-    corvid::spawn_options so;
-    so.mailbox = corvid::mailbox_options{};
-    so.mailbox->capacity = 4;
-    auto p = corvid::spawn(rt, detail::session_init(cfg, sink), so);
+    env e{ro};
+    auto p = e.spawn_session(4);
     REQUIRE(p);
     int refused = 0;
     for (int i = 0; i < 10; ++i)
       if (corvid::send(*p, detail::inbound_frame{R"([null,"1","phoenix","heartbeat",{}])"}) == corvid::errc::overloaded)
         ++refused;
     CHECK(refused >= 6);
-    rt.shutdown_all(5s);
+    e.rt.shutdown_all(5s);
   }
 }
