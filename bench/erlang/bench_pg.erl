@@ -1,6 +1,6 @@
 %% pg (kernel) fan-out:
 %%   memory_per_subscription_bytes  VM memory growth from joining 100,000 processes to a group, / N
-%%   pg_fanout_100k_ms, pg_fanout_10k_ms  one broadcast (get_members + send to each) until the
+%%   pubsub_fanout_100k_ms, pubsub_fanout_10k_ms  one broadcast (get_members + send to each) until the
 %%                                  last member has received it (median of several runs)
 %%   broadcasts_per_s_1k            broadcasts per second to 1,000 members, all delivered
 %% Members count deliveries on a shared atomic; the one that completes the count replies.
@@ -11,10 +11,10 @@ main() ->
     {ok, _} = pg:start_link(),
     M100k = spawn_members(100000),
     bench_common:figure(memory_per_subscription_bytes, join_measured(g100k, M100k), "bytes"),
-    bench_common:figure(pg_fanout_100k_ms, fanout_ms(g100k, 100000, 7), "ms"),
+    bench_common:figure(pubsub_fanout_100k_ms, fanout_ms(g100k, 100000, 7), "ms"),
     M10k = spawn_members(10000),
     ok = pg:join(g10k, M10k),
-    bench_common:figure(pg_fanout_10k_ms, fanout_ms(g10k, 10000, 21), "ms"),
+    bench_common:figure(pubsub_fanout_10k_ms, fanout_ms(g10k, 10000, 21), "ms"),
     M1k = spawn_members(1000),
     ok = pg:join(g1k, M1k),
     bench_common:figure(broadcasts_per_s_1k, broadcasts_per_s(g1k, 1000, 2000), "per_s").

@@ -129,7 +129,29 @@ struct channel::joined_view {
   }
 };
 
-channel::channel(const channel_config& cfg, channel_host& host) : cfg_(cfg), host_(host) {}
+channel::channel(const channel_config& cfg, channel_host& host)
+    : cfg_(cfg), host_(host), bucket_(cfg.event_rate, cfg.event_burst) {}
+
+// Spends one token of the connection's event rate; false (after an error reply, or a close once the
+// client keeps going) if there is none.
+bool channel::admit(const frame* f) {
+  if (overrun_ > 0 && bucket_.full()) overrun_ = 0;  // the client calmed down
+  if (bucket_.take()) return true;
+  if (cfg_.metrics) cfg_.metrics->reject(rejection::rate);
+  if (++overrun_ >= cfg_.event_overrun_close) {
+    gave_up_ = true;
+    log_limited("closing a connection that keeps sending over its event rate");
+    host_.close_connection(1008);  // policy violation; the client reconnects after its backoff
+  } else if (f && f->ref) {
+    host_.send(encode_reply(*f, reply_status::error, reason("rate limited")));
+  }
+  return false;
+}
+
+void channel::send_diff_frame(std::string frame) {
+  if (cfg_.metrics) cfg_.metrics->diff_bytes.fetch_add(frame.size(), std::memory_order_relaxed);
+  host_.send(std::move(frame));
+}
 
 channel::~channel() { close(); }
 
@@ -146,8 +168,14 @@ void channel::close() {
 }
 
 void channel::handle_frame(std::string_view text) {
+  if (gave_up_) return;
   auto parsed = parse_frame(text, cfg_.limits);
-  if (!parsed) return;  // without intact refs there is nobody to answer
+  if (!admit(parsed ? &*parsed : nullptr)) return;
+  if (!parsed) {  // without intact refs there is nobody to answer
+    if (cfg_.metrics) cfg_.metrics->reject(rejection::malformed);
+    log_limited("malformed frame: " + parsed.error().message);
+    return;
+  }
   const frame& f = *parsed;
   if (f.topic == "phoenix") {
     if (f.event == "heartbeat") host_.send(encode_reply(f, reply_status::ok, json::object{}));
@@ -183,16 +211,28 @@ void channel::handle_frame(std::string_view text) {
 void channel::on_join(const frame& f) {
   auto refuse = [&](json::object why) { host_.send(encode_reply(f, reply_status::error, why)); };
   if (f.topic.rfind("lv:", 0) != 0 || f.topic.size() == 3) return refuse(reason("unmatched topic"));
+  auto reject = [&](rejection r, std::string_view why) {
+    if (cfg_.metrics) cfg_.metrics->reject(r);
+    log_limited("join of " + f.topic + " refused: " + std::string(why));
+  };
   auto j = decode_join(f.payload);
-  if (!j) return refuse(reason("unauthorized"));  // no session: the client reloads for a fresh one
-  if (cfg_.csrf) {
-    auto* t = j->params.if_contains("_csrf_token");
-    if (!t || !t->is_string() || !cfg_.csrf->verify(t->get_string(), cfg_.session_max_age).ok())
-      return refuse(reason("unauthorized"));
+  if (!j) {  // no session: the client reloads for a fresh one
+    reject(rejection::token, "no session token");
+    return refuse(reason("unauthorized"));
   }
   if (!cfg_.signer || !cfg_.routes) return refuse(reason("unauthorized"));
   auto claims = cfg_.signer->verify(j->session, cfg_.session_max_age);
-  if (!claims) return refuse(reason(claims.error().code == errc::expired ? "stale" : "unauthorized"));
+  if (!claims) {
+    reject(rejection::token, claims.error().message);
+    return refuse(reason(claims.error().code == errc::expired ? "stale" : "unauthorized"));
+  }
+  if (cfg_.csrf) {  // the CSRF token must be the one issued with this session's page
+    auto* t = j->params.if_contains("_csrf_token");
+    if (!t || !t->is_string() || !csrf_matches(*cfg_.csrf, t->get_string(), *claims, cfg_.session_max_age)) {
+      reject(rejection::csrf, "bad _csrf_token");
+      return refuse(reason("unauthorized"));
+    }
+  }
   const std::string& url = j->redirect ? *j->redirect : j->url ? *j->url : std::string{};
   if (url.empty()) return refuse(reason("join without url"));
   auto parts = split_url(url);
@@ -267,6 +307,7 @@ void channel::on_join(const frame& f) {
     host_.send(encode_reply(f, reply_status::ok, extra));
   }
   views_.emplace(f.topic, std::move(v));
+  if (cfg_.metrics) cfg_.metrics->mounts.fetch_add(1, std::memory_order_relaxed);
 }
 
 void channel::on_leave(const frame& f) {
@@ -328,6 +369,7 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
 
 void channel::on_event(const frame& f) {
   auto& v = *views_.find(f.topic)->second;
+  if (cfg_.metrics) cfg_.metrics->events.fetch_add(1, std::memory_order_relaxed);
   auto ev = decode_event(f.payload);
   if (!ev) {
     host_.send(encode_reply(f, reply_status::error, reason(ev.error().message)));
@@ -347,7 +389,7 @@ void channel::on_event(const frame& f) {
     host_.send(encode_reply(f, reply_status::error, reason(st.reason())));
     after_change(v);
   } else {
-    host_.send(encode_diff_reply(f, v.take_diff()));
+    send_diff_frame(encode_diff_reply(f, v.take_diff()));
   }
   if (!after.empty()) host_.send(std::move(after));
 }
@@ -377,7 +419,7 @@ void channel::on_live_patch(const frame& f) {
     fail_view(f.topic, "handle_params", e.what());
     return;
   }
-  host_.send(encode_diff_reply(f, v.take_diff()));
+  send_diff_frame(encode_diff_reply(f, v.take_diff()));
   if (!after.empty()) host_.send(std::move(after));
 }
 
@@ -412,7 +454,7 @@ void channel::after_change(joined_view& v) {
 
 void channel::send_pending_diff(joined_view& v) {
   auto d = v.take_diff();
-  if (!d.empty()) host_.send(encode_diff(ref_of(v.join_ref), v.topic, d));
+  if (!d.empty()) send_diff_frame(encode_diff(ref_of(v.join_ref), v.topic, d));
 }
 
 void channel::flush() {

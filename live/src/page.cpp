@@ -40,7 +40,7 @@ result<std::string> render_page(const router& routes, const token_signer& sessio
   page.reserve(body.size() + 1024);
   page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"csrf-token\" content=\"";
-  append_escaped(page, csrf.sign("csrf", ""));
+  append_escaped(page, csrf_token_for(csrf, claims));
   page += "\">\n<title data-suffix=\"";
   append_escaped(page, opts.title_suffix);
   page += "\">";

@@ -2,6 +2,10 @@
 
 #include "corvid/live/server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -24,6 +28,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
 #include "session.hpp"
@@ -70,6 +75,21 @@ std::string_view host_of_origin(std::string_view origin) {
   return s == std::string_view::npos ? origin : origin.substr(s + 3);
 }
 
+// No Origin: not a browser (browsers always send one on websocket upgrades), nothing to forge.
+bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
+  if (origin.empty()) return true;
+  if (allowed.empty()) return host_of_origin(origin) == host;
+  for (const auto& a : allowed) {
+    if (a == "*" || a == origin) return true;
+    if (a.rfind("//", 0) == 0 && host_of_origin(origin) == std::string_view(a).substr(2)) return true;
+  }
+  return false;
+}
+
+// Refused connections beyond max_connections still get their 503 while fewer than this many are
+// being answered; more are closed at once.
+constexpr std::size_t refusal_budget = 64;
+
 class ws_conn;
 
 }  // namespace
@@ -90,7 +110,11 @@ struct server::impl {
   bool started = false, stop_requested = false, stopped = false;
   std::map<std::uint64_t, std::weak_ptr<ws_conn>> conns;  // guarded by mtx
   std::uint64_t next_conn = 0;
-  std::atomic<std::size_t> conn_count{0};
+  std::atomic<std::size_t> conn_count{0};   // websocket connections
+  std::atomic<std::size_t> open_conns{0};   // TCP connections, HTTP and websocket (bounded by max_connections)
+  std::atomic<std::size_t> refusing{0};     // connections being answered 503
+  live_metrics metrics;
+  int reserve_fd = -1;                      // closed to accept (and refuse) one connection when out of fds
 
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -100,10 +124,11 @@ struct server::impl {
   std::optional<asio::thread_pool> starter;  // start_child waits for the supervisor: keep it off the I/O threads
   corvid::pid sup;
   std::uint16_t bound_port = 0;
-
+  std::optional<asio::steady_timer> accept_backoff;
 
   void accept();
-  void handle_http(tcp::socket&& s);
+  void on_accept_error(const beast::error_code& ec);
+  std::string metrics_text();
   void request_stop() {
     std::lock_guard<std::mutex> g{mtx};
     stop_requested = true;
@@ -115,19 +140,43 @@ struct server::impl {
 
 namespace {
 
+// One open TCP connection counted against max_connections; moves from the HTTP side to the websocket.
+class conn_slot {
+ public:
+  explicit conn_slot(std::atomic<std::size_t>* c = nullptr) noexcept : c_(c) {}
+  conn_slot(conn_slot&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  conn_slot& operator=(conn_slot&& o) noexcept {
+    if (this != &o) {
+      release();
+      c_ = std::exchange(o.c_, nullptr);
+    }
+    return *this;
+  }
+  ~conn_slot() { release(); }
+
+ private:
+  void release() noexcept {
+    if (c_) c_->fetch_sub(1);
+    c_ = nullptr;
+  }
+  std::atomic<std::size_t>* c_;
+};
+
 // ---- websocket connection -------------------------------------------------------------------------
 
 struct sink_state;
 
 class ws_conn : public std::enable_shared_from_this<ws_conn> {
  public:
-  ws_conn(server::impl& srv, tcp::socket&& s, std::uint64_t id) : srv_(srv), ws_(std::move(s)), id_(id) {}
+  ws_conn(server::impl& srv, tcp::socket&& s, std::uint64_t id, conn_slot slot)
+      : srv_(srv), ws_(std::move(s)), id_(id), slot_(std::move(slot)) {}
   ~ws_conn() { srv_.conn_count.fetch_sub(1); }
 
   void start(http::request<http::string_body> req);
   // On the connection's strand:
   void enqueue(std::string frame);
   void close(std::uint16_t code);
+  void drop_slow();
   auto executor() { return ws_.get_executor(); }
 
  private:
@@ -139,10 +188,12 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void on_write(beast::error_code ec, std::size_t n);
   void do_close();
   void finished();
+  void release(const std::string& frame);
 
   server::impl& srv_;
   websocket::stream<beast::tcp_stream> ws_;
   std::uint64_t id_;
+  conn_slot slot_;
   beast::flat_buffer buf_;
   std::deque<std::string> out_;
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
@@ -155,12 +206,17 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
 
 // The session process's end of a connection: posts to the connection's strand, bounded by a counter.
 struct sink_state final : detail::frame_sink {
-  sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit)
-      : conn(std::move(c)), exec(std::move(ex)), limit(limit) {}
+  sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit, std::size_t byte_limit)
+      : conn(std::move(c)), exec(std::move(ex)), limit(limit), byte_limit(byte_limit) {}
   void send(std::string frame) override {
-    if (queued.fetch_add(1) >= limit) {
+    const std::size_t n = frame.size();
+    if (queued.fetch_add(1) >= limit || queued_bytes.fetch_add(n) + n > byte_limit) {
       queued.fetch_sub(1);
-      if (!overflowed.exchange(true)) close(1011);  // a browser that cannot keep up is dropped
+      queued_bytes.fetch_sub(n);
+      if (!overflowed.exchange(true))  // a browser that cannot keep up is dropped, not buffered without end
+        asio::post(exec, [w = conn] {
+          if (auto c = w.lock()) c->drop_slow();
+        });
       return;
     }
     asio::post(exec, [w = conn, f = std::move(frame)]() mutable {
@@ -174,13 +230,22 @@ struct sink_state final : detail::frame_sink {
   }
   std::weak_ptr<ws_conn> conn;
   asio::any_io_executor exec;
-  std::size_t limit;
-  std::atomic<std::size_t> queued{0};
+  std::size_t limit, byte_limit;
+  std::atomic<std::size_t> queued{0}, queued_bytes{0};
   std::atomic<bool> overflowed{false};
 };
 
 void ws_conn::start(http::request<http::string_body> req) {
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = srv_.opts.disconnect_timeout.count() > 0
+                            ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_.opts.disconnect_timeout)
+                            : websocket::stream_base::none();
+  // no keep-alive pings: the client's heartbeats (every 30 s) are what keeps a connection from idling out
+  t.idle_timeout = srv_.opts.idle_timeout.count() > 0
+                       ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_.opts.idle_timeout)
+                       : websocket::stream_base::none();
+  t.keep_alive_pings = false;
+  ws_.set_option(t);
   ws_.read_message_max(srv_.opts.max_frame_bytes);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "corvid"); }));
@@ -194,6 +259,7 @@ void ws_conn::on_accept(beast::error_code ec) {
   so.mailbox = mailbox_options{};
   so.mailbox->capacity = srv_.opts.session_mailbox;  // policy reject: a full box answers "overloaded"
   so.label = "live_session";
+  so.idle_timeout = srv_.opts.idle_timeout;  // no message at all for that long: the session stops
   auto spec = child_spec::worker("live_session", detail::session_init(srv_.ccfg, sink), so, restart::temporary);
   asio::post(*srv_.starter, [self, spec = std::move(spec), sup = srv_.sup]() mutable {
     auto p = start_child(sup, std::move(spec));
@@ -217,9 +283,20 @@ void ws_conn::do_read() {
 }
 
 void ws_conn::on_read(beast::error_code ec, std::size_t) {
-  if (ec) return finished();
+  if (ec) {
+    if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
+      srv_.metrics.reject(rejection::frame_size);
+      log_limited("websocket message over max_frame_bytes: closed (1009)");
+    } else if (ec == beast::error::timeout && !closing_) {
+      srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
+    }
+    return finished();
+  }
   if (!ws_.got_text()) {  // binary frames (uploads) are not supported
     buf_.consume(buf_.size());
+    srv_.metrics.reject(rejection::malformed);
+    log_limited("binary websocket message: closed (1003)");
+    close(1003);  // unsupported data; the client reconnects
     return do_read();
   }
   std::string text = beast::buffers_to_string(buf_.data());
@@ -227,16 +304,23 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (auto err = corvid::send(session_, detail::inbound_frame{text})) {
     // the session's mailbox is full (or it is gone): answer here, never buffer without bound
     if (auto f = parse_frame(text, srv_.ccfg.limits); f && f->ref) {
+      auto reply = encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}});
       sink->queued.fetch_add(1);
-      enqueue(encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}}));
+      sink->queued_bytes.fetch_add(reply.size());
+      enqueue(std::move(reply));
     }
   }
   do_read();
 }
 
+void ws_conn::release(const std::string& frame) {
+  sink->queued.fetch_sub(1);
+  sink->queued_bytes.fetch_sub(frame.size());
+}
+
 void ws_conn::enqueue(std::string frame) {
   if (closing_ || closed_) {
-    sink->queued.fetch_sub(1);
+    release(frame);
     return;
   }
   out_.push_back(std::move(frame));
@@ -251,29 +335,34 @@ void ws_conn::write_next() {
 
 void ws_conn::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  release(out_.front());
   out_.pop_front();
-  sink->queued.fetch_sub(1);
   if (ec) {
     closed_ = true;
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     return;
   }
-  if (close_code_) return do_close();
   if (!out_.empty()) write_next();
+  else if (close_code_) do_close();
 }
 
 void ws_conn::close(std::uint16_t code) {
   if (closing_ || closed_) return;
-  closing_ = true;
+  closing_ = true;  // later frames are dropped; those queued go out first (e.g. the reply saying why)
   close_code_ = code;
-  sink->queued.fetch_sub(out_.size() - (writing_ ? 1 : 0));
-  if (writing_) {
-    out_.erase(out_.begin() + 1, out_.end());
-  } else {
-    out_.clear();
-    do_close();
-  }
+  if (!writing_) do_close();  // not writing: nothing queued
+}
+
+// The outbound queue is full: the client does not read. No close handshake (it would queue behind the
+// stuck write): the socket goes, the pending operations fail, finished() stops the session.
+void ws_conn::drop_slow() {
+  if (closed_ || done_) return;
+  srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
+  log_limited("dropping a client that does not read (outbound queue full)");
+  closing_ = true;
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
 }
 
 void ws_conn::do_close() {
@@ -287,7 +376,20 @@ void ws_conn::finished() {
   if (done_) return;
   done_ = true;
   closed_ = true;
-  if (session_) (void)corvid::send(session_, detail::connection_closed{});
+  if (session_) {
+    // A full mailbox refuses the notice; a session stuck in a handler ignores it: after
+    // disconnect_timeout the session is killed either way.
+    if (corvid::send(session_, detail::connection_closed{})) {
+      corvid::exit(session_, reason::kill());
+    } else if (srv_.opts.disconnect_timeout.count() > 0) {
+      auto t = std::make_shared<asio::steady_timer>(ws_.get_executor(), srv_.opts.disconnect_timeout);
+      t->async_wait([t, p = session_](beast::error_code ec) {
+        if (!ec && p.alive()) corvid::exit(p, reason::kill());
+      });
+    }
+  }
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);  // the fd goes now, not when the last handler has run
   std::lock_guard<std::mutex> g{srv_.mtx};
   srv_.conns.erase(id_);
 }
@@ -296,14 +398,20 @@ void ws_conn::finished() {
 
 class http_conn : public std::enable_shared_from_this<http_conn> {
  public:
-  http_conn(server::impl& srv, tcp::socket&& s) : srv_(srv), stream_(std::move(s)) {}
+  // `slot` empty: the connection is over max_connections and only gets its 503.
+  http_conn(server::impl& srv, tcp::socket&& s, conn_slot slot, bool refuse)
+      : srv_(srv), stream_(std::move(s)), slot_(std::move(slot)), refuse_(refuse) {}
+  ~http_conn() {
+    if (refuse_) srv_.refusing.fetch_sub(1);
+  }
   void start() { read(); }
 
  private:
   void read() {
     parser_.emplace();
+    parser_->header_limit(16 * 1024);
     parser_->body_limit(8 * 1024);
-    stream_.expires_after(std::chrono::seconds(30));
+    stream_.expires_after(std::chrono::seconds(refuse_ ? 5 : 30));
     http::async_read(stream_, buf_, *parser_, beast::bind_front_handler(&http_conn::on_read, shared_from_this()));
   }
 
@@ -314,39 +422,42 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
       return;
     }
     auto req = parser_->release();
+    if (refuse_) return refuse(req, http::status::service_unavailable, "too many connections\n");
     if (websocket::is_upgrade(req)) return upgrade(std::move(req));
     res_ = std::make_shared<http::response<http::string_body>>(srv_.respond(req));
+    http::async_write(stream_, *res_, beast::bind_front_handler(&http_conn::on_write, shared_from_this()));
+  }
+
+  void refuse(const http::request<http::string_body>& req, http::status st, std::string why) {
+    res_ = std::make_shared<http::response<http::string_body>>(st, req.version());
+    res_->set(http::field::server, "corvid");
+    res_->set(http::field::content_type, "text/plain");
+    if (st == http::status::service_unavailable) res_->set(http::field::retry_after, "1");
+    res_->body() = std::move(why);
+    res_->keep_alive(false);
+    res_->prepare_payload();
     http::async_write(stream_, *res_, beast::bind_front_handler(&http_conn::on_write, shared_from_this()));
   }
 
   void upgrade(http::request<http::string_body> req) {
     std::string_view target = req.target();
     auto path = target.substr(0, target.find('?'));
-    auto refuse = [&](http::status st, std::string why) {
-      res_ = std::make_shared<http::response<http::string_body>>(st, req.version());
-      res_->set(http::field::content_type, "text/plain");
-      res_->body() = std::move(why);
-      res_->keep_alive(false);
-      res_->prepare_payload();
-      http::async_write(stream_, *res_, beast::bind_front_handler(&http_conn::on_write, shared_from_this()));
-    };
-    if (path != "/live/websocket") return refuse(http::status::not_found, "no websocket here\n");
-    if (srv_.opts.check_origin) {
-      auto origin = req[http::field::origin];
-      if (!origin.empty() && host_of_origin(origin) != req[http::field::host])
-        return refuse(http::status::forbidden, "origin not allowed\n");
+    if (path != "/live/websocket") return refuse(req, http::status::not_found, "no websocket here\n");
+    if (srv_.opts.check_origin &&
+        !origin_allowed(req[http::field::origin], req[http::field::host], srv_.opts.allowed_origins)) {
+      srv_.metrics.reject(rejection::origin);
+      log_limited("websocket upgrade from origin " + std::string(req[http::field::origin]) + " refused (403)");
+      return refuse(req, http::status::forbidden, "origin not allowed\n");
     }
     std::shared_ptr<ws_conn> c;
     {
       std::lock_guard<std::mutex> g{srv_.mtx};
-      if (srv_.stop_requested || srv_.stopped) return refuse(http::status::service_unavailable, "stopping\n");
-      if (srv_.conn_count.load() >= srv_.opts.max_connections)
-        return refuse(http::status::service_unavailable, "too many connections\n");
+      if (srv_.stop_requested || srv_.stopped) return refuse(req, http::status::service_unavailable, "stopping\n");
       srv_.conn_count.fetch_add(1);
       auto id = ++srv_.next_conn;
       stream_.expires_never();
-      c = std::make_shared<ws_conn>(srv_, stream_.release_socket(), id);
-      c->sink = std::make_shared<sink_state>(c, c->executor(), srv_.opts.outbound_frames);
+      c = std::make_shared<ws_conn>(srv_, stream_.release_socket(), id, std::move(slot_));
+      c->sink = std::make_shared<sink_state>(c, c->executor(), srv_.opts.outbound_frames, srv_.opts.outbound_bytes);
       srv_.conns.emplace(id, c);
     }
     c->start(std::move(req));
@@ -364,6 +475,8 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
 
   server::impl& srv_;
   beast::tcp_stream stream_;
+  conn_slot slot_;
+  bool refuse_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
@@ -406,6 +519,8 @@ http::response<http::string_body> server::impl::respond(const http::request<http
     return reply(http::status::method_not_allowed, "text/plain", "method not allowed\n");
   std::string_view target = req.target();
   auto path = target.substr(0, target.find('?'));
+  if (!opts.metrics_path.empty() && path == opts.metrics_path)
+    return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
   if (auto a = assets.find(path); a != assets.end()) return reply(http::status::ok, a->second.first, a->second.second);
   if (!opts.static_dir.empty() && path.rfind("/static/", 0) == 0) {
     auto rel = std::filesystem::path(std::string(path.substr(8))).lexically_normal();
@@ -421,11 +536,56 @@ http::response<http::string_body> server::impl::respond(const http::request<http
   return reply(http::status::internal_server_error, "text/plain", "internal server error\n");
 }
 
+std::string server::impl::metrics_text() {
+  return prometheus_metrics(rt) + metrics.prometheus(conn_count.load(), open_conns.load());
+}
+
 void server::impl::accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-    if (!ec) std::make_shared<http_conn>(*this, std::move(s))->start();
+    if (ec) return on_accept_error(ec);
+    if (open_conns.fetch_add(1) < opts.max_connections) {
+      std::make_shared<http_conn>(*this, std::move(s), conn_slot{&open_conns}, false)->start();
+    } else {
+      open_conns.fetch_sub(1);
+      metrics.reject(rejection::connections);
+      log_limited("over max_connections (" + std::to_string(opts.max_connections) + "): HTTP 503");
+      if (refusing.fetch_add(1) < refusal_budget) {
+        std::make_shared<http_conn>(*this, std::move(s), conn_slot{}, true)->start();
+      } else {
+        refusing.fetch_sub(1);
+        beast::error_code ignored;
+        s.close(ignored);
+      }
+    }
     accept();
+  });
+}
+
+// Out of file descriptors (EMFILE/ENFILE) or another accept failure: the acceptor stays. With the
+// reserve descriptor freed, one waiting connection is taken and closed (so clients do not hang in the
+// backlog), then accepting resumes after a pause instead of spinning.
+void server::impl::on_accept_error(const beast::error_code& ec) {
+  const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+  log_limited("accept failed: " + ec.message() + (no_fds ? " (out of file descriptors: backing off)" : ""));
+  if (no_fds) {
+    metrics.reject(rejection::connections);
+    if (reserve_fd >= 0) {
+      ::close(reserve_fd);
+      reserve_fd = -1;
+      int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+        (void)!::write(fd, busy.data(), busy.size());
+        ::close(fd);
+      }
+      reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+  }
+  accept_backoff->expires_after(std::chrono::milliseconds(no_fds ? 50 : 10));
+  accept_backoff->async_wait([this](beast::error_code e) {
+    if (!e && acceptor->is_open()) accept();
   });
 }
 
@@ -459,6 +619,10 @@ std::string server::start() {
   m.ccfg.csrf = m.csrf.get();
   m.ccfg.coalesce = m.opts.coalesce;
   m.ccfg.limits.max_bytes = m.opts.max_frame_bytes;
+  m.ccfg.metrics = &m.metrics;
+  m.ccfg.event_rate = m.opts.event_rate;
+  m.ccfg.event_burst = m.opts.event_burst;
+  m.ccfg.event_overrun_close = m.opts.event_overrun_close;
   m.load_assets();
 
   supervisor_flags flags;
@@ -482,6 +646,8 @@ std::string server::start() {
     return "cannot listen on " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message();
   }
   m.bound_port = m.acceptor->local_endpoint().port();
+  m.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  m.accept_backoff.emplace(m.ioc);
   if (m.opts.stop_on_signals) {
     m.signals.emplace(m.ioc, SIGINT, SIGTERM);
     m.signals->async_wait([&m](beast::error_code e, int) {
@@ -523,6 +689,7 @@ void server::stop() {
   asio::post(m.ioc, [&m] {
     beast::error_code ignored;
     m.acceptor->close(ignored);
+    if (m.accept_backoff) m.accept_backoff->cancel();
     if (m.signals) m.signals->cancel(ignored);
   });
   for (auto& c : open) asio::post(c->executor(), [c] { c->close(1001); });  // "going away": clients reconnect
@@ -536,10 +703,18 @@ void server::stop() {
   m.ioc.stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  if (m.reserve_fd >= 0) ::close(m.reserve_fd);
+  m.reserve_fd = -1;
 }
 
 std::uint16_t server::port() const noexcept { return impl_->bound_port; }
 
 std::size_t server::connections() const noexcept { return impl_->conn_count.load(); }
+
+std::size_t server::open_connections() const noexcept { return impl_->open_conns.load(); }
+
+const live_metrics& server::metrics() const noexcept { return impl_->metrics; }
+
+std::string server::metrics_text() const { return impl_->metrics_text(); }
 
 }  // namespace corvid::live

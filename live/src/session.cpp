@@ -31,6 +31,7 @@ struct session_state final : channel_host {
   void schedule_flush(std::chrono::milliseconds delay) override { self_.send_after(delay, self_.self(), flush_tick{}); }
   corvid::pid self() const override { return self_.self(); }
   corvid::process* proc() override { return &self_; }
+  void close_connection(std::uint16_t code) override { sink->close(code); }
 
   process& self_;
   std::shared_ptr<frame_sink> sink;

@@ -94,4 +94,15 @@ result<session_claims> token_signer::verify(std::string_view token, std::chrono:
   return c;
 }
 
+std::string csrf_token_for(const token_signer& csrf, const session_claims& session,
+                           token_signer::clock::time_point now) {
+  return csrf.sign("csrf", session.id, now);
+}
+
+bool csrf_matches(const token_signer& csrf, std::string_view token, const session_claims& session,
+                  std::chrono::seconds max_age) {
+  auto c = csrf.verify(token, max_age);
+  return c && c->view == "csrf" && !session.id.empty() && c->route == session.id;
+}
+
 }  // namespace corvid::live

@@ -94,10 +94,15 @@ struct fixture {
     cfg.coalesce = 16ms;
   }
 
+  // The CSRF token the page of `session` carries (bound to its id; unbound if the session is not valid).
+  std::string csrf_for(const std::string& session) {
+    auto c = sessions.verify(session, std::chrono::hours(24 * 365 * 100));
+    return c ? csrf_token_for(csrf, *c) : csrf.sign("csrf", "");
+  }
   std::string join_frame(const std::string& join_ref, const std::string& session, const std::string& url = "http://h/counter",
                          const std::string& url_key = "url") {
     json::object payload{{url_key, url},
-                         {"params", json::object{{"_csrf_token", csrf.sign("csrf", "")}, {"_mounts", 0}}},
+                         {"params", json::object{{"_csrf_token", csrf_for(session)}, {"_mounts", 0}}},
                          {"session", session},
                          {"static", nullptr}};
     return json::serialize(json::array{join_ref, join_ref, "lv:phx-1", "phx_join", payload});

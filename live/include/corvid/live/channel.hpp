@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,8 @@
 
 #include <caf/message.hpp>
 
+#include "corvid/live/limits.hpp"
+#include "corvid/live/metrics.hpp"
 #include "corvid/live/protocol.hpp"
 #include "corvid/live/result.hpp"
 #include "corvid/live/token.hpp"
@@ -58,6 +61,10 @@ struct channel_config {
   std::chrono::milliseconds coalesce{16};             ///< server-push diffs: one per interval (0 = immediate)
   std::chrono::seconds session_max_age{14 * 24 * 3600};
   frame_limits limits;
+  live_metrics* metrics = nullptr;                  ///< counters to bump; null = none
+  double event_rate = 0;                            ///< client frames a second per connection (token bucket); 0 = unlimited
+  double event_burst = 200;                         ///< frames allowed at once before the rate applies
+  std::size_t event_overrun_close = 100;            ///< frames over the rate (the bucket never refilled meanwhile) before close 1008
 };
 
 /// The I/O side of a channel.
@@ -72,6 +79,8 @@ class channel_host {
   virtual corvid::pid self() const { return {}; }
   /// The session process itself, handed to views for timers and tasks (null: none, e.g. in tests).
   virtual corvid::process* proc() { return nullptr; }
+  /// Closes the connection with a websocket close code (the channel gave up on its client).
+  virtual void close_connection(std::uint16_t /*code*/) {}
 };
 
 /// One connection's LiveView channels (topics "lv:<id>") plus heartbeats.
@@ -95,6 +104,8 @@ class channel {
 
  private:
   struct joined_view;
+  bool admit(const frame* f);
+  void send_diff_frame(std::string frame);
   void on_join(const frame& f);
   void on_leave(const frame& f);
   void on_event(const frame& f);
@@ -108,6 +119,9 @@ class channel {
   channel_host& host_;
   std::map<std::string, std::unique_ptr<joined_view>, std::less<>> views_;
   bool flush_scheduled_ = false;
+  token_bucket bucket_;
+  std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
+  bool gave_up_ = false;     // close_connection was called: later frames are dropped
 };
 
 }  // namespace corvid::live

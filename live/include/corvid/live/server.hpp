@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "corvid/live/metrics.hpp"
 #include "corvid/live/page.hpp"
 #include "corvid/live/view.hpp"
 
@@ -35,9 +37,20 @@ struct server_options {
   std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
-  std::size_t max_frame_bytes = 64 * 1024;   ///< larger websocket messages close the connection
-  std::size_t max_connections = 10'000;
-  bool check_origin = true;                  ///< websocket upgrades need Origin's host == Host
+  std::size_t outbound_bytes = 8 << 20;      ///< bytes queued per connection before it is dropped as too slow
+  std::size_t max_frame_bytes = 64 * 1024;   ///< larger websocket messages: close 1009
+  std::size_t max_connections = 10'000;      ///< open TCP connections (HTTP + websocket); more get HTTP 503
+  double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
+  double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
+  std::size_t event_overrun_close = 100;     ///< frames refused for the rate (no calm in between) before close 1008
+  std::chrono::milliseconds idle_timeout{60'000};       ///< no client frame (heartbeats count) for this long: the
+                                                        ///< socket is closed, the session stopped (0 = never)
+  std::chrono::milliseconds disconnect_timeout{5'000};  ///< a session whose connection is gone is killed if it
+                                                        ///< has not ended by then; also the close handshake timeout
+  bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
+  std::vector<std::string> allowed_origins;  ///< "https://example.com", "//example.com:4000" (any scheme), "*";
+                                             ///< empty = Origin's host:port must equal the Host header
+  std::string metrics_path = "/metrics";     ///< Prometheus text: runtime + live counters ("" = not served)
   bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
   page_options page;
 };
@@ -64,6 +77,12 @@ class server {
   std::uint16_t port() const noexcept;
   /// Live websocket connections.
   std::size_t connections() const noexcept;
+  /// Open TCP connections (HTTP and websocket), the figure max_connections bounds.
+  std::size_t open_connections() const noexcept;
+  /// The live counters (also served at metrics_path).
+  const live_metrics& metrics() const noexcept;
+  /// What metrics_path serves: the runtime's prometheus_metrics plus the live counters.
+  std::string metrics_text() const;
 
   struct impl;
 

@@ -45,4 +45,12 @@ class token_signer {
   std::string purpose_;
 };
 
+/// The CSRF token a page carries (meta csrf-token; the client sends it back as params._csrf_token at
+/// join): signed by `csrf` (a signer with its own purpose) and bound to the id of the page's session.
+std::string csrf_token_for(const token_signer& csrf, const session_claims& session,
+                           token_signer::clock::time_point now = token_signer::clock::now());
+/// True if `token` was made by csrf_token_for for this session and is not older than `max_age`.
+bool csrf_matches(const token_signer& csrf, std::string_view token, const session_claims& session,
+                  std::chrono::seconds max_age);
+
 }  // namespace corvid::live

@@ -1,0 +1,49 @@
+// Counters of a live server (sessions, mounts, events, diff bytes, drops, rejections by kind), shown at
+// /metrics in the Prometheus text format next to the runtime's own metrics; and a rate-limited log line.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace corvid::live {
+
+/// Why the server refused something (a connection, a frame, a join).
+enum class rejection : std::uint8_t {
+  connections,  ///< over max_connections (HTTP 503)
+  rate,         ///< an event over the connection's event rate
+  frame_size,   ///< a websocket message over max_frame_bytes (close 1009)
+  origin,       ///< websocket upgrade from an Origin not allowed (HTTP 403)
+  token,        ///< join with a missing, tampered or expired session token
+  csrf,         ///< join whose _csrf_token does not match its page
+  malformed,    ///< unparsable frame, unexpected binary frame
+};
+inline constexpr std::size_t rejection_kinds = 7;
+std::string_view to_string(rejection r) noexcept;
+
+/// Counters shared by a server and its channels; every member may be bumped from any thread.
+struct live_metrics {
+  std::atomic<std::uint64_t> mounts{0};          ///< successful joins
+  std::atomic<std::uint64_t> events{0};          ///< client events handed to views
+  std::atomic<std::uint64_t> diff_bytes{0};      ///< bytes of frames carrying diffs (replies and pushes)
+  std::atomic<std::uint64_t> slow_drops{0};      ///< connections dropped because their outbound queue was full
+  std::atomic<std::uint64_t> idle_closes{0};     ///< connections closed after idle_timeout without a frame
+  std::array<std::atomic<std::uint64_t>, rejection_kinds> rejections{};
+
+  void reject(rejection r) noexcept { rejections[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t rejected(rejection r) const noexcept {
+    return rejections[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  /// Prometheus text: these counters plus the gauges given (sessions = live websocket sessions,
+  /// connections = open TCP connections).
+  std::string prometheus(std::size_t sessions, std::size_t connections) const;
+};
+
+/// Writes one line to stderr ("corvid.live: " + line), at most `per_second` lines a second process-wide;
+/// lines over that are counted and the count is reported with the next line written.
+void log_limited(std::string_view line, unsigned per_second = 10);
+
+}  // namespace corvid::live

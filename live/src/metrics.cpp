@@ -1,0 +1,104 @@
+#include "corvid/live/metrics.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+namespace corvid::live {
+
+std::string_view to_string(rejection r) noexcept {
+  switch (r) {
+    case rejection::connections: return "connections";
+    case rejection::rate: return "rate";
+    case rejection::frame_size: return "frame_size";
+    case rejection::origin: return "origin";
+    case rejection::token: return "token";
+    case rejection::csrf: return "csrf";
+    case rejection::malformed: return "malformed";
+  }
+  return "unknown";
+}
+
+namespace {
+void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " counter\n";
+  out += name;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+void gauge(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+  out += name;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+}  // namespace
+
+std::string live_metrics::prometheus(std::size_t sessions, std::size_t connections) const {
+  std::string out;
+  out.reserve(2048);
+  gauge(out, "corvid_live_sessions", "Live websocket sessions (one session process each).", sessions);
+  gauge(out, "corvid_live_connections", "Open TCP connections (HTTP and websocket).", connections);
+  counter(out, "corvid_live_mounts_total", "Successful joins (view mounts over the websocket).", mounts.load());
+  counter(out, "corvid_live_events_total", "Client events handed to views.", events.load());
+  counter(out, "corvid_live_diff_bytes_total", "Bytes of frames carrying rendered diffs.", diff_bytes.load());
+  counter(out, "corvid_live_slow_client_drops_total",
+          "Connections dropped because the client did not read fast enough (outbound queue full).",
+          slow_drops.load());
+  counter(out, "corvid_live_idle_closes_total", "Connections closed after idle_timeout without a client frame.",
+          idle_closes.load());
+  out += "# HELP corvid_live_rejections_total Refused connections, frames and joins, by kind.\n"
+         "# TYPE corvid_live_rejections_total counter\n";
+  for (std::size_t i = 0; i < rejection_kinds; ++i) {
+    out += "corvid_live_rejections_total{kind=\"";
+    out += to_string(static_cast<rejection>(i));
+    out += "\"} ";
+    out += std::to_string(rejections[i].load(std::memory_order_relaxed));
+    out += '\n';
+  }
+  return out;
+}
+
+void log_limited(std::string_view line, unsigned per_second) {
+  static std::mutex m;
+  static std::chrono::steady_clock::time_point window{};
+  static unsigned written = 0;
+  static std::uint64_t suppressed = 0;
+  std::lock_guard<std::mutex> g{m};
+  auto now = std::chrono::steady_clock::now();
+  if (now - window >= std::chrono::seconds(1)) {
+    window = now;
+    written = 0;
+  }
+  if (written >= per_second) {
+    ++suppressed;
+    return;
+  }
+  ++written;
+  std::string out = "corvid.live: ";
+  out += line;
+  if (suppressed > 0) {
+    out += " (";
+    out += std::to_string(suppressed);
+    out += " similar lines suppressed)";
+    suppressed = 0;
+  }
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stderr);
+}
+
+}  // namespace corvid::live

@@ -1,0 +1,502 @@
+// The live server's limits, security checks and /metrics, over real sockets on 127.0.0.1 (port 0).
+// Every wait is on a condition with a generous deadline; nothing sleeps to synchronize.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include "corvid/live/server.hpp"
+#include "corvid/runtime.hpp"
+
+using namespace corvid::live;
+namespace live = corvid::live;
+namespace json = boost::json;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The session process of the last mount, for server pushes from the test.
+std::atomic<bool> have_session{false};
+corvid::pid last_session;
+
+struct big_string {
+  int n = 0;
+};
+
+struct count_view : view {
+  html_template render() const override { return *html_template::parse("<b>{{ n }}</b><i>{{ blob }}</i>"); }
+  void mount(const params&, const session&, live::socket& s) override {
+    s.assign("n", 0);
+    s.assign("blob", "");
+    if (s.connected()) {
+      last_session = s.self();
+      have_session = true;
+    }
+  }
+  status handle_event(const std::string& ev, const event_value&, live::socket& s) override {
+    if (ev != "inc") return status::unknown_event(ev);
+    s.assign("n", *s["n"].get_if<std::int64_t>() + 1);
+    return status::ok();
+  }
+  void handle_info(const caf::message& m, live::socket& s) override {  // an int: a 32 KiB diff
+    if (auto* n = message_as<int>(m)) s.assign("blob", std::to_string(*n) + std::string(32 * 1024, 'x'));
+  }
+};
+
+// Polls `pred` until it holds or `limit` passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Runs one asynchronous operation on `ioc` with a deadline; cancels it (through `cancel`) on expiry.
+template <class Start>
+beast::error_code run_op(asio::io_context& ioc, Start start, const std::function<void()>& cancel,
+                         std::chrono::milliseconds limit) {
+  std::optional<beast::error_code> r;
+  start([&r](beast::error_code ec, auto&&...) { r = ec; });
+  ioc.restart();
+  ioc.run_for(limit);
+  if (!r) {
+    cancel();
+    ioc.restart();
+    ioc.run();
+    return asio::error::timed_out;
+  }
+  return *r;
+}
+
+struct http_result {
+  beast::error_code ec;
+  unsigned status = 0;
+  std::string body;
+};
+
+http_result http_get(std::uint16_t port, const std::string& target) {
+  asio::io_context ioc;
+  beast::tcp_stream s{ioc};
+  http_result out;
+  auto cancel = [&] { s.socket().close(); };
+  out.ec = run_op(ioc, [&](auto h) { s.async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, h); },
+                  cancel, 5s);
+  if (out.ec) return out;
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  out.ec = run_op(ioc, [&](auto h) { http::async_write(s, req, h); }, cancel, 5s);
+  if (out.ec) return out;
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  out.ec = run_op(ioc, [&](auto h) { http::async_read(s, buf, res, h); }, cancel, 10s);
+  out.status = res.result_int();
+  out.body = res.body();
+  return out;
+}
+
+std::string between(const std::string& s, const std::string& a, const std::string& b) {
+  auto i = s.find(a);
+  if (i == std::string::npos) return {};
+  i += a.size();
+  return s.substr(i, s.find(b, i) - i);
+}
+
+// What a page gives the client for its join.
+struct page_tokens {
+  std::string session, csrf, id;
+};
+page_tokens fetch_page(std::uint16_t port) {
+  auto r = http_get(port, "/");
+  REQUIRE(r.status == 200);
+  return {between(r.body, "data-phx-session=\"", "\""), between(r.body, "name=\"csrf-token\" content=\"", "\""),
+          between(r.body, "<div id=\"", "\"")};
+}
+
+// A websocket client driven synchronously, each step with a deadline.
+struct ws_client {
+  asio::io_context ioc;
+  websocket::stream<beast::tcp_stream> ws{ioc};
+  beast::flat_buffer buf;
+  std::uint16_t port;
+  unsigned refused_status = 0;  // the HTTP status of a refused upgrade
+  int ref = 10;
+
+  explicit ws_client(std::uint16_t p) : port(p) {}
+  void cancel() { beast::get_lowest_layer(ws).socket().close(); }
+
+  beast::error_code connect(std::optional<std::string> origin = std::nullopt) {
+    auto ec = run_op(ioc, [&](auto h) {
+      beast::get_lowest_layer(ws).async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, h);
+    }, [&] { cancel(); }, 5s);
+    if (ec) return ec;
+    std::string host = "127.0.0.1:" + std::to_string(port);
+    ws.set_option(websocket::stream_base::decorator([origin, host](websocket::request_type& r) {
+      r.set(http::field::origin, origin ? *origin : "http://" + host);
+    }));
+    ws.read_message_max(16 << 20);
+    websocket::response_type res;
+    ec = run_op(ioc, [&](auto h) { ws.async_handshake(res, host, "/live/websocket?vsn=2.0.0", h); }, [&] { cancel(); },
+                5s);
+    refused_status = res.result_int();
+    return ec;
+  }
+  beast::error_code send(const std::string& text, bool binary = false) {
+    ws.binary(binary);
+    return run_op(ioc, [&](auto h) { ws.async_write(asio::buffer(text), h); }, [&] { cancel(); }, 5s);
+  }
+  // The next text frame, or nullopt (closed, error, timeout).
+  std::optional<std::string> read(std::chrono::milliseconds limit = 10s) {
+    buf.consume(buf.size());
+    auto ec = run_op(ioc, [&](auto h) { ws.async_read(buf, h); }, [&] { cancel(); }, limit);
+    if (ec) return std::nullopt;
+    return beast::buffers_to_string(buf.data());
+  }
+  std::optional<json::array> read_json(std::chrono::milliseconds limit = 10s) {
+    auto t = read(limit);
+    if (!t) return std::nullopt;
+    return json::parse(*t).as_array();
+  }
+  // Reads until the server closes; the close code (0 if the connection just dropped or timed out).
+  unsigned wait_close(std::chrono::milliseconds limit = 10s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end)
+      if (!read(limit)) break;
+    return ws.reason().code;
+  }
+  json::array join(const page_tokens& p, const std::string& csrf_override = "", const std::string& session_override = "") {
+    json::object payload{{"url", "http://127.0.0.1:" + std::to_string(port) + "/"},
+                         {"params", json::object{{"_csrf_token", csrf_override.empty() ? p.csrf : csrf_override}}},
+                         {"session", session_override.empty() ? p.session : session_override},
+                         {"static", nullptr}};
+    REQUIRE_FALSE(send(json::serialize(json::array{"4", "4", "lv:" + p.id, "phx_join", payload})));
+    auto r = read_json();
+    REQUIRE(r);
+    return *r;
+  }
+  std::string click_frame(const page_tokens& p, const std::string& ev = "inc") {
+    json::object payload{{"type", "click"}, {"event", ev}, {"value", json::object{}}};
+    return json::serialize(json::array{"4", std::to_string(++ref), "lv:" + p.id, "event", payload});
+  }
+};
+
+std::string status_of(const json::array& f) { return std::string(f.at(4).at("status").as_string()); }
+json::value response_of(const json::array& f) { return f.at(4).at("response"); }
+
+std::size_t live_sessions(corvid::runtime& rt) {
+  std::size_t n = 0;
+  for (auto& p : corvid::processes(rt))
+    if (p.label == "live_session") ++n;
+  return n;
+}
+
+// A runtime and a started server with the given options (port 0, quiet).
+struct env {
+  explicit env(server_options o = {}) {
+    o.port = 0;
+    o.secret = "limits test secret, at least thirty-two bytes";
+    o.coalesce = 0ms;
+    corvid::runtime_options ro;
+    ro.threads = 2;
+    rt.emplace(ro);
+    srv.emplace(*rt, std::move(o));
+    srv->live("/", make_view<count_view>);
+    auto err = srv->start();
+    REQUIRE(err.empty());
+    port = srv->port();
+  }
+  ~env() {
+    srv->stop();
+    srv.reset();
+    rt->shutdown_all(5s);
+  }
+  std::uint64_t rejected(rejection r) const { return srv->metrics().rejected(r); }
+  std::optional<corvid::runtime> rt;
+  std::optional<server> srv;
+  std::uint16_t port = 0;
+};
+
+}  // namespace
+
+TEST_SUITE("live.limits") {
+  TEST_CASE("/metrics: runtime metrics plus live counters that move with mounts, events and diffs") {
+    env e;
+    auto before = http_get(e.port, "/metrics");
+    REQUIRE(before.status == 200);
+    CHECK(before.body.find("corvid_processes") != std::string::npos);
+    CHECK(before.body.find("corvid_live_mounts_total 0\n") != std::string::npos);
+    CHECK(before.body.find("corvid_live_rejections_total{kind=\"csrf\"} 0\n") != std::string::npos);
+
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    REQUIRE_FALSE(c.send(c.click_frame(p)));
+    auto r = c.read_json();
+    REQUIRE(r);
+    CHECK(response_of(*r).at("diff").at("0") == "1");
+
+    auto after = http_get(e.port, "/metrics").body;
+    CHECK(after.find("corvid_live_mounts_total 1\n") != std::string::npos);
+    CHECK(after.find("corvid_live_events_total 1\n") != std::string::npos);
+    CHECK(after.find("corvid_live_sessions 1\n") != std::string::npos);
+    CHECK(e.srv->metrics().diff_bytes.load() > 0);
+    CHECK(after.find("corvid_live_diff_bytes_total 0\n") == std::string::npos);
+  }
+
+  TEST_CASE("max_connections: 503 for pages and upgrades beyond it, served again once one closes") {
+    server_options o;
+    o.max_connections = 3;
+    env e{o};
+    asio::io_context ioc;
+    std::vector<tcp::socket> held;
+    for (int i = 0; i < 3; ++i) {
+      held.emplace_back(ioc);
+      held.back().connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), e.port});
+    }
+    REQUIRE(eventually([&] { return e.srv->open_connections() == 3; }));
+
+    auto page = http_get(e.port, "/");
+    CHECK(page.status == 503);
+    CHECK(page.body == "too many connections\n");
+    ws_client c{e.port};
+    CHECK(c.connect());
+    CHECK(c.refused_status == 503);
+    CHECK(e.rejected(rejection::connections) >= 2);
+    CHECK(e.srv->open_connections() == 3);
+
+    held.pop_back();  // one goes: room for one more
+    REQUIRE(eventually([&] { return e.srv->open_connections() == 2; }));
+    CHECK(http_get(e.port, "/").status == 200);
+    CHECK(http_get(e.port, "/metrics").body.find("corvid_live_rejections_total{kind=\"connections\"} ") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("max_frame_bytes: an oversized message closes its socket with 1009; other sessions carry on") {
+    server_options o;
+    o.max_frame_bytes = 4096;
+    env e{o};
+    auto p = fetch_page(e.port);
+    ws_client big{e.port}, other{e.port};
+    REQUIRE_FALSE(big.connect());
+    REQUIRE_FALSE(other.connect());
+    CHECK(status_of(big.join(p)) == "ok");
+    CHECK(status_of(other.join(p)) == "ok");
+    REQUIRE_FALSE(big.send(std::string(8192, ' ')));
+    CHECK(big.wait_close() == 1009);
+    REQUIRE_FALSE(other.send(other.click_frame(p)));
+    auto r = other.read_json();
+    REQUIRE(r);
+    CHECK(response_of(*r).at("diff").at("0") == "1");
+    CHECK(e.rejected(rejection::frame_size) == 1);
+    CHECK(eventually([&] { return e.srv->connections() == 1; }));
+  }
+
+  TEST_CASE("event rate: frames over the token bucket get an error reply; a client that keeps going is closed (1008)") {
+    server_options o;
+    o.event_rate = 0.5;  // slow refill: the test's own pace does not matter
+    o.event_burst = 6;
+    o.event_overrun_close = 10;
+    env e{o};
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");  // one token
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 30; ++i) (void)c.send(c.click_frame(p));
+    while (auto r = c.read_json()) {
+      if (status_of(*r) == "ok") ++ok;
+      else if (response_of(*r).at("reason") == "rate limited") ++limited;
+    }
+    CHECK(ok >= 5);
+    CHECK(ok <= 7);
+    CHECK(limited >= 7);
+    CHECK(c.ws.reason().code == 1008);
+    CHECK(e.rejected(rejection::rate) >= 10);
+  }
+
+  TEST_CASE("a client that never reads is dropped once its outbound queue is full; the session goes") {
+    server_options o;
+    o.outbound_frames = 8;
+    o.outbound_bytes = 1 << 20;
+    env e{o};
+    auto p = fetch_page(e.port);
+    have_session = false;
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    REQUIRE(eventually([&] { return have_session.load(); }));
+    // Push 32 KiB diffs without reading: the kernel buffers fill, then the queue, then the drop.
+    int n = 0;
+    CHECK(eventually([&] {
+      (void)corvid::send(last_session, ++n);
+      return e.srv->metrics().slow_drops.load() == 1;
+    }, 30s));
+    CHECK(eventually([&] { return e.srv->connections() == 0 && live_sessions(*e.rt) == 0; }));
+    CHECK(http_get(e.port, "/metrics").body.find("corvid_live_slow_client_drops_total 1\n") != std::string::npos);
+  }
+
+  TEST_CASE("idle_timeout: a connection without frames is closed and its session stopped") {
+    server_options o;
+    o.idle_timeout = 300ms;
+    env e{o};
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    c.wait_close();  // nothing sent: the server ends it
+    CHECK(eventually([&] { return e.srv->connections() == 0 && live_sessions(*e.rt) == 0; }));
+  }
+
+  TEST_CASE("disconnect: a session whose socket dropped is gone") {
+    server_options o;
+    o.disconnect_timeout = 500ms;
+    env e{o};
+    auto p = fetch_page(e.port);
+    {
+      ws_client c{e.port};
+      REQUIRE_FALSE(c.connect());
+      CHECK(status_of(c.join(p)) == "ok");
+      CHECK(live_sessions(*e.rt) == 1);
+      c.cancel();  // an abrupt drop, no close handshake
+    }
+    CHECK(eventually([&] { return e.srv->connections() == 0 && live_sessions(*e.rt) == 0; }));
+  }
+
+  TEST_CASE("origin: same host by default; allowed_origins when given; refusals are 403 and counted") {
+    SUBCASE("default: Origin's host must be the Host header") {
+      env e;
+      ws_client good{e.port}, bad{e.port};
+      CHECK_FALSE(good.connect());
+      CHECK(bad.connect(std::string("http://evil.example")));
+      CHECK(bad.refused_status == 403);
+      CHECK(e.rejected(rejection::origin) == 1);
+    }
+    SUBCASE("allow-list") {
+      server_options o;
+      o.allowed_origins = {"https://app.example", "//other.example:8443"};
+      env e{o};
+      ws_client a{e.port}, b{e.port}, same{e.port};
+      CHECK_FALSE(a.connect(std::string("https://app.example")));
+      CHECK_FALSE(b.connect(std::string("http://other.example:8443")));
+      CHECK(same.connect());  // not listed
+      CHECK(same.refused_status == 403);
+    }
+  }
+
+  TEST_CASE("join security: tampered or missing session and foreign CSRF tokens are refused as the client expects") {
+    env e;
+    auto p = fetch_page(e.port), q = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    auto tampered = p.session;
+    tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+    auto r = c.join(p, "", tampered);
+    CHECK(status_of(r) == "error");
+    CHECK(response_of(r).at("reason") == "unauthorized");
+    r = c.join(p, q.csrf);  // the CSRF token of another page
+    CHECK(response_of(r).at("reason") == "unauthorized");
+    r = c.join(p, "not-a-token");
+    CHECK(response_of(r).at("reason") == "unauthorized");
+    CHECK(e.rejected(rejection::token) == 1);
+    CHECK(e.rejected(rejection::csrf) == 2);
+    CHECK(status_of(c.join(p)) == "ok");
+  }
+
+  TEST_CASE("a flood of malformed frames: error replies or closes, while another session works normally") {
+    server_options o;
+    o.event_rate = 0;  // the flood is about malformed input, not the rate
+    o.max_frame_bytes = 8192;
+    env e{o};
+    auto p = fetch_page(e.port);
+
+    std::atomic<bool> attacker_ok{true};
+    std::atomic<int> sent{0}, reconnects{0};
+    std::thread attacker([&] {
+      auto c = std::make_unique<ws_client>(e.port);
+      if (c->connect()) {
+        attacker_ok = false;
+        return;
+      }
+      const std::string deep = std::string(200, '[') + std::string(200, ']');
+      for (int i = 0; i < 3000 && attacker_ok; ++i) {
+        bool expect_reply = false, expect_close = false;
+        std::string f;
+        bool binary = false;
+        switch (i % 10) {
+          case 0: f = "not json at all"; break;
+          case 1: f = "[\"1\",\"2\""; break;
+          case 2: f = "{\"a\":1}"; break;
+          case 3: f = deep; break;
+          case 4: f = R"([null,"7","phoenix","nope",{}])"; expect_reply = true; break;
+          case 5: f = R"(["4","8","lv:nobody","event",{"type":"click","event":"inc","value":{}}])"; expect_reply = true; break;
+          case 6: f = R"(["4","9","elsewhere","shout",{}])"; expect_reply = true; break;
+          case 7: f = R"([1,2,3,4,5])"; break;
+          case 8:
+            if (i % 100 == 8) { f = std::string(10000, 'x'); expect_close = true; }
+            else f = "[null,null,null,null,null]";
+            break;
+          case 9:
+            if (i % 100 == 9) { f = "binary"; binary = true; expect_close = true; }
+            else f = "[]";
+            break;
+        }
+        if (c->send(f, binary)) {
+          attacker_ok = false;
+          break;
+        }
+        ++sent;
+        if (expect_reply) {
+          auto r = c->read_json();
+          if (!r || status_of(*r) != "error") attacker_ok = false;
+        } else if (expect_close) {
+          c->wait_close();
+          c = std::make_unique<ws_client>(e.port);
+          ++reconnects;
+          if (c->connect()) attacker_ok = false;
+        }
+      }
+    });
+
+    // Meanwhile a well-behaved session joins and clicks, and gets correct diffs.
+    ws_client good{e.port};
+    REQUIRE_FALSE(good.connect());
+    CHECK(status_of(good.join(p)) == "ok");
+    for (int n = 1; n <= 200; ++n) {
+      REQUIRE_FALSE(good.send(good.click_frame(p)));
+      auto r = good.read_json();
+      REQUIRE(r);
+      REQUIRE(status_of(*r) == "ok");
+      CHECK(response_of(*r).at("diff").at("0") == json::value(std::to_string(n)));
+    }
+    attacker.join();
+    CHECK(attacker_ok);
+    CHECK(sent == 3000);
+    CHECK(reconnects == 60);
+    CHECK(e.rejected(rejection::malformed) >= 1000);
+    CHECK(e.rejected(rejection::frame_size) == 30);
+    // the node still serves pages and new sessions
+    auto q = fetch_page(e.port);
+    ws_client late{e.port};
+    REQUIRE_FALSE(late.connect());
+    CHECK(status_of(late.join(q)) == "ok");
+  }
+}
