@@ -1,5 +1,8 @@
 #include "corvid/live/assigns.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace corvid::live {
 
 bool assigns::assign(std::string_view name, value v) {
@@ -27,6 +30,74 @@ const value& assigns::operator[](std::string_view name) const noexcept {
   static const value null_value;
   auto* v = find(name);
   return v ? *v : null_value;
+}
+
+void assigns::clear_changes() noexcept {
+  changed_.clear();
+  if (streams_)
+    for (auto& [name, s] : *streams_) s.pending = stream_ops{};  // frees the buffers: nothing sent is kept
+}
+
+assigns::stream_state& assigns::stream_slot(std::string_view name) {
+  if (!streams_) streams_ = std::make_unique<std::map<std::string, stream_state, std::less<>>>();
+  auto it = streams_->find(name);
+  if (it == streams_->end()) it = streams_->emplace(std::string(name), stream_state{}).first;
+  touch(name);
+  return it->second;
+}
+
+void assigns::stream_configure(std::string_view name, stream_dom_id f) { stream_slot(name).dom_id = std::move(f); }
+
+std::string assigns::stream_dom_id_of(std::string_view name, const value& item) const {
+  if (streams_) {
+    auto it = streams_->find(name);
+    if (it != streams_->end() && it->second.dom_id) return it->second.dom_id(item);
+  }
+  auto* id = item.member("id");
+  if (!id || id->is_null())
+    throw std::invalid_argument("stream \"" + std::string(name) + "\": item has no \"id\" (use stream_configure)");
+  std::string out(name);
+  out += '-';
+  id->append_text(out);
+  return out;
+}
+
+void assigns::stream_insert(std::string_view name, value item, std::int64_t at, std::optional<std::int64_t> limit,
+                            bool update_only) {
+  auto dom_id = stream_dom_id_of(name, item);
+  auto& ops = stream_slot(name).pending;
+  std::erase_if(ops.inserts, [&](const live::stream_insert& i) { return i.dom_id == dom_id; });
+  ops.inserts.push_back(live::stream_insert{std::move(dom_id), std::move(item), at, limit, update_only});
+}
+
+void assigns::stream(std::string_view name, const value::list& items, bool reset, std::int64_t at,
+                     std::optional<std::int64_t> limit) {
+  if (reset) stream_reset(name);
+  for (const auto& item : items) stream_insert(name, item, at, limit);
+  if (items.empty()) stream_slot(name);
+}
+
+void assigns::stream_delete(std::string_view name, const value& item) {
+  stream_delete_by_dom_id(name, stream_dom_id_of(name, item));
+}
+
+void assigns::stream_delete_by_dom_id(std::string_view name, std::string dom_id) {
+  auto& ops = stream_slot(name).pending;
+  std::erase_if(ops.inserts, [&](const live::stream_insert& i) { return i.dom_id == dom_id; });
+  if (std::find(ops.deletes.begin(), ops.deletes.end(), dom_id) == ops.deletes.end())
+    ops.deletes.push_back(std::move(dom_id));
+}
+
+void assigns::stream_reset(std::string_view name) {
+  auto& ops = stream_slot(name).pending;
+  ops = stream_ops{};
+  ops.reset = true;
+}
+
+const stream_ops* assigns::stream_pending(std::string_view name) const noexcept {
+  if (!streams_) return nullptr;
+  auto it = streams_->find(name);
+  return it == streams_->end() || it->second.pending.empty() ? nullptr : &it->second.pending;
 }
 
 value& assigns::slot(std::string_view name) {

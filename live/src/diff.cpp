@@ -53,6 +53,12 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
         if (!sub.empty()) out.emplace(detail::index_key(i, buf), std::move(sub));
         break;
       }
+      case dynamic_kind::stream_block:
+        // only pending operations travel; items already sent are neither kept nor re-rendered
+        if (is_changed(d.subject.segments.front(), changed, sc.locals) &&
+            sc.a.stream_pending(d.subject.segments.front()))
+          out.emplace(detail::index_key(i, buf), detail::render_stream(d, sc, false));
+        break;
       case dynamic_kind::for_block: {
         const auto* items = detail::eval_list(d, sc);
         std::size_t count = items ? items->size() : 0;

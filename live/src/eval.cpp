@@ -64,18 +64,53 @@ std::string_view index_key(std::size_t i, char (&buf)[24]) noexcept {
   return {buf, static_cast<std::size_t>(r.ptr - buf)};
 }
 
+namespace {
+boost::json::array statics_json(const template_node& n) {
+  boost::json::array s;
+  s.reserve(n.statics.size());
+  for (auto& text : n.statics) s.emplace_back(text);
+  return s;
+}
+}  // namespace
+
 void render_node(const template_node& n, const scope& sc, node_state& st, boost::json::object& out, bool with_statics) {
   out.reserve(n.dynamics.size() + (with_statics ? 1 : 0));
-  if (with_statics) {
-    boost::json::array s;
-    s.reserve(n.statics.size());
-    for (auto& text : n.statics) s.emplace_back(text);
-    out.emplace("s", std::move(s));
-  }
+  if (with_statics) out.emplace("s", statics_json(n));
   st.slots.assign(n.dynamics.size(), slot_state{});
   char buf[24];
   for (std::size_t i = 0; i < n.dynamics.size(); ++i)
     out.emplace(index_key(i, buf), render_slot(n.dynamics[i], sc, st.slots[i]));
+}
+
+boost::json::object render_stream(const dynamic_part& d, const scope& sc, bool with_statics) {
+  const auto* ops = sc.a.stream_pending(d.subject.segments.front());
+  boost::json::object comp;
+  if (with_statics) comp.emplace("s", statics_json(*d.then_node));
+  boost::json::object k;
+  boost::json::array inserts, deletes;
+  char buf[24];
+  std::size_t count = 0;
+  if (ops) {
+    for (const auto& ins : ops->inserts) {
+      value id{ins.dom_id};
+      binding item{d.var, &ins.item, true, sc.locals};
+      binding dom{d.id_var, &id, true, &item};
+      node_state scratch;  // stream items are not remembered
+      boost::json::object entry;
+      render_node(*d.then_node, scope{sc.a, d.id_var.empty() ? &item : &dom}, scratch, entry, false);
+      k.emplace(index_key(count++, buf), std::move(entry));
+      boost::json::value limit = nullptr;
+      if (ins.limit) limit = *ins.limit;
+      inserts.push_back(boost::json::array{ins.dom_id, ins.at, limit, ins.update_only});
+    }
+    for (const auto& id : ops->deletes) deletes.emplace_back(id);
+  }
+  k.emplace("kc", count);
+  comp.emplace("k", std::move(k));
+  boost::json::array stream{d.subject.segments.front(), std::move(inserts), std::move(deletes)};
+  if (ops && ops->reset) stream.emplace_back(true);
+  comp.emplace("stream", std::move(stream));
+  return comp;
 }
 
 boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_state& st) {
@@ -96,14 +131,13 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
       render_node(st.branch == 0 ? *d.then_node : *d.else_node, sc, st.nested[0], o, true);
       return o;
     }
+    case dynamic_kind::stream_block: return render_stream(d, sc, true);
     case dynamic_kind::for_block: break;
   }
   const auto* items = eval_list(d, sc);
   std::size_t count = items ? items->size() : 0;
   boost::json::object comp;
-  boost::json::array s;
-  for (auto& text : d.then_node->statics) s.emplace_back(text);
-  comp.emplace("s", std::move(s));
+  comp.emplace("s", statics_json(*d.then_node));
   boost::json::object k;
   k.reserve(count + 1);
   st.nested.resize(count);

@@ -48,6 +48,9 @@ std::string_view index_key(std::size_t i, char (&buf)[24]) noexcept;
 
 /// Renders `n` as a tree node into `out` (with "s" unless it is a comprehension entry) and fills `st`.
 void render_node(const template_node& n, const scope& sc, node_state& st, boost::json::object& out, bool with_statics);
+/// A stream slot: the pending inserts as entries "k" plus "stream": [name, inserts, deletes] (and
+/// `true` after a reset: the client resets on any 4th element); "s" too when `with_statics`.
+boost::json::object render_stream(const dynamic_part& d, const scope& sc, bool with_statics);
 /// The full JSON of one slot, and `st` reset to match it.
 boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_state& st);
 

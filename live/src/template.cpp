@@ -92,13 +92,14 @@ struct builder {
   }
 };
 
-enum class stop { eof, else_, endif, endfor };
+enum class stop { eof, else_, endif, endfor, endstream };
 
 const char* stop_name(stop s) {
   switch (s) {
     case stop::else_: return "{% else %}";
     case stop::endif: return "{% endif %}";
     case stop::endfor: return "{% endfor %}";
+    case stop::endstream: return "{% endstream %}";
     case stop::eof: break;
   }
   return "end of template";
@@ -180,14 +181,18 @@ class parser {
         pos_ = close + 2;
         auto w = words(src_.substr(open + 2, close - open - 2));
         if (w.empty()) return fail(open, "empty tag '{% %}'");
-        if (w[0] == "else" || w[0] == "endif" || w[0] == "endfor") {
+        if (w[0] == "else" || w[0] == "endif" || w[0] == "endfor" || w[0] == "endstream") {
           if (w.size() != 1) return fail(open, "'" + std::string(w[0]) + "' takes no arguments");
-          end = w[0] == "else" ? stop::else_ : w[0] == "endif" ? stop::endif : stop::endfor;
+          end = w[0] == "else"    ? stop::else_
+                : w[0] == "endif" ? stop::endif
+                : w[0] == "endfor" ? stop::endfor
+                                   : stop::endstream;
           at = open;
           return true;
         }
         bool ok = w[0] == "if"        ? if_block(b, w, open)
                   : w[0] == "for"     ? for_block(b, w, open)
+                  : w[0] == "stream"  ? stream_block(b, src_.substr(offset_of(w[0]) + 6, close - offset_of(w[0]) - 6), open)
                   : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open)
                                       : fail(open, "unknown tag '" + std::string(w[0]) + "'");
         if (!ok) return false;
@@ -284,18 +289,44 @@ class parser {
     d.kind = dynamic_kind::for_block;
     d.var = std::string(w[1]);
     if (!parse_path(w[3], d.subject)) return false;
+    return loop_body(b, std::move(d), open, stop::endfor, "{% for %}");
+  }
 
+  // {% stream [id,] item in name %}: `name` is an assign-level stream, `id` binds each item's dom id.
+  bool stream_block(builder& b, std::string_view args, std::size_t open) {
+    auto bad = [&] { return fail(open, "expected '{% stream [id,] item in name %}'"); };
+    auto w = words(args);
+    if (w.size() < 3 || w[w.size() - 2] != "in" || !is_ident(w.back())) return bad();
+    std::string vars;
+    for (std::size_t i = 0; i + 2 < w.size(); ++i) vars += w[i];
+    dynamic_part d;
+    d.kind = dynamic_kind::stream_block;
+    if (auto comma = vars.find(','); comma != std::string::npos) {
+      d.id_var = vars.substr(0, comma);
+      d.var = vars.substr(comma + 1);
+      if (!is_ident(d.id_var) || d.id_var == d.var) return bad();
+    } else {
+      d.var = vars;
+    }
+    if (!is_ident(d.var)) return bad();
+    d.subject.segments = {std::string(w.back())};
+    return loop_body(b, std::move(d), open, stop::endstream, "{% stream %}");
+  }
+
+  // The body of a for/stream up to `closer`; its locals are not dependencies, the list/stream is.
+  bool loop_body(builder& b, dynamic_part d, std::size_t open, stop closer, const char* tag) {
     builder body;
     stop end{};
     std::size_t at = 0;
     if (!block(body, end, at)) return false;
-    if (end == stop::eof) return fail(open, "unclosed {% for %}");
-    if (end != stop::endfor) return fail(at, std::string("unexpected ") + stop_name(end) + " inside {% for %}");
+    if (end == stop::eof) return fail(open, std::string("unclosed ") + tag);
+    if (end != closer) return fail(at, std::string("unexpected ") + stop_name(end) + " inside " + tag);
     d.then_node = body.finish();
 
     std::set<std::string, std::less<>> deps;
     add_deps(deps, d.then_node.get());
-    deps.erase(d.var);  // the loop variable is local; the list is what the slot depends on
+    deps.erase(d.var);
+    if (!d.id_var.empty()) deps.erase(d.id_var);
     deps.insert(d.subject.segments[0]);
     d.deps = to_vector(std::move(deps));
     b.dynamic(std::move(d));

@@ -7,6 +7,9 @@
 //   {{ total() }}                  a computed dynamic registered in parse_options::functions
 //   {% if [not] path %}...{% else %}...{% endif %}   a nested template per branch
 //   {% for item in items %}...{% endfor %}           a comprehension (statics sent once)
+//   {% stream id, item in feed %}...{% endstream %}  a stream (stream.hpp): only pending inserts are
+//                                  rendered, `id` is each one's dom id; put it inside an element
+//                                  with an id and phx-update="stream", and give each item id="{{ id }}"
 //   {% include "name" %}           splices another template in place (parse_options::loader)
 //   {# comment #}                  dropped
 // There is no escape for a literal "{{" / "{%" / "{#": write &#123; for the brace.
@@ -58,7 +61,7 @@ struct path {
   std::string str() const;
 };
 
-enum class dynamic_kind { expr, call, if_block, for_block };
+enum class dynamic_kind { expr, call, if_block, for_block, stream_block };
 
 struct template_node;
 namespace detail {
@@ -70,8 +73,9 @@ struct dynamic_part {
   dynamic_kind kind = dynamic_kind::expr;
   bool escape = true;   ///< expr/call: HTML-escape the text
   bool negate = false;  ///< if: `{% if not x %}`
-  path subject;         ///< expr: the value; if: the condition; for: the list
-  std::string var;      ///< for: the loop variable
+  path subject;         ///< expr: the value; if: the condition; for: the list; stream: its name
+  std::string var;      ///< for/stream: the loop variable
+  std::string id_var;   ///< stream: the variable bound to each item's dom id ("" = none)
   std::string fn_name;  ///< call: the function name
   std::shared_ptr<const computed> fn;
   std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body

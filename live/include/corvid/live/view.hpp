@@ -92,6 +92,17 @@ class socket {
   const live::assigns& assigns() const noexcept { return assigns_; }
   live::assigns& assigns() noexcept { return assigns_; }
 
+  /// Streams (stream.hpp, rendered by `{% stream id, item in name %}`): operations wait for the next
+  /// render or diff, then are forgotten; the server never keeps a stream's items.
+  void stream_insert(std::string_view name, value item, std::int64_t at = stream_at::append,
+                     std::optional<std::int64_t> limit = std::nullopt, bool update_only = false) {
+    assigns_.stream_insert(name, std::move(item), at, limit, update_only);
+  }
+  void stream(std::string_view name, const value::list& items, bool reset = false) { assigns_.stream(name, items, reset); }
+  void stream_delete(std::string_view name, const value& item) { assigns_.stream_delete(name, item); }
+  void stream_reset(std::string_view name) { assigns_.stream_reset(name); }
+  void stream_configure(std::string_view name, stream_dom_id f) { assigns_.stream_configure(name, std::move(f)); }
+
   /// False during the first HTTP ("dead") render, true in the session process after the join.
   bool connected() const noexcept { return connected_; }
   /// The session process (for pubsub subscriptions and timers); none while not connected.
