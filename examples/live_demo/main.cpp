@@ -304,6 +304,7 @@ int main(int argc, char** argv) {
     else if (a == "--templates") template_dir = next();
     else if (a == "--coalesce") opts.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
     else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
+    else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
     else {
       std::cerr << "usage: live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
