@@ -145,6 +145,45 @@ async function main() {
     await b.close();
   });
 
+  await test("bench: inc updates #count; bcast reaches every /bench page", async () => {
+    const a = page;
+    const b = await ctx.newPage();
+    await a.goto(`${base}/bench`);
+    await b.goto(`${base}/bench`);
+    await connected(a);
+    await connected(b);
+    await textIs(a, "#count", "0");
+    if ((await a.$$("#items li")).length !== 20) throw new Error("expected 20 items");
+    for (const want of ["1", "2"]) {
+      await a.click("#inc");
+      await textIs(a, "#count", want);
+    }
+    await textIs(b, "#count", "0"); // counts are per session
+    const text = `bench ${Date.now()}`;
+    await a.fill("#value", text);
+    await a.click("#bcast");
+    await textIs(b, "#last", text);
+    await textIs(a, "#last", text);
+    await b.close();
+  });
+
+  await test("dashboard: process rows render, and the total follows pages opening and closing", async () => {
+    await page.goto(`${base}/dashboard`);
+    await connected(page);
+    await page.waitForSelector("#process-rows tr.proc", { timeout: T });
+    const total = async () => Number(await page.textContent("#total-processes"));
+    const before = await total();
+    if (!(before > 0)) throw new Error(`total ${before}`);
+    const other = await ctx.newPage();
+    await other.goto(`${base}/counter`);
+    await connected(other);
+    await page.waitForFunction(
+      (n) => Number(document.querySelector("#total-processes").textContent) > n, before, { timeout: T });
+    await other.close();
+    await page.waitForFunction(
+      (n) => Number(document.querySelector("#total-processes").textContent) <= n, before, { timeout: T });
+  });
+
   await test("restart: the page reconnects by itself after the server restarts, and works", async () => {
     await page.goto(`${base}/counter`);
     await connected(page);
