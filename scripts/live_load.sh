@@ -66,7 +66,7 @@ for n in "${counts[@]}"; do
   port="$(free_port)"
   log="$(mktemp /tmp/live_load_demo.XXXXXX.log)"
   # exec: the background job's pid is the demo's own, so --server-pid reads the right /proc entry
-  (ulimit -n "$(ulimit -Hn)" && exec "$demo" --port "$port" --address 127.0.0.1) >"$log" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)" && exec "$demo" --port "$port" --address 127.0.0.1 --max-connections 19500) >"$log" 2>&1 &
   server_pid=$!
   up=0
   for _ in $(seq 100); do
