@@ -11,6 +11,9 @@
 #include <thread>
 #include <vector>
 
+// g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast's HTTP parser (as in
+// live/src/server.cpp); it is not our code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
