@@ -20,31 +20,26 @@ std::string_view to_string(rejection r) noexcept {
 }
 
 namespace {
-void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+void metric(std::string& out, std::string_view type, std::string_view name, std::string_view help, std::uint64_t v) {
   out += "# HELP ";
   out += name;
   out += ' ';
   out += help;
   out += "\n# TYPE ";
   out += name;
-  out += " counter\n";
+  out += ' ';
+  out += type;
+  out += '\n';
   out += name;
   out += ' ';
   out += std::to_string(v);
   out += '\n';
 }
+void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+  metric(out, "counter", name, help, v);
+}
 void gauge(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " gauge\n";
-  out += name;
-  out += ' ';
-  out += std::to_string(v);
-  out += '\n';
+  metric(out, "gauge", name, help, v);
 }
 }  // namespace
 
