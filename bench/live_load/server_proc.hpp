@@ -1,0 +1,48 @@
+// The load target's CPU time and RSS, read from /proc/PID (and this client's own CPU time).
+#pragma once
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace live_load_proc {
+
+// ---- the server's /proc ---------------------------------------------------------------------------------
+
+struct proc_sample {
+  bool ok = false;
+  double cpu_us = 0;       // utime + stime
+  double rss_kb = 0;       // VmRSS
+  double self_cpu_us = 0;  // this client's user + system time, to show it is not the bottleneck
+};
+
+inline proc_sample read_proc(int pid) {
+  proc_sample s;
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    s.self_cpu_us = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  if (pid <= 0) return s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return s;
+  auto close = line.rfind(')');  // comm may hold spaces and parentheses
+  if (close == std::string::npos) return s;
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> f;
+  for (std::string t; rest >> t;) f.push_back(t);
+  if (f.size() < 13) return s;  // f[0] is field 3 (state): utime is field 14, stime field 15
+  const double ticks = std::strtod(f[11].c_str(), nullptr) + std::strtod(f[12].c_str(), nullptr);
+  s.cpu_us = ticks * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::strtod(line.c_str() + 6, nullptr);
+  s.ok = true;
+  return s;
+}
+
+} // namespace live_load_proc
