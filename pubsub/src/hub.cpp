@@ -95,11 +95,7 @@ struct alignas(64) partition {
   /// Pushes `m` to subs[from, to) but `skip`; returns how many were pushed.
   void push_range(const pid_list& subs, size_t from, size_t to, const caf::message& m, uint64_t skip) {
     // send_many shares `m` and wakes the whole range as one scheduler batch.
-    auto ok = ::corvid::send_many(subs.data() + from, subs.data() + to, m, skip);
-    size_t skipped = 0;
-    for (size_t i = from; i < to && skip != 0 && skipped == 0; ++i)
-      skipped = subs[i].id() == skip ? 1 : 0;
-    auto bad = (to - from) - skipped - ok;
+    auto [ok, bad] = ::corvid::send_many(subs.data() + from, subs.data() + to, m, skip);
     delivered.fetch_add(ok, std::memory_order_relaxed);
     if (bad)
       failed.fetch_add(bad, std::memory_order_relaxed);

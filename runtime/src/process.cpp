@@ -158,27 +158,32 @@ struct batch_unit final : caf::execution_unit {
 
 } // namespace
 
-size_t send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id) {
+fanout_result send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id) {
+  fanout_result r;
   if (first == last)
-    return 0;
+    return r;
   caf::actor_system* sys = nullptr;
   for (auto i = first; i != last && !sys; ++i)
     if (auto b = i->block())
       sys = b->rt->sys;
-  if (!sys)
-    return 0;
+  if (!sys) {
+    for (auto i = first; i != last; ++i)
+      r.refused += i->id() != skip_id ? 1 : 0;
+    return r;
+  }
   batch_unit unit{sys};
   unit.jobs.reserve(static_cast<size_t>(last - first));
-  size_t ok = 0;
   for (auto i = first; i != last; ++i) {
     if (i->id() == skip_id)
       continue;
     auto b = i->block().get();
     if (b && !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit))
-      ++ok;
+      ++r.accepted;
+    else
+      ++r.refused;
   }
   detail::bulk_enqueue(*sys, unit.jobs);
-  return ok;
+  return r;
 }
 
 void exit(const pid& to, caf::error reason) {

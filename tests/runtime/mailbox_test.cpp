@@ -247,3 +247,27 @@ TEST_CASE_FIXTURE(fixture, "a call to a full reject mailbox fails with overloade
 }
 
 } // TEST_SUITE
+
+TEST_SUITE("mailbox") {
+
+TEST_CASE_FIXTURE(det_fixture, "send_many shares one message, skips one pid, and counts refusals") {
+  std::vector<int> a, b, c;
+  auto pa = recorder(rt, a, box(1, overflow::reject));
+  auto pb = recorder(rt, b, box(10, overflow::reject));
+  auto pc = recorder(rt, c, box(10, overflow::reject));
+  REQUIRE(pa);
+  REQUIRE(pb);
+  REQUIRE(pc);
+  run();
+  REQUIRE(send(*pa, 0) == caf::none);  // pa is now full
+  std::vector<pid> all{*pa, *pb, *pc, pid{}};
+  auto r = send_many(all.data(), all.data() + all.size(), caf::make_message(7), pc->id());
+  CHECK(r.accepted == 1);  // pb
+  CHECK(r.refused == 2);   // pa full, the empty pid
+  run();
+  CHECK(a == std::vector<int>{0});
+  CHECK(b == std::vector<int>{7});
+  CHECK(c.empty());
+}
+
+} // TEST_SUITE

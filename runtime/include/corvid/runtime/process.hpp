@@ -254,8 +254,12 @@ caf::expected<R> call(const pid& to, caf::timespan timeout, Ts&&... xs) {
 }
 /// Fan-out: delivers one shared (never copied) message to every pid in [first, last) except
 /// the one with id `skip_id`, each under its own mailbox policy, and wakes them as one batch.
-/// Never blocks. Returns how many accepted it. The hot path of pubsub.
-size_t send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id = 0);
+/// Never blocks. The hot path of pubsub.
+struct fanout_result {
+  size_t accepted = 0;  ///< queued (or coalesced) by the receiver
+  size_t refused = 0;   ///< rejected by a full mailbox, or the receiver is gone
+};
+fanout_result send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id = 0);
 /// Sends an exit signal (OTP exit/2). Signals bypass the mailbox bound and any backlog.
 void exit(const pid& to, caf::error reason);
 /// Runs `f(p, reason)` when `p` exits, on the exiting process's thread (must not block).
