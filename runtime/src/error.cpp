@@ -27,6 +27,9 @@ const char* to_string(errc x) {
     case errc::max_restart_intensity: return "max_restart_intensity";
     case errc::idle_timeout: return "idle_timeout";
     case errc::bad_argument: return "bad_argument";
+    case errc::killed: return "killed";
+    case errc::noproc: return "noproc";
+    case errc::running: return "running";
   }
   return "unknown";
 }

@@ -66,6 +66,16 @@ process_info info(const pid& p) {
   return snapshot(b);
 }
 
+std::optional<caf::error> exit_reason(const pid& p) {
+  auto b = p.block();
+  if (!b)
+    return std::nullopt;
+  std::lock_guard<std::mutex> g{b->mtx};
+  if (b->handle)
+    return std::nullopt;
+  return b->exit_reason;
+}
+
 std::string dump(runtime& rt, size_t limit) {
   auto ps = processes(rt);
   std::ostringstream os;

@@ -53,14 +53,7 @@ caf::actor handle_of(const pid& p) {
 }
 
 caf::error deliver_signal(const pid& to, caf::message m) {
-  auto b = block_of(to);
-  if (!b)
-    return make_error(errc::down);
-  caf::actor h;
-  {
-    std::lock_guard<std::mutex> g{b->mtx};
-    h = b->handle;
-  }
+  auto h = handle_of(to);
   if (!h)
     return make_error(errc::down);
   caf::anon_send<caf::message_priority::high>(h, std::move(m));
@@ -187,15 +180,7 @@ fanout_result send_many(const pid* first, const pid* last, const caf::message& m
 }
 
 void exit(const pid& to, caf::error reason) {
-  auto b = to.block();
-  if (!b)
-    return;
-  caf::actor h;
-  {
-    std::lock_guard<std::mutex> g{b->mtx};
-    h = b->handle;
-  }
-  if (h)
+  if (auto h = detail::handle_of(to))
     caf::anon_send<caf::message_priority::high>(h, caf::exit_msg{caf::actor_addr{}, std::move(reason)});
 }
 
@@ -267,21 +252,6 @@ void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err)
 
 // -- process ----------------------------------------------------------------------
 
-namespace {
-// The live actor of `p`, or why there is none: its exit reason, or noproc.
-std::pair<caf::actor, caf::error> handle_or_reason(const pid& p) {
-  auto b = p.block();
-  if (!b)
-    return {nullptr, make_error(errc::down, "noproc")};
-  std::lock_guard<std::mutex> g{b->mtx};
-  if (b->handle)
-    return {b->handle, caf::error{}};
-  if (b->exit_reason || !b->alive.load())
-    return {nullptr, b->exit_reason};
-  return {nullptr, make_error(errc::down, "noproc")};
-}
-} // namespace
-
 pid process::self() const { return pid{impl_->blk_}; }
 
 runtime& process::rt() const { return *impl_->st_->owner; }
@@ -299,6 +269,7 @@ reply_handle process::reply_later() {
   if (!cur || !cur->reply)
     return {};
   impl_->reply_taken_ = true;
+  impl_->track_handed(cur->reply.slot_);
   return std::move(cur->reply);
 }
 
@@ -307,23 +278,14 @@ caf::expected<pid> process::spawn(init_fn init, spawn_options opts) {
 }
 
 void process::link(const pid& other) {
-  auto [h, why] = handle_or_reason(other);
-  if (h) {
+  if (auto h = detail::handle_of(other))
     impl_->link_to(h);
-  } else {
-    // Linking to a dead process: OTP delivers an exit signal (noproc).
-    impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, std::move(why)});
-  }
+  else  // OTP: an exit signal noproc, which ends a process that does not trap exits
+    impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, reason::noproc()});
 }
 
 void process::unlink(const pid& other) {
-  auto b = other.block();
-  caf::actor h;
-  if (b) {
-    std::lock_guard<std::mutex> g{b->mtx};
-    h = b->handle;
-  }
-  if (h)
+  if (auto h = detail::handle_of(other))
     impl_->unlink_from(h);
 }
 
@@ -331,11 +293,10 @@ uint64_t process::monitor(const pid& other) {
   auto& x = impl_->x();
   auto ref = x.next_id++;
   x.monitors.emplace(ref, other);
-  auto [h, why] = handle_or_reason(other);
-  if (h)
+  if (auto h = detail::handle_of(other))
     impl_->monitor(h);
   else
-    impl_->send(caf::actor_cast<caf::actor>(impl_), down_signal{ref, other, std::move(why)});
+    impl_->send(caf::actor_cast<caf::actor>(impl_), down_signal{ref, other, reason::noproc()});
   return ref;
 }
 
@@ -351,15 +312,8 @@ void process::demonitor(uint64_t ref) {
   for (auto& [r, p] : mons)
     if (p == target)
       return;  // another ref still watches it
-  if (auto b = target.block()) {
-    caf::actor h;
-    {
-      std::lock_guard<std::mutex> g{b->mtx};
-      h = b->handle;
-    }
-    if (h)
-      impl_->demonitor(h);
-  }
+  if (auto h = detail::handle_of(target))
+    impl_->demonitor(h);
 }
 
 void process::trap_exit(bool on) { impl_->trap_ = on; }

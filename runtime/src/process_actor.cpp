@@ -51,11 +51,8 @@ caf::behavior process_actor::make_behavior() {
       return make_error(errc::exception, "non-standard exception");
     }
   });
+  // (CAF ends the actor on an exit_msg `kill` before this handler runs; on_exit renames it.)
   set_exit_handler([this](caf::exit_msg& m) {
-    if (m.reason == caf::exit_reason::kill) {
-      stop(std::move(m.reason));
-      return;
-    }
     if (trap_) {
       exit_signal sig{resolve(m.source), std::move(m.reason)};
       if (x_ && x_->on_exit)
@@ -159,7 +156,13 @@ void process_actor::on_exit() {
   if (exiting_ && !blk_)
     return;
   exiting_ = true;
+  // OTP: a process ended by exit(P, kill) exits with `killed`, and its links receive that
+  // as an ordinary, trappable reason. CAF would pass `kill` on to every link as an
+  // untrappable kill, so rename it before CAF's cleanup sends the exit and down messages.
+  if (fail_state_ == caf::exit_reason::kill)
+    fail_state_ = reason::killed();
   const auto& reason = fail_state();
+  fail_handed(reason);
   if (x_) {
     for (auto& f : x_->on_terminate) {
       try {
@@ -184,7 +187,7 @@ void process_actor::on_exit() {
   registry_cleanup(*st_, *blk_);
   run_exit_hooks(*blk_, reason);
   st_->table.remove(blk_->id);
-  if (!aborted_ && !reason::is_normal(reason) && reason != caf::exit_reason::kill
+  if (!aborted_ && !reason::is_normal(reason) && reason != errc::killed
       && telemetry::wanted("corvid.process.crash")) {
     auto [name, label] = names_of(*blk_);
     telemetry::execute({"corvid.process.crash", {{"handled", double(blk_->handled.load())}},
@@ -227,6 +230,27 @@ pid process_actor::resolve(const caf::actor_addr& a) const {
 void process_actor::stop(caf::error reason) {
   exiting_ = true;
   quit(std::move(reason));
+}
+
+void process_actor::track_handed(const std::shared_ptr<reply_slot>& slot) {
+  auto& x = this->x();
+  if (x.handed.size() >= x.handed_prune_at) {
+    std::erase_if(x.handed, [](const std::weak_ptr<reply_slot>& w) {
+      auto s = w.lock();
+      return !s || s->done.load();
+    });
+    x.handed_prune_at = std::max<size_t>(16, 2 * x.handed.size());
+  }
+  x.handed.emplace_back(slot);
+}
+
+void process_actor::fail_handed(const caf::error& reason) {
+  if (!x_)
+    return;
+  for (auto& w : x_->handed)
+    if (auto s = w.lock())
+      s->complete(make_error(errc::down, "the callee exited before its reply was given: " + describe(reason)));
+  x_->handed.clear();
 }
 
 void process_actor::drain() {

@@ -39,6 +39,9 @@ struct actor_extras {
   std::function<void(down_signal&)> on_down;
   std::vector<std::function<void(const caf::error&)>> on_terminate;
   std::vector<std::shared_ptr<void>> held;
+  // Replies this process handed out with reply_later: failed at its exit if still open.
+  std::vector<std::weak_ptr<reply_slot>> handed;
+  size_t handed_prune_at = 16;
   caf::timespan idle{0};
   std::function<void()> on_idle;
   std::chrono::steady_clock::time_point last_activity;
@@ -83,6 +86,8 @@ public:
   void check_idle();
   void touch();
   void stop(caf::error reason);
+  void track_handed(const std::shared_ptr<reply_slot>& slot);
+  void fail_handed(const caf::error& reason);
 };
 
 } // namespace corvid::detail

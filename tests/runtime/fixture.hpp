@@ -84,6 +84,9 @@ struct fixture {
       return false;
     if (why)
       *why = *r;
+    if (why && *r == "noproc")  // it was gone before the monitor was set: ask for its reason
+      if (auto x = exit_reason(p))
+        *why = describe(*x);
     return true;
   }
 };

@@ -4,6 +4,9 @@
 
 #include "fixture.hpp"
 
+// The test's keeper process holds handed-out replies.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<corvid::reply_handle>)
+
 using namespace corvid;
 using namespace corvid::test;
 
@@ -130,28 +133,29 @@ TEST_CASE_FIXTURE(fixture, "links propagate abnormal exits; trapping turns them 
   exit(*victim, reason::shutdown());
 }
 
-TEST_CASE_FIXTURE(fixture, "monitors deliver down with the reason, also for dead targets") {
+TEST_CASE_FIXTURE(fixture, "monitors deliver down with the reason; a dead target reports noproc") {
   inbox box;
   auto target = spawn(rt, [](process&) -> behavior { return {[](int) {}}; });
   REQUIRE(target);
   auto watcher = spawn(rt, [&box, t = *target](process& self) -> behavior {
     self.monitor(t);
     self.on_down([&box](down_signal& d) { box.put(describe(d.reason)); });
-    return {[&self](pid other) { self.monitor(other); }};
+    return {[&self](pid other) { self.monitor(other); }, [](int x) { return x; }};
   });
   REQUIRE(watcher);
+  REQUIRE(call<int>(*watcher, 1s, 0));  // its monitor is set
   exit(*target, reason::error("gone"));
   auto m = box.take();
   REQUIRE(m);
   CHECK(*m == "exception: gone");
-  send(*watcher, *target);  // already dead: the notice still carries its reason
+  send(*watcher, *target);  // already dead: OTP reports noproc, not the old reason
   auto m2 = box.take();
   REQUIRE(m2);
-  CHECK(*m2 == "exception: gone");
+  CHECK(*m2 == "noproc");
   send(*watcher, pid{});  // never existed: noproc
   auto m3 = box.take();
   REQUIRE(m3);
-  CHECK(*m3 == "down: noproc");
+  CHECK(*m3 == "noproc");
   exit(*watcher, reason::shutdown());
 }
 
@@ -168,7 +172,113 @@ TEST_CASE_FIXTURE(fixture, "normal exit signals do not kill a non-trapping proce
   exit(*p, reason::kill());
   std::string why;
   CHECK(wait_exit(*p, &why));
-  CHECK(why == "kill");
+  CHECK(why == "killed");
+}
+
+TEST_CASE_FIXTURE(fixture, "exit(p, kill) ends p with killed, which its trapping links receive and survive") {
+  inbox box;
+  auto trapper = spawn(rt, [&box](process& self) -> behavior {
+    self.trap_exit(true);
+    self.on_exit_signal([&box](exit_signal& s) { box.put("exit " + describe(s.reason)); });
+    return {[&self](pid other) {
+      self.link(other);
+      return 0;
+    }};
+  });
+  auto victim = spawn(rt, [](process&) -> behavior { return {[](int x) { return x; }}; });
+  auto bystander = spawn(rt, [](process&) -> behavior { return {[](int x) { return x; }}; });
+  REQUIRE(trapper);
+  REQUIRE(victim);
+  REQUIRE(bystander);
+  REQUIRE(call<int>(*trapper, 1s, *victim));
+  // A non-trapping process linked to the victim dies with killed too (not an untrappable kill).
+  auto linked = spawn(rt, [v = *victim](process& self) -> behavior {
+    self.link(v);
+    return {[](int x) { return x; }};
+  });
+  REQUIRE(linked);
+  REQUIRE(call<int>(*linked, 1s, 1));
+  exit(*victim, reason::kill());
+  CHECK(box.take() == std::optional<std::string>{"exit killed"});
+  std::string why;
+  CHECK(wait_exit(*linked, &why));
+  CHECK(why == "killed");
+  CHECK(call<int>(*trapper, 1s, *bystander));  // still alive and answering
+  CHECK(trapper->alive());
+  exit(*trapper, reason::kill());
+  exit(*bystander, reason::shutdown());
+  CHECK(wait_exit(*trapper));
+}
+
+TEST_CASE_FIXTURE(fixture, "linking to a dead process: a trapping process gets noproc, others exit with noproc") {
+  auto dead = spawn(rt, [](process&) -> behavior { return {[](int x) { return x; }}; });
+  REQUIRE(dead);
+  exit(*dead, reason::error("long gone"));
+  REQUIRE(wait_exit(*dead));
+  inbox box;
+  auto trapper = spawn(rt, [&box, d = *dead](process& self) -> behavior {
+    self.trap_exit(true);
+    self.on_exit_signal([&box](exit_signal& s) { box.put(describe(s.reason)); });
+    self.link(d);
+    return {[](int x) { return x; }};
+  });
+  REQUIRE(trapper);
+  CHECK(box.take() == std::optional<std::string>{"noproc"});
+  auto plain = spawn(rt, [d = *dead](process& self) -> behavior {
+    self.link(d);
+    return {[](int x) { return x; }};
+  });
+  REQUIRE(plain);
+  std::string why;
+  CHECK(wait_exit(*plain, &why));
+  CHECK(why == "noproc");
+  exit(*trapper, reason::kill());
+  CHECK(wait_exit(*trapper));
+}
+
+TEST_CASE_FIXTURE(fixture, "a call fails as soon as the callee dies, even after handing its reply away") {
+  // The callee passes the reply to a keeper that never answers, then exits. OTP's call
+  // monitors the callee: the caller learns at once, not when its (long) timeout runs out.
+  auto keeper = spawn(rt, [held = std::vector<std::shared_ptr<reply_handle>>{}](process&) mutable -> behavior {
+    return {[&held](std::shared_ptr<reply_handle> rh) { held.push_back(std::move(rh)); }};
+  });
+  REQUIRE(keeper);
+  auto make_callee = [&] {
+    return spawn(rt, [k = *keeper](process& self) -> behavior {
+      return {[&self, k](int) {
+        (void) self.send(k, std::make_shared<reply_handle>(self.reply_later()));
+        self.exit(reason::error("gone before replying"));
+        return 0;
+      }};
+    });
+  };
+  SUBCASE("from a thread") {
+    auto callee = make_callee();
+    REQUIRE(callee);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = call<int>(*callee, 60s, 1);
+    REQUIRE(!r);
+    CHECK(r.error() == errc::down);
+    CHECK(std::chrono::steady_clock::now() - t0 < 30s);
+  }
+  SUBCASE("from a process") {
+    auto callee = make_callee();
+    REQUIRE(callee);
+    inbox box;
+    auto caller = spawn(rt, [&box, c = *callee](process& self) -> behavior {
+      self.call(c, 60s, 1).then([&box](int) { box.put("replied"); },
+                                [&box](caf::error& e) { box.put(describe(e)); });
+      return {[](int x) { return x; }};
+    });
+    REQUIRE(caller);
+    auto m = box.take(30s);
+    REQUIRE(m);
+    CHECK(m->rfind("down", 0) == 0);
+    exit(*caller, reason::shutdown());
+    CHECK(wait_exit(*caller));
+  }
+  exit(*keeper, reason::shutdown());
+  CHECK(wait_exit(*keeper));
 }
 
 TEST_CASE_FIXTURE(fixture, "class-based processes keep their state") {

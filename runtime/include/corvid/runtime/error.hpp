@@ -26,6 +26,9 @@ enum class errc : uint8_t {
   max_restart_intensity,   ///< a supervisor exceeded its restart intensity
   idle_timeout,            ///< a process stopped after its idle timeout
   bad_argument,            ///< invalid options or arguments
+  killed,                  ///< exit reason of a process ended by exit(p, kill) (OTP's `killed`)
+  noproc,                  ///< linked to or monitored a process that had already exited
+  running,                 ///< restart_child/delete_child on a child that is running
 };
 
 /// Category atom of corvid errors.
@@ -48,8 +51,12 @@ namespace reason {
 inline caf::error normal() { return caf::error{}; }
 /// Orderly stop requested by a supervisor or the runtime (trappable).
 inline caf::error shutdown() { return caf::exit_reason::user_shutdown; }
-/// Untrappable kill.
+/// Untrappable kill: the target ends with reason killed(), which its links may trap (as in OTP).
 inline caf::error kill() { return caf::exit_reason::kill; }
+/// What a killed process exits with, and what its links and monitors receive.
+inline caf::error killed() { return make_error(errc::killed); }
+/// What linking to or monitoring an already dead process reports.
+inline caf::error noproc() { return make_error(errc::noproc); }
 /// A failure with a text, like `exit(self(), {error, Text})`.
 inline caf::error error(std::string text) { return make_error(errc::exception, std::move(text)); }
 /// True for the reasons OTP treats as "normal" for transient restarts (normal, shutdown).

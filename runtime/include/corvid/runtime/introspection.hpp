@@ -6,8 +6,11 @@
 //   std::cout << corvid::dump(rt);
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <caf/error.hpp>
 
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
@@ -31,6 +34,10 @@ struct process_info {
 std::vector<process_info> processes(runtime& rt);
 /// A snapshot of one process (id empty if it is gone).
 process_info info(const pid& p);
+/// Why `p` ended (kept as long as some pid refers to it); nullopt while it runs or for an
+/// empty pid. Monitors of an already dead process get noproc, as in OTP; this is the way to
+/// learn the original reason afterwards.
+std::optional<caf::error> exit_reason(const pid& p);
 /// A human-readable table of the `limit` processes with the longest mailboxes.
 std::string dump(runtime& rt, size_t limit = 50);
 /// Prometheus text exposition: totals plus per-process gauges for the `top` longest mailboxes.

@@ -122,6 +122,7 @@ public:
   explicit operator bool() const noexcept { return slot_ != nullptr; }
 
 private:
+  friend class process;  // tracks handed-out replies, so that its exit fails them
   void abandon();  // fails an unanswered caller with errc::down
   std::shared_ptr<detail::reply_slot> slot_;
 };
@@ -168,6 +169,8 @@ public:
     return pending_call{*this, to, timeout, caf::make_message(std::forward<Ts>(xs)...)};
   }
   /// Takes over the reply to the call being handled; the handler's return value is then ignored.
+  /// If this process exits before the reply is given (by anyone), the caller fails at once
+  /// with errc::down, as an OTP caller's monitor would tell it.
   reply_handle reply_later();
 
   /// Spawns a child (linked/monitored per options).
