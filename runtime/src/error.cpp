@@ -30,6 +30,7 @@ const char* to_string(errc x) {
     case errc::killed: return "killed";
     case errc::noproc: return "noproc";
     case errc::running: return "running";
+    case errc::start_failed: return "start_failed";
   }
   return "unknown";
 }

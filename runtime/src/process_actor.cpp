@@ -83,7 +83,12 @@ caf::behavior process_actor::make_behavior() {
   // Everything but the drain nudge goes through the default handler: one small behavior
   // per process instead of a table of handlers keeps an idle process near raw CAF's size.
   set_default_handler([this](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
-    return dispatch(mv.move_content_to_message());
+    auto m = mv.move_content_to_message();
+    if (x_ && x_->hold_ready && m.match_elements<caf::atom_value>() && m.get_as<caf::atom_value>(0) == ready_atom::value) {
+      x_->ready_waiters.push_back(make_response_promise());
+      return caf::delegated<caf::message>{};
+    }
+    return dispatch(std::move(m));
   });
   // init_ stays alive with the process: handlers may capture the init function's own
   // captures by reference (`[n = 0](process&) mutable { return {[&n](int) {...}}; }`).
@@ -95,6 +100,8 @@ caf::behavior process_actor::make_behavior() {
   }
   if (x_ && x_->idle.count() > 0)
     touch();
+  if (!x_ || !x_->hold_ready)
+    blk_->initialized.store(true);
   return {[this](drain_atom) { drain(); }};
 }
 
@@ -163,6 +170,8 @@ void process_actor::on_exit() {
     fail_state_ = reason::killed();
   const auto& reason = fail_state();
   fail_handed(reason);
+  if (x_ && x_->hold_ready)
+    release_ready(reason ? reason : make_error(errc::down, "exited during its start"));
   if (x_) {
     for (auto& f : x_->on_terminate) {
       try {
@@ -230,6 +239,23 @@ pid process_actor::resolve(const caf::actor_addr& a) const {
 void process_actor::stop(caf::error reason) {
   exiting_ = true;
   quit(std::move(reason));
+}
+
+void process_actor::hold_ready() { x().hold_ready = true; }
+
+void process_actor::release_ready(const caf::error& err) {
+  if (!x_ || !x_->hold_ready)
+    return;
+  x_->hold_ready = false;
+  if (!err)
+    blk_->initialized.store(true);
+  auto waiters = std::move(x_->ready_waiters);
+  for (auto& rp : waiters) {
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(caf::ok_atom::value);
+  }
 }
 
 void process_actor::track_handed(const std::shared_ptr<reply_slot>& slot) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
 
 #include "corvid/runtime/process.hpp"
 #include "process_block.hpp"
@@ -46,6 +47,10 @@ struct actor_extras {
   std::function<void()> on_idle;
   std::chrono::steady_clock::time_point last_activity;
   bool idle_armed = false;
+  // Processes whose start outlasts their init function (supervisors starting children)
+  // answer a starter's readiness request only once the start is complete.
+  bool hold_ready = false;
+  std::vector<caf::response_promise> ready_waiters;
 };
 
 class process_actor : public caf::event_based_actor {
@@ -86,6 +91,10 @@ public:
   void check_idle();
   void touch();
   void stop(caf::error reason);
+  /// Until release_ready, readiness requests wait (call before the init function returns).
+  void hold_ready();
+  /// Answers readiness requests: ok, or the error that ended the start.
+  void release_ready(const caf::error& err);
   void track_handed(const std::shared_ptr<reply_slot>& slot);
   void fail_handed(const caf::error& reason);
 };

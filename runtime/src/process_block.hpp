@@ -82,6 +82,7 @@ struct process_block {
   bool scheduled = false;            // a drain nudge is in the actor's CAF mailbox
   bool above_high_water = false;
   std::atomic<bool> alive{true};
+  std::atomic<bool> initialized{false};  // its start is complete (init ran, or ready released)
   std::atomic<uint32_t> length{0};
   std::atomic<uint32_t> high_water{0};
   std::atomic<uint32_t> restarts{0};

@@ -6,13 +6,17 @@
 #include "corvid/runtime/supervisor.hpp"
 
 #include <deque>
+#include <future>
 #include <list>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
+#include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/telemetry.hpp"
+#include "process_actor.hpp"
 #include "process_block.hpp"
 #include "runtime_state.hpp"
 
@@ -23,8 +27,13 @@ namespace {
 using clock = std::chrono::steady_clock;
 using sup_start_atom = caf::atom_constant<caf::atom("sup_start")>;
 using sup_term_atom = caf::atom_constant<caf::atom("sup_term")>;
+using sup_rst_atom = caf::atom_constant<caf::atom("sup_rst")>;
+using sup_del_atom = caf::atom_constant<caf::atom("sup_del")>;
 using sup_which_atom = caf::atom_constant<caf::atom("sup_which")>;
+using sup_count_atom = caf::atom_constant<caf::atom("sup_count")>;
+using sup_spec_atom = caf::atom_constant<caf::atom("sup_spec")>;
 using sup_kill_atom = caf::atom_constant<caf::atom("sup_kill")>;
+using sup_retry_atom = caf::atom_constant<caf::atom("sup_retry")>;
 
 struct child {
   child_spec spec;
@@ -35,10 +44,18 @@ struct child {
 using child_list = std::list<child>;
 using child_it = child_list::iterator;
 
+// Why a start sequence stopped: the child that failed, it and the ones after it, and why.
+struct start_failure {
+  child_it child;
+  std::vector<child_it> rest;
+  caf::error why;
+};
+using start_done = std::function<void(std::optional<start_failure>)>;
+
 class sup_state {
 public:
-  sup_state(process& self, supervisor_flags flags, std::vector<child_spec> specs, bool dynamic)
-    : self_(self), flags_(flags), dynamic_(dynamic) {
+  sup_state(process& self, supervisor_flags flags, std::vector<child_spec> specs, bool dynamic, pid parent)
+    : self_(self), flags_(flags), dynamic_(dynamic), parent_(std::move(parent)) {
     for (auto& s : specs)
       kids_.push_back(child{std::move(s), {}, 0});
   }
@@ -47,29 +64,54 @@ public:
     self_.trap_exit(true);
     self_.on_exit_signal([this](exit_signal& s) { on_exit_signal(s); });
     self_.on_down([this](down_signal& d) { on_down(d); });
+    // Whoever started this supervisor waits until every child has started (or one failed).
+    impl().hold_ready();
     std::vector<child_it> all;
     for (auto i = kids_.begin(); i != kids_.end(); ++i)
       all.push_back(i);
     busy_ = true;
-    start_seq(std::move(all), 0, [this](caf::error err) {
-      if (err)
-        return give_up(make_error(errc::exception, "failed to start children: " + describe(err)));
+    start_seq(std::move(all), 0, [this](std::optional<start_failure> f) {
+      if (f)  // OTP: the start fails; what started stops in reverse order; the error names the child
+        return shutdown(make_error(errc::start_failed, "child " + f->child->spec.id + ": " + describe(f->why)));
+      impl().release_ready(caf::none);
       done();
     });
     return {
-      [this](sup_start_atom, child_spec& spec) { return defer_call([this, spec](reply_handle rh) mutable {
-                                                   add_child(std::move(spec), std::move(rh));
-                                                 }); },
+      [this](sup_start_atom, child_spec& spec) {
+        return defer_call([this, spec](reply_handle rh) mutable { add_child(std::move(spec), std::move(rh)); });
+      },
       [this](sup_term_atom, const std::string& id) {
         return defer_call([this, id](reply_handle rh) { remove_child(id, std::move(rh)); });
       },
+      [this](sup_rst_atom, const std::string& id) {
+        return defer_call([this, id](reply_handle rh) { restart_by_hand(id, std::move(rh)); });
+      },
+      [this](sup_del_atom, const std::string& id) {
+        return defer_call([this, id](reply_handle rh) { delete_spec(id, std::move(rh)); });
+      },
       [this](sup_which_atom) {
         return defer_call([this](reply_handle rh) { rh.deliver(which()); });
+      },
+      [this](sup_count_atom) {
+        return defer_call([this](reply_handle rh) { rh.deliver(counts()); });
+      },
+      [this](sup_spec_atom, const std::string& id) {
+        return defer_call([this, id](reply_handle rh) {
+          auto it = find(id);
+          if (it == kids_.end())
+            return rh.fail(make_error(errc::not_found, "no child " + id));
+          rh.deliver(it->spec);
+        });
       },
       [this](sup_kill_atom, uint64_t ref) {
         auto i = stopping_.find(ref);
         if (i != stopping_.end())
           exit(i->second.who, reason::kill());
+      },
+      [this](sup_retry_atom) {
+        if (shutting_down_)
+          return;
+        start_seq(std::move(retry_), 0, [this](std::optional<start_failure> f) { restarted(std::move(f)); });
       },
     };
   }
@@ -80,6 +122,8 @@ private:
     timer_ref kill_timer;
     std::function<void()> then;
   };
+
+  detail::process_actor& impl() { return *static_cast<detail::process_actor*>(self_.actor()); }
 
   // -- operation queue --------------------------------------------------------------
 
@@ -97,6 +141,8 @@ private:
   }
 
   void done() {
+    if (shutting_down_)
+      return;
     busy_ = false;
     while (!busy_ && !deferred_.empty()) {
       auto f = std::move(deferred_.front());
@@ -105,23 +151,56 @@ private:
     }
   }
 
+  child_it find(const std::string& id) {
+    for (auto i = kids_.begin(); i != kids_.end(); ++i)
+      if (i->spec.id == id || (i->current && i->current.to_string() == id))
+        return i;
+    return kids_.end();
+  }
+
   // -- starting -----------------------------------------------------------------------
 
-  // Starts items[i..] in order; each child's init has run before the next starts.
-  void start_seq(std::vector<child_it> items, size_t i, std::function<void(caf::error)> k) {
+  // Starts items[i..] in order; each child's start is complete before the next begins.
+  void start_seq(std::vector<child_it> items, size_t i, start_done k) {
+    if (shutting_down_)
+      return;  // abandoned: the shutdown owns the children now
     if (i == items.size())
-      return k(caf::none);
+      return k(std::nullopt);
     auto it = items[i];
+    auto fail = [this, items, i, k](caf::error why) {
+      auto it = items[i];
+      k(start_failure{it, std::vector<child_it>(items.begin() + static_cast<std::ptrdiff_t>(i), items.end()),
+                      std::move(why)});
+    };
     auto r = it->spec.start ? it->spec.start(self_) : caf::expected<pid>{make_error(errc::bad_argument, "child has no start function")};
     if (!r)
-      return k(make_error(errc::exception, "child " + it->spec.id + ": " + describe(r.error())));
+      return fail(std::move(r.error()));
     adopt(it, *r);
     auto h = detail::handle_of(*r);
-    if (!h)  // already gone: its exit signal will follow
-      return start_seq(std::move(items), i + 1, std::move(k));
+    if (!h)  // ended already
+      return check_started(it, *r, make_error(errc::down), items, i, k);
     self_.actor()->request(h, std::chrono::seconds(30), detail::ready_atom::value)
       .then([this, items, i, k](caf::ok_atom) mutable { start_seq(std::move(items), i + 1, std::move(k)); },
-            [this, items, i, k](caf::error&) mutable { start_seq(std::move(items), i + 1, std::move(k)); });
+            [this, items, i, k, p = *r](caf::error& e) mutable { check_started(items[i], p, e, items, i, k); });
+  }
+
+  // The child did not confirm its start. If its init had run, it started and then ended
+  // (its exit signal drives a restart); if not, its start failed.
+  void check_started(child_it it, const pid& p, const caf::error& e, std::vector<child_it>& items, size_t i,
+                     start_done& k) {
+    if (shutting_down_)
+      return;
+    auto b = p.block();
+    if (b && b->initialized.load())
+      return start_seq(std::move(items), i + 1, std::move(k));
+    caf::error why = e;  // an error the child gave, or just "down": its own exit reason says more
+    if (auto x = exit_reason(p); x && *x)
+      why = *x;
+    disown(it);
+    if (p.alive())
+      exit(p, reason::kill());
+    k(start_failure{it, std::vector<child_it>(items.begin() + static_cast<std::ptrdiff_t>(i), items.end()),
+                    std::move(why)});
   }
 
   void adopt(child_it it, const pid& p) {
@@ -140,13 +219,20 @@ private:
     self_.link(p);
   }
 
+  // Forgets a child's process (its late exit signal, if any, comes from a stranger: ignored).
+  void disown(child_it it) {
+    if (!it->current)
+      return;
+    by_pid_.erase(it->current.id());
+    self_.unlink(it->current);
+    it->current = pid{};
+  }
+
   // -- stopping -----------------------------------------------------------------------
 
   void stop_one(child_it it, std::function<void()> then) {
     auto p = it->current;
-    by_pid_.erase(p.id());
-    it->current = pid{};
-    self_.unlink(p);
+    disown(it);
     auto ref = self_.monitor(p);
     stop_entry e{p, {}, std::move(then)};
     auto sd = it->spec.shutdown;
@@ -200,31 +286,59 @@ private:
     if (e.kill_timer.id)
       self_.cancel_timer(e.kill_timer);
     e.then();
+    if (shutting_down_)
+      maybe_exit();
+  }
+
+  // Stops every child in reverse order (all at once for a dynamic supervisor), then exits
+  // with `why`. Whatever operation was running is abandoned; stops already under way finish.
+  void shutdown(caf::error why) {
+    if (shutting_down_)
+      return;
+    shutting_down_ = true;
+    exit_why_ = std::move(why);
+    deferred_.clear();
+    busy_ = true;
+    stop_seq(all_reversed(), dynamic_, [this] {
+      stopped_all_ = true;
+      maybe_exit();
+    });
+  }
+
+  void maybe_exit() {
+    if (stopped_all_ && stopping_.empty())
+      self_.exit(exit_why_);
   }
 
   // -- failures -----------------------------------------------------------------------
 
   void on_exit_signal(exit_signal& s) {
     auto i = by_pid_.find(s.from.id());
-    if (i == by_pid_.end()) {
-      if (s.from && !stopping_.empty())
-        return;  // a child we are stopping: its monitor reports it
-      // From the parent (or the runtime): stop every child in reverse order, then exit.
-      auto why = s.reason ? s.reason : reason::shutdown();
-      deferred_.clear();
-      busy_ = true;
-      stop_seq(all_reversed(), dynamic_, [this, why] { self_.exit(why); });
-      return;
+    if (i != by_pid_.end()) {
+      if (shutting_down_)
+        return disown(i->second);
+      if (busy_) {
+        auto sig = s;
+        deferred_.push_back([this, sig]() mutable {
+          if (auto j = by_pid_.find(sig.from.id()); j != by_pid_.end())
+            child_exited(j->second, sig.reason);
+        });
+        return;
+      }
+      return child_exited(i->second, s.reason);
     }
-    if (busy_) {
-      auto sig = s;
-      deferred_.push_back([this, sig]() mutable {
-        if (by_pid_.count(sig.from.id()))
-          child_exited(by_pid_[sig.from.id()], sig.reason);
-      });
-      return;
-    }
-    child_exited(i->second, s.reason);
+    if (!s.from || s.from == parent_)
+      return shutdown(s.reason ? s.reason : reason::shutdown());
+    // A linked process that is neither a child nor the parent: OTP ignores its exit.
+  }
+
+  // Records a restart; false once the intensity is exceeded.
+  bool add_restart() {
+    auto now = clock::now();
+    restarts_.push_back(now);
+    while (!restarts_.empty() && now - restarts_.front() > flags_.period)
+      restarts_.pop_front();
+    return static_cast<int>(restarts_.size()) <= flags_.intensity;
   }
 
   void child_exited(child_it it, caf::error why) {
@@ -237,13 +351,8 @@ private:
         kids_.erase(it);
       return;
     }
-    auto now = clock::now();
-    restarts_.push_back(now);
-    while (!restarts_.empty() && now - restarts_.front() > flags_.period)
-      restarts_.pop_front();
-    if (static_cast<int>(restarts_.size()) > flags_.intensity)
-      return give_up(make_error(errc::max_restart_intensity,
-                                "child " + it->spec.id + " exited with " + describe(why)));
+    if (!add_restart())
+      return give_up(it, why);
     it->restarts++;
     self_.rt().state().restarts.fetch_add(1, std::memory_order_relaxed);
     if (telemetry::wanted("corvid.supervisor.restart"))
@@ -278,18 +387,29 @@ private:
         else
           go.push_back(i);
       }
-      start_seq(std::move(go), 0, [this](caf::error err) {
-        if (err)
-          return give_up(make_error(errc::max_restart_intensity, "restart failed: " + describe(err)));
-        done();
-      });
+      start_seq(std::move(go), 0, [this](std::optional<start_failure> f) { restarted(std::move(f)); });
     });
   }
 
-  void give_up(caf::error why) {
-    deferred_.clear();
-    busy_ = true;
-    stop_seq(all_reversed(), dynamic_, [this, why] { self_.exit(why); });
+  // The end of a restart. OTP keeps trying a child that failed to restart, each attempt
+  // counting toward the intensity; the retry is a message, so other work runs in between.
+  void restarted(std::optional<start_failure> f) {
+    if (!f)
+      return done();
+    if (!add_restart())
+      return give_up(f->child, f->why);
+    f->child->restarts++;
+    retry_ = std::move(f->rest);
+    auto me = caf::actor_cast<caf::actor>(self_.actor());
+    self_.actor()->send(me, sup_retry_atom::value);  // straight to the actor: never refused by the bound
+  }
+
+  void give_up(child_it it, const caf::error& why) {
+    if (telemetry::wanted("corvid.supervisor.shutdown"))
+      telemetry::execute({"corvid.supervisor.shutdown", {{"intensity", double(flags_.intensity)}},
+                          {{"supervisor", self_.self().to_string()}, {"reason", "reached_max_restart_intensity"},
+                           {"child", it->spec.id}, {"child_reason", describe(why)}}});
+    shutdown(reason::shutdown());
   }
 
   // -- calls ------------------------------------------------------------------------
@@ -302,30 +422,62 @@ private:
         if (k.spec.id == spec.id)
           return rh.fail(make_error(errc::already_registered, "child id " + spec.id));
     kids_.push_back(child{std::move(spec), {}, 0});
-    auto it = std::prev(kids_.end());
-    auto r = it->spec.start ? it->spec.start(self_) : caf::expected<pid>{make_error(errc::bad_argument, "no start function")};
-    if (!r) {
-      kids_.erase(it);
-      return rh.fail(std::move(r.error()));
-    }
-    adopt(it, *r);
-    rh.deliver(*r);
+    start_one(std::prev(kids_.end()), std::move(rh), true);
+  }
+
+  // Starts one child and answers with its pid once its start is complete (or the error).
+  void start_one(child_it it, reply_handle rh, bool forget_on_failure) {
+    busy_ = true;
+    auto rhp = std::make_shared<reply_handle>(std::move(rh));
+    start_seq({it}, 0, [this, it, rhp, forget_on_failure](std::optional<start_failure> f) {
+      if (f) {
+        rhp->fail(f->why);
+        if (forget_on_failure)
+          kids_.erase(it);
+      } else if (it->current) {
+        rhp->deliver(it->current);
+      } else {
+        rhp->fail(make_error(errc::down, "child " + it->spec.id + " ended right after its start"));
+      }
+      done();
+    });
   }
 
   void remove_child(const std::string& id, reply_handle rh) {
-    for (auto i = kids_.begin(); i != kids_.end(); ++i) {
-      if (i->spec.id == id || (i->current && i->current.to_string() == id)) {
-        busy_ = true;
-        auto rhp = std::make_shared<reply_handle>(std::move(rh));
-        stop_seq({i}, false, [this, i, rhp] {
-          kids_.erase(i);
-          rhp->deliver(caf::ok_atom::value);
-          done();
-        });
-        return;
-      }
-    }
-    rh.fail(make_error(errc::not_found, "no child " + id));
+    auto i = find(id);
+    if (i == kids_.end())
+      return rh.fail(make_error(errc::not_found, "no child " + id));
+    busy_ = true;
+    auto rhp = std::make_shared<reply_handle>(std::move(rh));
+    stop_seq({i}, false, [this, i, rhp] {
+      if (dynamic_ || i->spec.restart_type == restart::temporary)
+        kids_.erase(i);  // OTP keeps only the specs of static, non-temporary children
+      rhp->deliver(caf::ok_atom::value);
+      done();
+    });
+  }
+
+  void restart_by_hand(const std::string& id, reply_handle rh) {
+    if (dynamic_)
+      return rh.fail(make_error(errc::bad_argument, "restart_child: not for a dynamic supervisor"));
+    auto i = find(id);
+    if (i == kids_.end())
+      return rh.fail(make_error(errc::not_found, "no child " + id));
+    if (i->current)
+      return rh.fail(make_error(errc::running, "child " + id + " is running"));
+    start_one(i, std::move(rh), false);
+  }
+
+  void delete_spec(const std::string& id, reply_handle rh) {
+    if (dynamic_)
+      return rh.fail(make_error(errc::bad_argument, "delete_child: not for a dynamic supervisor"));
+    auto i = find(id);
+    if (i == kids_.end())
+      return rh.fail(make_error(errc::not_found, "no child " + id));
+    if (i->current)
+      return rh.fail(make_error(errc::running, "child " + id + " is running"));
+    kids_.erase(i);
+    rh.deliver(caf::ok_atom::value);
   }
 
   std::vector<child_info> which() const {
@@ -335,20 +487,35 @@ private:
     return out;
   }
 
+  child_counts counts() const {
+    child_counts c;
+    for (auto& k : kids_) {
+      ++c.specs;
+      c.active += k.current ? 1 : 0;
+      (k.spec.type == child_type::supervisor ? c.supervisors : c.workers)++;
+    }
+    return c;
+  }
+
   process& self_;
   supervisor_flags flags_;
   bool dynamic_;
+  pid parent_;  // its exit stops this supervisor; empty for a root supervisor
   child_list kids_;
   std::unordered_map<uint64_t, child_it> by_pid_;
   std::deque<clock::time_point> restarts_;
   bool busy_ = false;
+  bool shutting_down_ = false;
+  bool stopped_all_ = false;
+  caf::error exit_why_;
+  std::vector<child_it> retry_;
   std::deque<std::function<void()>> deferred_;
   std::unordered_map<uint64_t, stop_entry> stopping_;
 };
 
-init_fn supervisor_init(supervisor_flags flags, std::vector<child_spec> children, bool dynamic) {
-  return [flags, children = std::move(children), dynamic](process& self) {
-    auto st = std::make_shared<sup_state>(self, flags, children, dynamic);
+init_fn supervisor_init(supervisor_flags flags, std::vector<child_spec> children, bool dynamic, pid parent) {
+  return [flags, children = std::move(children), dynamic, parent](process& self) {
+    auto st = std::make_shared<sup_state>(self, flags, children, dynamic, parent);
     self.hold(st);
     return st->init();
   };
@@ -370,15 +537,21 @@ caf::expected<pid> start_and_wait(runtime& rt, init_fn init, spawn_options opts)
     return sup;
   // Answered once the initial children have started (calls wait behind that operation).
   auto kids = which_children(*sup, std::chrono::seconds(30));
-  if (!kids) {
-    if (auto b = sup->block()) {
-      std::lock_guard<std::mutex> g{b->mtx};
-      if (b->exit_reason)
-        return b->exit_reason;  // why the supervisor gave up during its start
-    }
+  if (kids)
+    return sup;
+  // The start failed: the supervisor stops what it started, then exits with the reason.
+  auto why = std::make_shared<std::promise<caf::error>>();
+  auto ended = why->get_future();
+  auto hook = on_exit_of(*sup, [why](const pid&, const caf::error& e) { why->set_value(e); });
+  if (!hook) {
+    if (auto r = exit_reason(*sup); r && *r)
+      return *r;
     return std::move(kids.error());
   }
-  return sup;
+  if (ended.wait_for(std::chrono::seconds(30)) == std::future_status::ready)
+    if (auto e = ended.get())
+      return e;
+  return std::move(kids.error());
 }
 
 } // namespace
@@ -395,7 +568,7 @@ child_spec child_spec::worker(std::string id, init_fn init, spawn_options opts, 
 
 caf::expected<pid> start_supervisor(runtime& rt, supervisor_flags flags, std::vector<child_spec> children,
                                     spawn_options opts) {
-  return start_and_wait(rt, supervisor_init(flags, std::move(children), false), std::move(opts));
+  return start_and_wait(rt, supervisor_init(flags, std::move(children), false, pid{}), std::move(opts));
 }
 
 child_spec supervisor_spec(std::string id, supervisor_flags flags, std::vector<child_spec> children,
@@ -407,14 +580,14 @@ child_spec supervisor_spec(std::string id, supervisor_flags flags, std::vector<c
   if (opts.label.empty())
     opts.label = s.id;
   s.start = [flags, children = std::move(children), opts = sup_options(std::move(opts))](process& parent) {
-    return parent.spawn(supervisor_init(flags, children, false), opts);
+    return parent.spawn(supervisor_init(flags, children, false, parent.self()), opts);
   };
   return s;
 }
 
 caf::expected<pid> start_dynamic_supervisor(runtime& rt, supervisor_flags flags, spawn_options opts) {
   flags.strategy_type = strategy::one_for_one;
-  return start_and_wait(rt, supervisor_init(flags, {}, true), std::move(opts));
+  return start_and_wait(rt, supervisor_init(flags, {}, true, pid{}), std::move(opts));
 }
 
 caf::expected<pid> start_child(const pid& sup, child_spec spec, caf::timespan timeout) {
@@ -426,8 +599,25 @@ caf::error terminate_child(const pid& sup, const std::string& id, caf::timespan 
   return r ? caf::none : std::move(r.error());
 }
 
+caf::expected<pid> restart_child(const pid& sup, const std::string& id, caf::timespan timeout) {
+  return call<pid>(sup, timeout, sup_rst_atom::value, id);
+}
+
+caf::error delete_child(const pid& sup, const std::string& id, caf::timespan timeout) {
+  auto r = call<caf::ok_atom>(sup, timeout, sup_del_atom::value, id);
+  return r ? caf::none : std::move(r.error());
+}
+
+caf::expected<child_spec> get_childspec(const pid& sup, const std::string& id, caf::timespan timeout) {
+  return call<child_spec>(sup, timeout, sup_spec_atom::value, id);
+}
+
 caf::expected<std::vector<child_info>> which_children(const pid& sup, caf::timespan timeout) {
   return call<std::vector<child_info>>(sup, timeout, sup_which_atom::value);
+}
+
+caf::expected<child_counts> count_children(const pid& sup, caf::timespan timeout) {
+  return call<child_counts>(sup, timeout, sup_count_atom::value);
 }
 
 } // namespace corvid

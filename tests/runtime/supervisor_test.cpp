@@ -1,6 +1,9 @@
 // Supervisors: restart strategies, intensity, ordered start and reverse stop, nesting,
 // the dynamic supervisor, and names surviving restarts.
 
+#include <atomic>
+#include <thread>
+
 #include "fixture.hpp"
 
 using namespace corvid;
@@ -138,18 +141,27 @@ TEST_CASE_FIXTURE(fixture, "transient children restart only after abnormal exits
   CHECK(wait_exit(*sup));
 }
 
-TEST_CASE_FIXTURE(fixture, "exceeding restart intensity stops the supervisor and its parent sees why") {
+TEST_CASE_FIXTURE(fixture, "exceeding restart intensity: the supervisor exits with shutdown; telemetry says why") {
+  // OTP: a supervisor that gives up exits with `shutdown`, so a transient parent leaves it
+  // down instead of restarting it; the reason is reported, not carried in the exit reason.
   inbox box;
+  std::mutex m;
+  std::vector<std::string> why_events;
+  auto tid = telemetry::attach("corvid.supervisor.shutdown", [&](const telemetry::event& e) {
+    std::lock_guard<std::mutex> g{m};
+    why_events.push_back(e.metadata.at("reason") + " " + e.metadata.at("child"));
+  });
   supervisor_flags inner;
   inner.intensity = 2;
   inner.period = std::chrono::seconds(60);
+  auto inner_spec = supervisor_spec("inner", inner, {reporting("w", box)});
+  inner_spec.restart_type = restart::transient;
   auto top = start_supervisor(rt, supervisor_flags{strategy::one_for_one, 0, std::chrono::seconds(60), 0},
-                              {supervisor_spec("inner", inner, {reporting("w", box)})});
+                              {inner_spec});
   REQUIRE(top);
   auto inner_pid = child_pid(*top, "inner");
   REQUIRE(inner_pid);
   CHECK(box.take() == std::optional<std::string>{"w:start"});
-  // The top supervisor allows no restart: when inner gives up, top gives up too, naming inner.
   for (int i = 0; i < 3; ++i) {
     auto w = child_pid(inner_pid, "w");
     REQUIRE(w);
@@ -157,11 +169,188 @@ TEST_CASE_FIXTURE(fixture, "exceeding restart intensity stops the supervisor and
     if (i < 2)
       REQUIRE(box.take() == std::optional<std::string>{"w:start"});
   }
-  std::string inner_why, top_why;
+  std::string inner_why;
   CHECK(wait_exit(inner_pid, &inner_why));
-  CHECK(inner_why.find("max_restart_intensity") == 0);
-  CHECK(wait_exit(*top, &top_why));
-  CHECK(top_why.find("max_restart_intensity: child inner exited with max_restart_intensity") == 0);
+  CHECK(inner_why == "shutdown");
+  // top allows no restart at all, yet stays up: a transient child ending with shutdown is not restarted.
+  CHECK(eventually([&] {
+    auto k = which_children(*top);
+    return k && k->size() == 1 && !(*k)[0].current;
+  }));
+  CHECK(top->alive());
+  {
+    std::lock_guard<std::mutex> g{m};
+    CHECK(why_events == std::vector<std::string>{"reached_max_restart_intensity w"});
+  }
+  telemetry::detach(tid);
+  exit(*top, reason::shutdown());
+  CHECK(wait_exit(*top));
+}
+
+TEST_CASE_FIXTURE(fixture, "a failed restart is retried, each attempt counting toward the intensity") {
+  inbox box;
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  // Starts once, then fails `fails` times, then starts again.
+  auto flaky = [&box, starts](int fails) {
+    child_spec c = reporting("f", box);
+    auto inner = c.start;
+    c.start = [inner, starts, fails](process& sup) -> caf::expected<pid> {
+      int n = starts->fetch_add(1);
+      if (n >= 1 && n <= fails)
+        return make_error(errc::bad_argument, "not yet");
+      return inner(sup);
+    };
+    return c;
+  };
+  SUBCASE("within the intensity: the child comes back") {
+    supervisor_flags f;
+    f.intensity = 5;
+    f.period = std::chrono::seconds(60);
+    auto sup = start_supervisor(rt, f, {flaky(2)});
+    REQUIRE(sup);
+    CHECK(box.take() == std::optional<std::string>{"f:start"});
+    send(child_pid(*sup, "f"), std::string{"crash"});
+    CHECK(box.take() == std::optional<std::string>{"f:start"});
+    CHECK(starts->load() == 4);  // the first start, two failed attempts, one that worked
+    CHECK(sup->alive());
+    exit(*sup, reason::shutdown());
+    CHECK(wait_exit(*sup));
+  }
+  SUBCASE("beyond it: the supervisor gives up with shutdown") {
+    supervisor_flags f;
+    f.intensity = 3;
+    f.period = std::chrono::seconds(60);
+    auto sup = start_supervisor(rt, f, {flaky(100)});
+    REQUIRE(sup);
+    CHECK(box.take() == std::optional<std::string>{"f:start"});
+    send(child_pid(*sup, "f"), std::string{"crash"});
+    std::string why;
+    CHECK(wait_exit(*sup, &why));
+    CHECK(why == "shutdown");
+    CHECK(starts->load() == 4);  // the first start, then 3 attempts: the 4th restart exceeds 3
+  }
+}
+
+TEST_CASE_FIXTURE(fixture, "a child whose init throws fails the start; earlier children stop in reverse order") {
+  inbox box;
+  auto thrower = child_spec::worker("c", [](process&) -> behavior { throw std::runtime_error("no db"); });
+  auto sup = start_supervisor(rt, {}, {reporting("a", box), reporting("b", box), thrower, reporting("d", box)});
+  REQUIRE(!sup);
+  CHECK(sup.error() == errc::start_failed);
+  CHECK(describe(sup.error()) == "start_failed: child c: exception: no db");
+  CHECK(take_n(box, 4) == std::vector<std::string>{"a:start", "b:start", "b:stop", "a:stop"});
+  CHECK(box.take(100ms) == std::nullopt);  // d never started, c was not restarted
+}
+
+TEST_CASE_FIXTURE(fixture, "a nested supervisor's children have started before its next sibling starts") {
+  inbox box;
+  auto top = start_supervisor(rt, {}, {supervisor_spec("inner", {}, {reporting("x", box), reporting("y", box)}),
+                                       reporting("z", box)});
+  REQUIRE(top);
+  CHECK(take_n(box, 3) == std::vector<std::string>{"x:start", "y:start", "z:start"});
+  // and a nested supervisor whose child fails to start fails its parent's start
+  auto thrower = child_spec::worker("t", [](process&) -> behavior { throw std::runtime_error("bad"); });
+  auto bad = start_supervisor(rt, {}, {reporting("p", box), supervisor_spec("inner", {}, {thrower})});
+  REQUIRE(!bad);
+  CHECK(describe(bad.error()) == "start_failed: child inner: start_failed: child t: exception: bad");
+  CHECK(take_n(box, 2) == std::vector<std::string>{"p:start", "p:stop"});
+  exit(*top, reason::shutdown());
+  CHECK(wait_exit(*top));
+}
+
+TEST_CASE_FIXTURE(fixture, "start_child returns the error of a child whose init throws, and forgets it") {
+  auto sup = start_supervisor(rt, {}, {});
+  REQUIRE(sup);
+  auto r = start_child(*sup, child_spec::worker("t", [](process&) -> behavior { throw std::runtime_error("bad"); }));
+  REQUIRE(!r);
+  CHECK(describe(r.error()) == "exception: bad");
+  auto kids = which_children(*sup);
+  REQUIRE(kids);
+  CHECK(kids->empty());
+  exit(*sup, reason::shutdown());
+  CHECK(wait_exit(*sup));
+}
+
+TEST_CASE_FIXTURE(fixture, "exits of linked processes that are neither children nor the parent are ignored") {
+  inbox box;
+  auto sup = start_supervisor(rt, {}, {reporting("a", box)});
+  REQUIRE(sup);
+  take_n(box, 1);
+  for (auto why : {reason::normal(), reason::error("stranger crashed")}) {
+    auto stranger = spawn(rt, [s = *sup, why](process& self) -> behavior {
+      self.link(s);
+      return {[&self, why](int) { self.exit(why); }};
+    });
+    REQUIRE(stranger);
+    send(*stranger, 1);
+    CHECK(wait_exit(*stranger));
+  }
+  auto kids = which_children(*sup);  // answered after both exit signals: still running, child untouched
+  REQUIRE(kids);
+  CHECK(kids->size() == 1);
+  CHECK((*kids)[0].current);
+  CHECK(box.take(100ms) == std::nullopt);
+  exit(*sup, reason::shutdown());
+  CHECK(wait_exit(*sup));
+}
+
+TEST_CASE_FIXTURE(fixture, "a parent's shutdown reaches a nested supervisor that is busy stopping a child") {
+  // inner is stopping `slow` (which ignores shutdown until its timeout) when top shuts down:
+  // inner must still stop, or the whole tree would wait forever.
+  auto ignoring = [](process& self) -> behavior {
+    self.trap_exit(true);
+    self.on_exit_signal([](exit_signal&) {});
+    return {[](int x) { return x; }};
+  };
+  auto slow = child_spec::worker("slow", ignoring);
+  slow.shutdown = std::chrono::milliseconds(500);
+  auto top = start_supervisor(rt, {}, {supervisor_spec("inner", {}, {slow})});
+  REQUIRE(top);
+  auto inner = child_pid(*top, "inner");
+  REQUIRE(inner);
+  std::thread t([inner] { (void) terminate_child(inner, "slow", std::chrono::seconds(10)); });
+  CHECK(eventually([&] { return info(inner).mailbox.handled >= 2; }));  // the terminate call is under way
+  exit(*top, reason::shutdown());
+  CHECK(wait_exit(*top));
+  CHECK(!inner.alive());
+  t.join();
+}
+
+TEST_CASE_FIXTURE(fixture, "terminate_child keeps the spec; restart_child, delete_child, count_children, get_childspec") {
+  inbox box;
+  auto sup = start_supervisor(rt, {}, {reporting("a", box), supervisor_spec("s", {}, {}), reporting("b", box)});
+  REQUIRE(sup);
+  take_n(box, 2);
+  CHECK(terminate_child(*sup, "a") == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"a:stop"});
+  auto kids = which_children(*sup);
+  REQUIRE(kids);
+  REQUIRE(kids->size() == 3);
+  CHECK((*kids)[0].id == "a");
+  CHECK(!(*kids)[0].current);
+  auto c = count_children(*sup);
+  REQUIRE(c);
+  CHECK(c->specs == 3);
+  CHECK(c->active == 2);
+  CHECK(c->supervisors == 1);
+  CHECK(c->workers == 2);
+  auto spec = get_childspec(*sup, "a");
+  REQUIRE(spec);
+  CHECK(spec->id == "a");
+  CHECK(get_childspec(*sup, "zz").error() == errc::not_found);
+  CHECK(restart_child(*sup, "b").error() == errc::running);
+  CHECK(delete_child(*sup, "b") == errc::running);
+  auto a2 = restart_child(*sup, "a");
+  REQUIRE(a2);
+  CHECK(box.take() == std::optional<std::string>{"a:start"});
+  CHECK(child_pid(*sup, "a") == *a2);
+  CHECK(terminate_child(*sup, "a") == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"a:stop"});
+  CHECK(delete_child(*sup, "a") == caf::none);
+  CHECK(restart_child(*sup, "a").error() == errc::not_found);
+  CHECK(count_children(*sup)->specs == 2);
+  exit(*sup, reason::shutdown());
+  CHECK(wait_exit(*sup));
 }
 
 TEST_CASE_FIXTURE(fixture, "brutal_kill and shutdown timeouts end children that ignore shutdown") {

@@ -29,6 +29,7 @@ enum class errc : uint8_t {
   killed,                  ///< exit reason of a process ended by exit(p, kill) (OTP's `killed`)
   noproc,                  ///< linked to or monitored a process that had already exited
   running,                 ///< restart_child/delete_child on a child that is running
+  start_failed,            ///< a supervisor could not start a child (OTP's failed_to_start_child)
 };
 
 /// Category atom of corvid errors.

@@ -1,7 +1,13 @@
 #pragma once
 // Supervisors with OTP semantics: child specs, one_for_one / one_for_all / rest_for_one,
-// restart intensity, ordered start (each child's init has run before the next starts),
-// reverse-ordered stop, nesting, and a dynamic supervisor for many children of one kind.
+// restart intensity, ordered start (each child's start is complete, a nested supervisor's
+// whole subtree included, before the next starts), reverse-ordered stop, nesting, and a
+// dynamic supervisor for many children of one kind.
+//
+// As in OTP, a supervisor stops (children in reverse order, then itself) on an exit signal
+// from its parent, the supervisor or process that started it, or from corvid::exit, which
+// carries no sender and so acts as the parent's. Exits of linked processes that are neither
+// its children nor its parent are ignored.
 //
 //   using namespace corvid;
 //   auto sup = start_supervisor(rt, {.strategy = strategy::one_for_one},
@@ -60,8 +66,11 @@ struct child_spec {
 /// Restart intensity and strategy of a supervisor.
 struct supervisor_flags {
   strategy strategy_type = strategy::one_for_one;
-  int intensity = 3;                             ///< restarts allowed within `period`...
-  caf::timespan period = std::chrono::seconds(5);  ///< ...before the supervisor gives up
+  /// Restarts allowed within `period` (failed restart attempts count too); one more and the
+  /// supervisor gives up: it stops its children and exits with `shutdown`, as OTP does, so a
+  /// transient parent does not restart it. Telemetry `corvid.supervisor.shutdown` says why.
+  int intensity = 3;
+  caf::timespan period = std::chrono::seconds(5);
   size_t max_children = 0;                       ///< dynamic supervisors: 0 = unlimited
 };
 
@@ -74,7 +83,17 @@ struct child_info {
   uint32_t restarts = 0;
 };
 
-/// Starts a supervisor and waits until all its children have started.
+/// Counts of a supervisor's children (OTP count_children).
+struct child_counts {
+  size_t specs = 0;        ///< child specs, running or not
+  size_t active = 0;       ///< children running now
+  size_t supervisors = 0;  ///< specs of type supervisor
+  size_t workers = 0;      ///< specs of type worker
+};
+
+/// Starts a supervisor and waits until all its children have started. If a child fails to
+/// start (its start function errs, or its init throws), the children already started are
+/// stopped in reverse order and the error names the child (errc::start_failed).
 caf::expected<pid> start_supervisor(runtime& rt, supervisor_flags flags, std::vector<child_spec> children,
                                     spawn_options opts = {});
 /// A child spec that runs a nested supervisor.
@@ -86,14 +105,28 @@ caf::expected<pid> start_dynamic_supervisor(runtime& rt, supervisor_flags flags 
 /// Adds and starts a child (any supervisor). Errors: already_registered (duplicate id), overloaded
 /// (max_children), or the child's start error.
 caf::expected<pid> start_child(const pid& sup, child_spec spec, caf::timespan timeout = std::chrono::seconds(5));
-/// Stops a child by id (or by pid text for dynamic children) and forgets it.
+/// Stops a child by id and keeps its spec: which_children lists it without a pid, and
+/// restart_child / delete_child act on it. Temporary children, and children of a dynamic
+/// supervisor (named by pid text), are forgotten, as in OTP.
 caf::error terminate_child(const pid& sup, const std::string& id, caf::timespan timeout = std::chrono::seconds(5));
-/// The children, in start order.
+/// Starts a terminated child again from its spec. Errors: running, not_found; bad_argument
+/// for a dynamic supervisor; or the child's start error.
+caf::expected<pid> restart_child(const pid& sup, const std::string& id,
+                                 caf::timespan timeout = std::chrono::seconds(5));
+/// Forgets the spec of a terminated child. Errors: running, not_found, bad_argument (dynamic).
+caf::error delete_child(const pid& sup, const std::string& id, caf::timespan timeout = std::chrono::seconds(5));
+/// The spec of a child. Error: not_found.
+caf::expected<child_spec> get_childspec(const pid& sup, const std::string& id,
+                                        caf::timespan timeout = std::chrono::seconds(5));
+/// The children, in start order (terminated ones have an empty `current`).
 caf::expected<std::vector<child_info>> which_children(const pid& sup,
                                                       caf::timespan timeout = std::chrono::seconds(5));
+/// How many children, running and by type.
+caf::expected<child_counts> count_children(const pid& sup, caf::timespan timeout = std::chrono::seconds(5));
 
 } // namespace corvid
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::child_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::child_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corvid::child_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::child_counts)
