@@ -1,5 +1,8 @@
 // The bounded mailbox: every overflow policy lives here, in push().
 
+#include <algorithm>
+#include <limits>
+
 #include <caf/atom.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
@@ -58,11 +61,16 @@ void emit_drop(process_block& b, const char* why) {
                       {{"pid", pid{b.id}.to_string()}, {"policy", why}}});
 }
 
+// Counters are 32-bit: larger capacities mean "as many as they can count".
+uint32_t clamp_capacity(size_t n) {
+  return static_cast<uint32_t>(std::clamp<size_t>(n, 1, std::numeric_limits<uint32_t>::max()));
+}
+
 } // namespace
 
 process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options& o)
-  : id(i), rt(r), capacity(static_cast<uint32_t>(o.capacity == 0 ? 1 : o.capacity)),
-    high_water_threshold(static_cast<uint32_t>(o.high_water ? o.high_water : (o.capacity * 4) / 5)),
+  : id(i), rt(r), capacity(clamp_capacity(o.capacity)),
+    high_water_threshold(o.high_water ? clamp_capacity(o.high_water) : capacity / 5 * 4 + capacity % 5 * 4 / 5),
     policy(o.policy) {
   if (o.policy == overflow::coalesce && o.key)
     ext().key_fn = o.key;
@@ -74,6 +82,9 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
   bool crossed = false;
   size_t len = 0;
   envelope victim;  // destroyed outside the lock (it may fail a caller)
+  // A process's messages to itself (its timers, its self-sends) are its own bookkeeping:
+  // the bound never refuses, drops or delays them (a lost flush tick would stall it for good).
+  const bool own = e.from.id() == b.id;
   {
     std::unique_lock<std::mutex> g{b.mtx};
     if (!b.alive.load(std::memory_order_relaxed))
@@ -92,7 +103,7 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
             victim.reply.fail(make_error(errc::dropped, "coalesced by a newer message"));
           return caf::none;
         }
-        if (b.queue.size() >= b.capacity) {
+        if (!own && b.queue.size() >= b.capacity) {
           // Distinct keys filled the box: make room by dropping the oldest.
           victim = b.queue.pop_front();
           if (auto vk = key_of(b, victim.content)) {
@@ -106,7 +117,7 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
         x.keyed.emplace(std::move(*k), x.head_seq + b.queue.size());
       }
     }
-    if (b.queue.size() >= b.capacity) {
+    if (!own && b.queue.size() >= b.capacity) {
       switch (b.policy) {
         case overflow::reject:
           b.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -133,7 +144,10 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
           break;
         case overflow::backpressure:
           if (actor_sender) {
-            b.ext().waiters.push_back(e.from);
+            // One notice per waiting sender, however often it retried.
+            auto& w = b.ext().waiters;
+            if (std::find(w.begin(), w.end(), e.from) == w.end())
+              w.push_back(e.from);
             return make_error(errc::would_block);
           }
           if (wait.count() > 0) {
@@ -213,6 +227,7 @@ bool pop(process_block& b, envelope& out) {
 
 void close(process_block& b) {
   ring<envelope> doomed;
+  std::vector<pid> waiting;
   {
     std::lock_guard<std::mutex> g{b.mtx};
     b.alive.store(false);
@@ -224,9 +239,13 @@ void close(process_block& b) {
     if (b.extras) {
       b.extras->keyed.clear();
       b.extras->room_cv.notify_all();
-      b.extras->waiters.clear();
+      waiting.swap(b.extras->waiters);
     }
   }
+  // Senders told to wait learn now, by retrying, that there is nothing to wait for (errc::down).
+  for (auto& w : waiting)
+    if (w)
+      (void) deliver_signal(w, caf::make_message(room_available{pid{b.id}}));
   // Destroying the envelopes fails their callers with errc::down.
 }
 

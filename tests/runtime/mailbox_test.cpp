@@ -1,6 +1,7 @@
 // Bounded mailboxes: every overflow policy, backpressure for threads and processes,
 // counters, high-water telemetry, and signals that bypass a flood.
 
+#include <algorithm>
 #include <thread>
 
 #include "fixture.hpp"
@@ -167,6 +168,69 @@ TEST_CASE_FIXTURE(det_fixture, "an actor sender is told to wait and notified whe
   run();
   CHECK(log == std::vector<std::string>{"wait at 3", "room", "sent 3"});
   CHECK(seen == std::vector<int>{1, 2, 3});
+}
+
+TEST_CASE_FIXTURE(det_fixture, "a process's own timers and self-sends are never lost to its full mailbox") {
+  // A dropped flush tick used to leave a live session's "flush scheduled" flag set forever.
+  for (auto policy : {overflow::reject, overflow::drop_newest, overflow::drop_oldest, overflow::coalesce}) {
+    CAPTURE(to_string(policy));
+    std::vector<std::string> seen;
+    std::vector<caf::error> self_sends;
+    spawn_options so;
+    so.mailbox = box(2, policy);
+    auto p = spawn(rt, [&seen, &self_sends](process& self) -> behavior {
+      return {
+        [&self](caf::ok_atom) { self.send_after(std::chrono::milliseconds(1), self.self(), std::string{"tick"}); },
+        [&self, &self_sends, &seen](const std::string& s) {
+          seen.push_back(s);
+          if (s == "go")
+            for (auto m : {"s1", "s2", "s3"})
+              self_sends.push_back(self.send(self.self(), std::string{m}));
+        },
+      };
+    }, so);
+    REQUIRE(p);
+    run();
+    send(*p, caf::ok_atom::value);  // arms the timer
+    run();
+    sched().trigger_timeouts();     // the timer fires while...
+    CHECK(send(*p, std::string{"go"}) == caf::none);
+    CHECK(send(*p, std::string{"x"}) == caf::none);  // ...the mailbox is full
+    run();
+    CHECK(self_sends == std::vector<caf::error>(3));
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == std::vector<std::string>{"go", "s1", "s2", "s3", "tick", "x"});
+    CHECK(stats(*p).dropped == 0);
+    exit(*p, reason::kill());
+    run();
+  }
+}
+
+TEST_CASE_FIXTURE(det_fixture, "a sender waiting for room hears of it when the receiver dies instead") {
+  std::vector<int> seen;
+  auto consumer = recorder(rt, seen, box(1, overflow::backpressure));
+  REQUIRE(consumer);
+  std::vector<std::string> log;
+  auto producer = spawn(rt, [&log, c = *consumer](process& self) -> behavior {
+    return {
+      [&log, &self, c](caf::ok_atom) {
+        for (int i = 0; i < 5; ++i)  // retrying does not queue five notices
+          log.push_back(describe(self.send(c, i)));
+      },
+      [&log, &self, c](room_available&) { log.push_back("room: " + describe(self.send(c, 9))); },
+    };
+  });
+  REQUIRE(producer);
+  run();
+  send(*producer, caf::ok_atom::value);
+  sched().run_once();
+  REQUIRE(log == std::vector<std::string>{"normal", "would_block", "would_block", "would_block", "would_block"});
+  exit(*consumer, reason::kill());
+  run();
+  CHECK(log.back() == "room: down");
+  CHECK(log.size() == 6);
+  exit(*producer, reason::kill());
+  run();
 }
 
 TEST_CASE_FIXTURE(det_fixture, "a kill reaches a flooded process at once, not behind the flood") {

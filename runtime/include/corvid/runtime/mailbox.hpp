@@ -27,7 +27,8 @@ const char* to_string(overflow p);
 /// Extracts the coalescing key of a message; nullopt means "never coalesce this one".
 using coalesce_key_fn = std::function<std::optional<std::string>(const caf::message&)>;
 
-/// Mailbox configuration of one process.
+/// Mailbox configuration of one process. A process's messages to itself (its own timers and
+/// self-sends) are never refused, dropped or delayed by its bound: they are its bookkeeping.
 struct mailbox_options {
   size_t capacity = 10'000;          ///< user messages queued at most (control messages are never bounded)
   overflow policy = overflow::reject;
