@@ -142,8 +142,10 @@ caf::message process_actor::dispatch(caf::message m) {
       offer(caf::make_message(std::move(d)));
     return {};
   } else if (m.match_elements<exit_signal>()) {
-    // Synthesized for links to processes that were already gone.
+    // Synthesized for links to processes that were already gone, or from another node.
     auto sig = m.get_as<exit_signal>(0);
+    if (sig.from.is_remote() && x_)
+      std::erase(x_->remote_links, sig.from);
     if (trap_) {
       if (x_ && x_->on_exit)
         x_->on_exit(sig);
@@ -170,6 +172,10 @@ void process_actor::on_exit() {
     fail_state_ = reason::killed();
   const auto& reason = fail_state();
   fail_handed(reason);
+  if (x_ && blk_)
+    for (auto& r : x_->remote_links)  // the other nodes learn of this exit from their transport
+      if (auto t = transport_of(r))
+        (*t)->linked_exited(pid{blk_->id}, r, reason);
   if (x_ && x_->hold_ready)
     release_ready(reason ? reason : make_error(errc::down, "exited during its start"));
   if (x_) {

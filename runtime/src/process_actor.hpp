@@ -32,6 +32,7 @@ struct actor_extras {
     std::chrono::steady_clock::time_point deadline;
   };
   std::unordered_map<uint64_t, pid> monitors;  // ref -> watched process
+  std::vector<pid> remote_links;               // linked processes on other nodes
   std::unordered_map<uint64_t, timer> timers;
   std::unordered_map<uint64_t, call> calls;
   std::chrono::steady_clock::time_point armed_deadline = std::chrono::steady_clock::time_point::max();
