@@ -12,7 +12,6 @@
 
 namespace corvid {
 
-using clock = std::chrono::steady_clock;
 
 // -- pid ------------------------------------------------------------------------
 
@@ -256,7 +255,7 @@ void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err)
   auto b = to_.block();
   auto& x = impl->x();
   auto id = x.next_id++;
-  auto deadline = clock::now() + timeout_;
+  auto deadline = impl->clock().now() + timeout_;  // the actor clock: virtual under test
   if (!b && !to_.is_remote()) {
     caf::error err = make_error(errc::down, "no such process: " + to_.to_string());
     on_err(err);
