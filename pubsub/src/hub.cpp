@@ -4,6 +4,7 @@
 #include "corvid/pubsub/hub.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -259,6 +260,9 @@ hub::hub(runtime& rt, hub_options opts) : st_(std::make_shared<detail::hub_state
     opts.partitions = 1;
   if (opts.chunk == 0)
     opts.chunk = 1;
+  if (opts.incarnation == 0)
+    opts.incarnation = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count());
   st_->rt = &rt;
   st_->opts = std::move(opts);
   for (size_t k = 0; k < st_->opts.partitions; ++k)
@@ -406,6 +410,8 @@ hub_stats hub::stats() const {
 }
 
 const std::string& hub::node() const { return st_->opts.node; }
+
+uint64_t hub::incarnation() const { return st_->opts.incarnation; }
 
 runtime& hub::rt() const { return *st_->rt; }
 

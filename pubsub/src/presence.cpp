@@ -25,10 +25,10 @@ struct presence_impl : std::enable_shared_from_this<presence_impl> {
   std::unordered_map<uint64_t, tracked> local;                // by local pid id
   std::unordered_map<std::string, std::set<dot>> by_topic;
 
-  explicit presence_impl(hub& hb) : h(&hb), crdt(hb.node()) {}
+  explicit presence_impl(hub& hb) : h(&hb), crdt(replica_id{hb.node(), hb.incarnation()}) {}
 
   static presence_meta view(const dot& d, const presence_entry& e) {
-    return presence_meta{e.meta, to_string(d), {}, e.pid_id, d.node};
+    return presence_meta{e.meta, to_string(d), {}, e.pid_id, d.replica.node};
   }
 
   void index(const presence_changes& ch) {
@@ -185,7 +185,10 @@ presence_list presence::list(const std::string& topic) const {
 
 size_t presence::size() const {
   std::lock_guard<std::mutex> g{impl_->m};
-  return impl_->crdt.entries().size();
+  size_t n = 0;
+  for (auto& [topic, dots] : impl_->by_topic)
+    n += dots.size();
+  return n;
 }
 
 presence_delta presence::take_delta() {
@@ -198,10 +201,27 @@ void presence::merge(const presence_delta& d) {
   impl_->publish(impl_->crdt.merge(d));
 }
 
+void presence::replica_down(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.replica_down(r));
+}
+
+void presence::replica_up(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.replica_up(r));
+}
+
+void presence::drop_replica(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.drop_replica(r));
+}
+
 void presence::drop_node(const std::string& node) {
   std::lock_guard<std::mutex> g{impl_->m};
   impl_->publish(impl_->crdt.drop_node(node));
 }
+
+const replica_id& presence::self() const { return impl_->crdt.self(); }
 
 presence_delta presence::state() const {
   std::lock_guard<std::mutex> g{impl_->m};

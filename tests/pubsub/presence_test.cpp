@@ -47,6 +47,20 @@ pid idle(runtime& rt) {
   return *p;
 }
 
+hub_options named(std::string node) {
+  hub_options o;
+  o.node = std::move(node);
+  return o;
+}
+
+/// Two nodes' hubs and presences in one runtime, replicated by hand.
+struct two_nodes : fixture {
+  hub ha{rt, named("a@host")};
+  hub hb{rt, named("b@host")};
+  presence pa{ha};
+  presence pb{hb};
+};
+
 } // namespace
 
 TEST_SUITE("presence") {
@@ -100,15 +114,7 @@ TEST_CASE_FIXTURE(fixture, "errors as values; one key may have several presences
   CHECK(eventually([&] { return who.size() == 0; }));
 }
 
-TEST_CASE_FIXTURE(fixture, "two replicas converge through deltas; a node drop clears its entries") {
-  hub_options oa;
-  oa.node = "a@host";
-  hub_options ob;
-  ob.node = "b@host";
-  hub ha{rt, oa};
-  hub hb{rt, ob};
-  presence pa{ha};
-  presence pb{hb};
+TEST_CASE_FIXTURE(two_nodes, "two replicas converge through deltas; a node drop clears its entries") {
   inbox box;
   auto wb = watcher(rt, hb, box, "room");
   auto alice = idle(rt);
@@ -132,6 +138,52 @@ TEST_CASE_FIXTURE(fixture, "two replicas converge through deltas; a node drop cl
   CHECK(pb.list("room").empty());
   CHECK(box.size() == 0);
   exit(bob, reason::shutdown());
+  exit(wb, reason::shutdown());
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("presence (issue 14)") {
+
+TEST_CASE_FIXTURE(two_nodes, "merging a peer that dropped this node leaves its own presences alone") {
+  inbox box;
+  auto wa = watcher(rt, ha, box, "room");
+  auto alice = idle(rt);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  pb.merge(pa.take_delta());
+  pb.drop_node("a@host");  // b thinks a is gone (a netsplit), a still runs alice
+  pa.merge(pb.state());
+  CHECK(pa.list("room").size() == 1);
+  pa.untrack(alice, "room", "alice");
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  CHECK(box.size() == 0);
+  exit(alice, reason::shutdown());
+  exit(wa, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(two_nodes, "a netsplit hides a node's presences until it is up again") {
+  CHECK(pa.self() == replica_id{"a@host", ha.incarnation()});
+  inbox box;
+  auto wb = watcher(rt, hb, box, "room");
+  auto alice = idle(rt);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}) == caf::none);
+  pb.merge(pa.take_delta());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  pb.replica_down(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  CHECK(pb.list("room").empty());
+  CHECK(pb.size() == 0);
+  pb.replica_up(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  CHECK(pb.list("room")["alice"].size() == 1);
+  pb.drop_replica(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  pb.replica_up(pa.self());  // healed after all: a's whole state brings alice back
+  pb.merge(pa.state());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  CHECK(box.size() == 0);
+  exit(alice, reason::shutdown());
   exit(wb, reason::shutdown());
 }
 

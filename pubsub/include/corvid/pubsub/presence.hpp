@@ -52,7 +52,7 @@ struct presence_diff {
 /// Presence over a hub; thread-safe. Destroy it before the hub.
 class presence {
 public:
-  /// The hub's node name is this replica's node id.
+  /// The hub's node name and incarnation are this replica's id.
   explicit presence(hub& h);
   ~presence();
   presence(const presence&) = delete;
@@ -66,15 +66,23 @@ public:
   caf::error update(const pid& p, const std::string& topic, const std::string& key, meta m);
   /// Who is on `topic` now.
   presence_list list(const std::string& topic) const;
-  /// Number of tracked entries (all topics, all nodes).
+  /// Number of listed entries (all topics, all nodes that are up).
   size_t size() const;
 
   /// Cluster: local changes since the last call, to ship to the other nodes.
   presence_delta take_delta();
   /// Cluster: joins a delta (or whole state) from another node; diffs go out locally.
   void merge(const presence_delta& d);
-  /// Cluster: `node` went down; its entries leave.
+  /// Cluster: `r` is unreachable (netsplit); its entries leave but are kept for replica_up.
+  void replica_down(const replica_id& r);
+  /// Cluster: `r` is reachable again; its kept entries join. Also re-admits a dropped `r`.
+  void replica_up(const replica_id& r);
+  /// Cluster: `r` is gone for good; its entries leave and its context is deleted.
+  void drop_replica(const replica_id& r);
+  /// Cluster: drop_replica for every incarnation of `node`.
   void drop_node(const std::string& node);
+  /// This replica: the hub's (node, incarnation).
+  const replica_id& self() const;
   /// The whole replicated state (for a node joining late).
   presence_delta state() const;
 
