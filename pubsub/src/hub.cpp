@@ -3,6 +3,7 @@
 
 #include "corvid/pubsub/hub.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,13 +20,19 @@
 namespace corvid::pubsub::detail {
 
 using pid_list = std::vector<pid>;
+
+/// The subscribers of one topic within one partition, as a broadcast reads them.
+struct sub_list {
+  pid_list pids;   // delivered by send_many, in chunks
+  pid_list lossy;  // drop_newest mailboxes: one by one, as their drops look like deliveries to send_many
+};
 using continue_atom = caf::atom_constant<caf::atom("ps_cont")>;
 
 struct partition;
 
 /// A slice of one broadcast for one partition's helper process.
 struct dispatch_job {
-  std::shared_ptr<const pid_list> subs;
+  std::shared_ptr<const sub_list> subs;
   caf::message msg;
   uint64_t skip = 0;
   size_t next = 0;
@@ -39,14 +46,16 @@ namespace corvid::pubsub::detail {
 
 /// The subscribers of one topic within one partition.
 struct topic_subs {
-  std::shared_ptr<pid_list> list;               // shared with in-flight broadcasts: copied on write then
-  std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in *list
+  std::shared_ptr<sub_list> list;               // shared with in-flight broadcasts: copied on write then
+  std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in list->pids
+  size_t size() const { return list->pids.size() + list->lossy.size(); }
 };
 
 /// A subscribing process: its topics (in this partition) and its exit hook.
 struct member {
   pid who;
   uint64_t hook = 0;
+  bool lossy = false;  // a drop_newest mailbox
   std::vector<std::string> topics;
 };
 
@@ -61,11 +70,11 @@ struct alignas(64) partition {
   std::atomic<uint64_t> failed{0};
 
   /// The list of `ts`, private to the table again (copied if a broadcast still reads it).
-  static pid_list& writable(topic_subs& ts) {
+  static sub_list& writable(topic_subs& ts) {
     if (!ts.list) {
-      ts.list = std::make_shared<pid_list>();
+      ts.list = std::make_shared<sub_list>();
     } else if (ts.list.use_count() > 1) {
-      ts.list = std::make_shared<pid_list>(*ts.list);
+      ts.list = std::make_shared<sub_list>(*ts.list);
     } else {
       std::atomic_thread_fence(std::memory_order_acquire);  // readers released it
     }
@@ -78,18 +87,25 @@ struct alignas(64) partition {
       return;
     auto& ts = i->second;
     auto j = ts.pos.find(id);
-    if (j == ts.pos.end())
-      return;
-    auto idx = j->second;
-    ts.pos.erase(j);
-    auto& v = writable(ts);
-    if (idx + 1 != v.size()) {
-      v[idx] = std::move(v.back());
-      ts.pos[v[idx].id()] = idx;
+    if (j != ts.pos.end()) {
+      auto idx = j->second;
+      ts.pos.erase(j);
+      auto& v = writable(ts).pids;
+      if (idx + 1 != v.size()) {
+        v[idx] = std::move(v.back());
+        ts.pos[v[idx].id()] = idx;
+      }
+      v.pop_back();
+    } else {
+      auto& l = ts.list->lossy;
+      auto k = std::find_if(l.begin(), l.end(), [id](const pid& p) { return p.id() == id; });
+      if (k == l.end())
+        return;
+      auto& w = writable(ts).lossy;
+      w.erase(w.begin() + (k - l.begin()));
     }
-    v.pop_back();
     --subscriptions;
-    if (v.empty())
+    if (ts.size() == 0)
       topics.erase(i);
   }
 
@@ -100,6 +116,19 @@ struct alignas(64) partition {
     delivered.fetch_add(ok, std::memory_order_relaxed);
     if (bad)
       failed.fetch_add(bad, std::memory_order_relaxed);
+  }
+
+  /// Pushes `m` to each drop_newest subscriber but `skip`, telling drops by the mailbox's counter
+  /// (exact unless another sender's message is dropped by the same mailbox at the same time).
+  void push_lossy(const pid_list& subs, const caf::message& m, uint64_t skip) {
+    for (auto& p : subs) {
+      if (p.id() == skip)
+        continue;
+      auto before = ::corvid::stats(p).dropped;
+      auto r = ::corvid::send_many(&p, &p + 1, m);
+      bool ok = r.accepted == 1 && ::corvid::stats(p).dropped == before;
+      (ok ? delivered : failed).fetch_add(1, std::memory_order_relaxed);
+    }
   }
 };
 
@@ -145,11 +174,12 @@ struct helper_queue {
     auto budget = hub->opts.chunk;
     while (budget > 0 && !jobs.empty()) {
       auto& j = jobs.front();
-      auto end = std::min(j.subs->size(), j.next + budget);
-      part->push_range(*j.subs, j.next, end, j.msg, j.skip);
+      auto& pids = j.subs->pids;
+      auto end = std::min(pids.size(), j.next + budget);
+      part->push_range(pids, j.next, end, j.msg, j.skip);
       budget -= end - j.next;
       j.next = end;
-      if (j.next == j.subs->size()) {
+      if (j.next == pids.size()) {
         jobs.pop_front();
         part->inflight.fetch_sub(1, std::memory_order_release);
       }
@@ -203,7 +233,7 @@ void hub_state::start_helper(size_t k) {
 caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, uint64_t skip) {
   struct slice {
     partition* part;
-    std::shared_ptr<const pid_list> subs;
+    std::shared_ptr<const sub_list> subs;
   };
   std::vector<slice> slices;
   slices.reserve(parts.size());
@@ -213,7 +243,7 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
     auto i = pp->topics.find(topic);
     if (i == pp->topics.end())
       continue;
-    total += i->second.list->size();
+    total += i->second.size();
     slices.push_back({pp.get(), i->second.list});
   }
   if (total == 0)
@@ -222,6 +252,9 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
   bool big = total >= opts.dispatch_threshold;
   for (auto& s : slices) {
     auto& part = *s.part;
+    part.push_lossy(s.subs->lossy, m, skip);  // few, and inline: their order needs no helper
+    if (s.subs->pids.empty())
+      continue;
     // Inline only when the helper has nothing queued for this partition: keeps per-sender order.
     bool inline_ok = !part.helper || (!big && part.inflight.load(std::memory_order_acquire) == 0);
     if (!inline_ok) {
@@ -233,7 +266,7 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
       }
       part.inflight.fetch_sub(1, std::memory_order_acq_rel);  // helper full or gone: deliver here
     }
-    part.push_range(*s.subs, 0, s.subs->size(), m, skip);
+    part.push_range(s.subs->pids, 0, s.subs->pids.size(), m, skip);
   }
   return caf::none;
 }
@@ -307,6 +340,7 @@ caf::error hub::subscribe(const pid& p, const std::string& topic) {
     }
     mem.who = p;
     mem.hook = *hook;
+    mem.lossy = ::corvid::stats(p).policy == overflow::drop_newest;
   } else {
     for (auto& t : mem.topics)
       if (t == topic)
@@ -314,9 +348,13 @@ caf::error hub::subscribe(const pid& p, const std::string& topic) {
   }
   mem.topics.push_back(topic);
   auto& ts = part.topics[topic];
-  auto& v = detail::partition::writable(ts);
-  ts.pos.emplace(p.id(), static_cast<uint32_t>(v.size()));
-  v.push_back(p);
+  auto& l = detail::partition::writable(ts);
+  if (mem.lossy) {
+    l.lossy.push_back(p);
+  } else {
+    ts.pos.emplace(p.id(), static_cast<uint32_t>(l.pids.size()));
+    l.pids.push_back(p);
+  }
   ++part.subscriptions;
   return caf::none;
 }
@@ -377,9 +415,10 @@ std::vector<pid> hub::subscribers(const std::string& topic) const {
     auto i = pp->topics.find(topic);
     if (i == pp->topics.end())
       continue;
-    for (auto& p : *i->second.list)
-      if (p.alive())
-        out.push_back(p);
+    for (auto* v : {&i->second.list->pids, &i->second.list->lossy})
+      for (auto& p : *v)
+        if (p.alive())
+          out.push_back(p);
   }
   return out;
 }
@@ -390,7 +429,7 @@ size_t hub::subscriber_count(const std::string& topic) const {
     std::lock_guard<std::mutex> g{pp->m};
     auto i = pp->topics.find(topic);
     if (i != pp->topics.end())
-      n += i->second.list->size();
+      n += i->second.size();
   }
   return n;
 }

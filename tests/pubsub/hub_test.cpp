@@ -25,6 +25,28 @@ pid reporter(runtime& rt, inbox& box, std::string name, spawn_options so = {}) {
   return *p;
 }
 
+/// A subscriber that reports "key:value"; on "block" it reports "blocked" and waits for `opened`.
+/// Its mailbox holds `capacity` messages under `policy`.
+caf::expected<pid> gated(runtime& rt, inbox& box, std::shared_future<void> opened, size_t capacity,
+                         overflow policy) {
+  spawn_options so;
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = capacity;
+  so.mailbox->policy = policy;
+  return spawn(rt, [&box, opened](process&) -> behavior {
+    return {
+      [&box, opened](const std::string& cmd) {
+        if (cmd == "block") {
+          box.put("blocked");
+          opened.wait();
+        }
+        return cmd;
+      },
+      [&box](const std::string& key, int v) { box.put(key + ":" + std::to_string(v)); },
+    };
+  }, std::move(so));
+}
+
 } // namespace
 
 TEST_SUITE("hub") {
@@ -146,22 +168,7 @@ TEST_CASE_FIXTURE(fixture, "a coalescing subscriber under a storm gets the lates
   hub ps{rt};
   std::promise<void> gate;
   auto opened = gate.get_future().share();
-  spawn_options so;
-  so.mailbox = mailbox_options{};
-  so.mailbox->capacity = 4;
-  so.mailbox->policy = overflow::coalesce;
-  auto p = spawn(rt, [&box, opened](process&) -> behavior {
-    return {
-      [&box, opened](const std::string& cmd) {
-        if (cmd == "block") {
-          box.put("blocked");
-          opened.wait();
-        }
-        return cmd;
-      },
-      [&box](const std::string& key, int v) { box.put(key + ":" + std::to_string(v)); },
-    };
-  }, so);
+  auto p = gated(rt, box, opened, 4, overflow::coalesce);
   REQUIRE(p);
   REQUIRE(ps.subscribe(*p, "prices") == caf::none);
   REQUIRE(send(*p, std::string{"block"}) == caf::none);
@@ -260,6 +267,35 @@ TEST_CASE_FIXTURE(fixture, "subscribe and broadcast run concurrently") {
   for (auto& p : subs)
     exit(p, reason::shutdown());
   CHECK(eventually([&] { return ps.stats().subscriptions == 0; }, 30s));
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("hub (issue 14)") {
+
+TEST_CASE_FIXTURE(fixture, "drop_newest refusals count as failed, not delivered") {
+  inbox box;
+  hub ps{rt};
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  auto p = gated(rt, box, opened, 2, overflow::drop_newest);
+  REQUIRE(p);
+  REQUIRE(ps.subscribe(*p, "t") == caf::none);
+  CHECK(ps.subscribers("t") == std::vector<pid>{*p});
+  REQUIRE(send(*p, std::string{"block"}) == caf::none);
+  REQUIRE(box.take() == std::optional<std::string>{"blocked"});
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(ps.broadcast("t", std::string{"t"}, i) == caf::none);  // 2 fit, 3 are dropped
+  auto st = ps.stats();
+  CHECK(st.delivered == 2);
+  CHECK(st.failed == 3);
+  CHECK(stats(*p).dropped == 3);
+  gate.set_value();
+  CHECK(box.take() == std::optional<std::string>{"t:1"});
+  CHECK(box.take() == std::optional<std::string>{"t:2"});
+  ps.unsubscribe(*p, "t");
+  CHECK(ps.subscriber_count("t") == 0);
+  exit(*p, reason::shutdown());
 }
 
 } // TEST_SUITE
