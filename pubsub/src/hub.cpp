@@ -48,6 +48,7 @@ namespace corvid::pubsub::detail {
 struct topic_subs {
   std::shared_ptr<sub_list> list;               // shared with in-flight broadcasts: copied on write then
   std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in list->pids
+  std::unordered_map<uint64_t, caf::message> metas;  // only subscribers that gave metadata
   size_t size() const { return list->pids.size() + list->lossy.size(); }
 };
 
@@ -86,6 +87,7 @@ struct alignas(64) partition {
     if (i == topics.end())
       return;
     auto& ts = i->second;
+    ts.metas.erase(id);
     auto j = ts.pos.find(id);
     if (j != ts.pos.end()) {
       auto idx = j->second;
@@ -160,6 +162,9 @@ struct hub_state : std::enable_shared_from_this<hub_state> {
   }
 
   caf::error dispatch(const std::string& topic, const caf::message& m, uint64_t skip);
+  /// Delivers here: by the named dispatcher if `via` is not empty, else by dispatch().
+  caf::error deliver_here(const std::string& topic, const caf::message& m, const pid& skip, std::string_view via);
+  caf::error subscribe(const pid& p, const std::string& topic, const caf::message* meta);
   void start_helper(size_t k);
 };
 
@@ -271,13 +276,56 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
   return caf::none;
 }
 
-caf::error publish(hub_state& st, const std::string& topic, caf::message m, const pid& skip, bool remote) {
+caf::error no_dispatcher(std::string_view name) {
+  return make_error(errc::not_found, "no dispatcher named " + std::string{name});
+}
+
+caf::error hub_state::deliver_here(const std::string& topic, const caf::message& m, const pid& skip,
+                                   std::string_view via) {
+  if (via.empty())
+    return dispatch(topic, m, skip.id());
+  auto d = opts.dispatchers.find(via);
+  if (d == opts.dispatchers.end())
+    return no_dispatcher(via);
+  std::vector<subscriber> subs;
+  for (auto& pp : parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    auto i = pp->topics.find(topic);
+    if (i == pp->topics.end())
+      continue;
+    auto& ts = i->second;
+    for (auto* v : {&ts.list->pids, &ts.list->lossy}) {
+      for (auto& p : *v) {
+        auto mi = ts.metas.find(p.id());
+        subs.push_back({p, mi == ts.metas.end() ? caf::message{} : mi->second});
+      }
+    }
+  }
+  if (subs.empty())
+    return caf::none;
+  broadcasts.fetch_add(1, std::memory_order_relaxed);
+  d->second(subs, skip, m);
+  return caf::none;
+}
+
+caf::error publish(hub_state& st, const std::string& topic, caf::message m, const route& r) {
   if (topic.empty())
     return make_error(errc::bad_argument, "empty topic");
-  auto err = st.dispatch(topic, m, skip.id());
-  if (remote && st.opts.adapter) {
-    remote_broadcast rb{topic, std::move(m), st.opts.node,
-                        st.seq.fetch_add(1, std::memory_order_relaxed) + 1, skip.id()};
+  if (!r.via.empty() && st.opts.dispatchers.find(r.via) == st.opts.dispatchers.end())
+    return no_dispatcher(r.via);  // before anything goes to other nodes
+  bool direct = !r.to_node.empty();
+  bool here = !direct || r.to_node == st.opts.node;
+  bool away = r.remote && (!direct || r.to_node != st.opts.node);
+  if (direct && away && !st.opts.adapter)
+    return make_error(errc::not_found, "no cluster adapter: node " + std::string{r.to_node} + " unknown");
+  caf::error err;
+  if (here)
+    err = st.deliver_here(topic, m, r.skip, r.via);
+  if (away && st.opts.adapter) {
+    // Direct broadcasts are not sequenced: the other nodes would see their numbers as gaps.
+    auto seq = direct ? 0 : st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    remote_broadcast rb{topic, std::move(m), st.opts.node, seq, r.skip.id(),
+                        std::string{r.to_node}, std::string{r.via}};
     if (auto e = st.opts.adapter->forward(rb); e && !err)
       err = std::move(e);
   }
@@ -320,16 +368,37 @@ hub::~hub() {
 }
 
 caf::error hub::subscribe(const pid& p, const std::string& topic) {
+  return st_->subscribe(p, topic, nullptr);
+}
+
+caf::error hub::subscribe(const pid& p, const std::string& topic, caf::message meta) {
+  return st_->subscribe(p, topic, &meta);
+}
+
+} // namespace corvid::pubsub
+
+namespace corvid::pubsub::detail {
+
+/// Subscribes `p`; a `meta` (even an empty one) replaces the metadata of an existing subscription.
+caf::error hub_state::subscribe(const pid& p, const std::string& topic, const caf::message* meta) {
   if (topic.empty())
     return make_error(errc::bad_argument, "empty topic");
   if (!p.alive())
     return make_error(errc::down, "cannot subscribe " + p.to_string());
-  auto& part = st_->part_of(p.id());
+  auto set_meta = [&](topic_subs& ts) {
+    if (!meta)
+      return;
+    if (meta->empty())
+      ts.metas.erase(p.id());
+    else
+      ts.metas[p.id()] = *meta;
+  };
+  auto& part = part_of(p.id());
   std::lock_guard<std::mutex> g{part.m};
   auto [mi, fresh] = part.members.try_emplace(p.id());
   auto& mem = mi->second;
   if (fresh) {
-    std::weak_ptr<detail::hub_state> w = st_;
+    std::weak_ptr<hub_state> w = shared_from_this();
     auto hook = on_exit_of(p, [w](const pid& who, const caf::error&) {
       if (auto s = w.lock())
         s->drop_member(who.id());
@@ -342,13 +411,17 @@ caf::error hub::subscribe(const pid& p, const std::string& topic) {
     mem.hook = *hook;
     mem.lossy = ::corvid::stats(p).policy == overflow::drop_newest;
   } else {
-    for (auto& t : mem.topics)
-      if (t == topic)
+    for (auto& t : mem.topics) {
+      if (t == topic) {
+        set_meta(part.topics[topic]);
         return caf::none;
+      }
+    }
   }
   mem.topics.push_back(topic);
   auto& ts = part.topics[topic];
-  auto& l = detail::partition::writable(ts);
+  set_meta(ts);
+  auto& l = partition::writable(ts);
   if (mem.lossy) {
     l.lossy.push_back(p);
   } else {
@@ -358,6 +431,10 @@ caf::error hub::subscribe(const pid& p, const std::string& topic) {
   ++part.subscriptions;
   return caf::none;
 }
+
+} // namespace corvid::pubsub::detail
+
+namespace corvid::pubsub {
 
 void hub::unsubscribe(const pid& p, const std::string& topic) {
   auto& part = st_->part_of(p.id());
@@ -380,14 +457,16 @@ void hub::unsubscribe(const pid& p, const std::string& topic) {
 }
 
 caf::error hub::publish(const std::string& topic, caf::message m, const pid& skip, bool remote) {
-  return detail::publish(*st_, topic, std::move(m), skip, remote);
+  return detail::publish(*st_, topic, std::move(m), {skip, remote, {}, {}});
 }
 
 caf::error hub::deliver_remote(const remote_broadcast& b) {
   if (b.origin == st_->opts.node)
     return caf::none;  // our own broadcast, echoed back
+  if (!b.target.empty() && b.target != st_->opts.node)
+    return caf::none;  // a direct broadcast to another node
   std::optional<sequence_gap> gap;
-  {
+  if (b.seq != 0) {
     std::lock_guard<std::mutex> g{st_->seen_m};
     auto& last = st_->seen[b.origin];
     if (last != 0 && b.seq <= last)
@@ -405,7 +484,7 @@ caf::error hub::deliver_remote(const remote_broadcast& b) {
     if (st_->opts.on_gap)
       st_->opts.on_gap(*gap);
   }
-  return st_->dispatch(b.topic, b.payload, 0);  // `from` is a remote pid: nobody local to skip
+  return st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
 }
 
 std::vector<pid> hub::subscribers(const std::string& topic) const {
