@@ -56,7 +56,6 @@ struct topic_subs {
 struct member {
   pid who;
   uint64_t hook = 0;
-  bool lossy = false;  // a drop_newest mailbox
   std::vector<std::string> topics;
 };
 
@@ -409,7 +408,6 @@ caf::error hub_state::subscribe(const pid& p, const std::string& topic, const ca
     }
     mem.who = p;
     mem.hook = *hook;
-    mem.lossy = ::corvid::stats(p).policy == overflow::drop_newest;
   } else {
     for (auto& t : mem.topics) {
       if (t == topic) {
@@ -422,7 +420,7 @@ caf::error hub_state::subscribe(const pid& p, const std::string& topic, const ca
   auto& ts = part.topics[topic];
   set_meta(ts);
   auto& l = partition::writable(ts);
-  if (mem.lossy) {
+  if (::corvid::stats(p).policy == overflow::drop_newest) {  // asked here, not kept: a member stays small
     l.lossy.push_back(p);
   } else {
     ts.pos.emplace(p.id(), static_cast<uint32_t>(l.pids.size()));
