@@ -2,7 +2,9 @@
 // Presence (Phoenix.Presence): track processes under a topic and key with metadata; list who
 // is there; every subscriber of the topic receives a `presence_diff` (joins and leaves, key ->
 // metas) on each change. A tracked process that exits leaves by itself. The state is a
-// delta-state CRDT (crdt.hpp): a cluster adapter ships take_delta() and calls merge().
+// delta-state CRDT (crdt.hpp): a cluster adapter ships take_delta() and calls merge(), and
+// reports reachability with replica_down/replica_up (netsplit) and drop_replica (gone).
+// A key's presences come as {metas, extra}: Phoenix's %{metas: [...]} plus what fetch adds.
 //
 //   corvid::pubsub::hub ps{rt};
 //   corvid::pubsub::presence who{ps};
@@ -36,7 +38,7 @@ struct presence_impl;
 /// One presence of a key, as list() and diffs show it.
 struct presence_meta {
   pubsub::meta meta;
-  std::string ref;       ///< phx_ref: the dot that added it, "node:clock"
+  std::string ref;       ///< phx_ref: the dot that added it, "node/incarnation:clock"
   std::string prev_ref;  ///< phx_ref_prev: set on the join half of an update
   uint64_t pid_id = 0;   ///< the tracked process (on `node`)
   std::string node;
@@ -92,6 +94,7 @@ public:
   caf::expected<std::string> update(const pid& p, const std::string& topic, const std::string& key, F&& f) {
     return update_with(p, topic, key, std::forward<F>(f));
   }
+  /// The non-template form of update(..., f); `f` runs under the lock: it must not call this presence.
   caf::expected<std::string> update_with(const pid& p, const std::string& topic, const std::string& key,
                                          const std::function<meta(const meta&)>& f);
   /// Who is on `topic` now.
