@@ -160,4 +160,31 @@ TEST_CASE_FIXTURE(fixture, "a throttle feeding a topic through a hub") {
   exit(*sub, reason::shutdown());
 }
 
+TEST_CASE_FIXTURE(fixture, "a throttled publisher subscribed to its own topic skips itself") {
+  hub ps{rt};
+  inbox box;
+  auto sub = spawn(rt, [&box](process&) -> behavior {
+    return {[&box](const std::string&, int v) { box.put("sub:" + std::to_string(v)); }};
+  });
+  REQUIRE(sub);
+  REQUIRE(ps.subscribe(*sub, "prices") == caf::none);
+  auto pub = spawn(rt, [&ps, &box](process& self) -> behavior {  // as in the README's example
+    auto t = std::make_shared<throttle>(self, 30ms, to_topic(ps, "prices", self.self()));
+    return {
+      limiter_handler(),
+      [t](int price) { (*t)(std::string{"prices"}, price); },
+      [&box](const std::string&, int v) { box.put("self:" + std::to_string(v)); },
+      [](const std::string& probe) { return probe; },
+    };
+  });
+  REQUIRE(pub);
+  REQUIRE(ps.subscribe(*pub, "prices") == caf::none);
+  REQUIRE(send(*pub, 1) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"sub:1"});
+  REQUIRE(call<std::string>(*pub, 1s, std::string{"probe"}));
+  CHECK(box.size() == 0);
+  exit(*pub, reason::shutdown());
+  exit(*sub, reason::shutdown());
+}
+
 } // TEST_SUITE
