@@ -16,6 +16,7 @@
 #include "corvid/runtime/process.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/telemetry.hpp"
+#include "corvid/runtime/transport.hpp"
 
 namespace corvid::pubsub::detail {
 
@@ -23,8 +24,7 @@ using pid_list = std::vector<pid>;
 
 /// The subscribers of one topic within one partition, as a broadcast reads them.
 struct sub_list {
-  pid_list pids;   // delivered by send_many, in chunks
-  pid_list lossy;  // drop_newest mailboxes: one by one, as their drops look like deliveries to send_many
+  pid_list pids;  // delivered by send_many, in chunks
 };
 using continue_atom = caf::atom_constant<caf::atom("ps_cont")>;
 
@@ -49,7 +49,7 @@ struct topic_subs {
   std::shared_ptr<sub_list> list;               // shared with in-flight broadcasts: copied on write then
   std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in list->pids
   std::unordered_map<uint64_t, caf::message> metas;  // only subscribers that gave metadata
-  size_t size() const { return list->pids.size() + list->lossy.size(); }
+  size_t size() const { return list->pids.size(); }
 };
 
 /// A subscribing process: its topics (in this partition) and its exit hook.
@@ -98,12 +98,7 @@ struct alignas(64) partition {
       }
       v.pop_back();
     } else {
-      auto& l = ts.list->lossy;
-      auto k = std::find_if(l.begin(), l.end(), [id](const pid& p) { return p.id() == id; });
-      if (k == l.end())
-        return;
-      auto& w = writable(ts).lossy;
-      w.erase(w.begin() + (k - l.begin()));
+      return;
     }
     --subscriptions;
     if (ts.size() == 0)
@@ -117,19 +112,6 @@ struct alignas(64) partition {
     delivered.fetch_add(ok, std::memory_order_relaxed);
     if (bad)
       failed.fetch_add(bad, std::memory_order_relaxed);
-  }
-
-  /// Pushes `m` to each drop_newest subscriber but `skip`, telling drops by the mailbox's counter
-  /// (exact unless another sender's message is dropped by the same mailbox at the same time).
-  void push_lossy(const pid_list& subs, const caf::message& m, uint64_t skip) {
-    for (auto& p : subs) {
-      if (p.id() == skip)
-        continue;
-      auto before = ::corvid::stats(p).dropped;
-      auto r = ::corvid::send_many(&p, &p + 1, m);
-      bool ok = r.accepted == 1 && ::corvid::stats(p).dropped == before;
-      (ok ? delivered : failed).fetch_add(1, std::memory_order_relaxed);
-    }
   }
 };
 
@@ -256,7 +238,6 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
   bool big = total >= opts.dispatch_threshold;
   for (auto& s : slices) {
     auto& part = *s.part;
-    part.push_lossy(s.subs->lossy, m, skip);  // few, and inline: their order needs no helper
     if (s.subs->pids.empty())
       continue;
     // Inline only when the helper has nothing queued for this partition: keeps per-sender order.
@@ -293,11 +274,9 @@ caf::error hub_state::deliver_here(const std::string& topic, const caf::message&
     if (i == pp->topics.end())
       continue;
     auto& ts = i->second;
-    for (auto* v : {&ts.list->pids, &ts.list->lossy}) {
-      for (auto& p : *v) {
-        auto mi = ts.metas.find(p.id());
-        subs.push_back({p, mi == ts.metas.end() ? caf::message{} : mi->second});
-      }
+    for (auto& p : ts.list->pids) {
+      auto mi = ts.metas.find(p.id());
+      subs.push_back({p, mi == ts.metas.end() ? caf::message{} : mi->second});
     }
   }
   if (subs.empty())
@@ -340,9 +319,11 @@ hub::hub(runtime& rt, hub_options opts) : st_(std::make_shared<detail::hub_state
     opts.partitions = 1;
   if (opts.chunk == 0)
     opts.chunk = 1;
+  // By default the hub is the runtime's node: the same name and incarnation as its pids.
+  if (opts.node.empty() || opts.node == "nonode@nohost")
+    opts.node = local_node(rt).name;
   if (opts.incarnation == 0)
-    opts.incarnation = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count());
+    opts.incarnation = local_node(rt).incarnation;
   st_->rt = &rt;
   st_->opts = std::move(opts);
   for (size_t k = 0; k < st_->opts.partitions; ++k)
@@ -420,12 +401,8 @@ caf::error hub_state::subscribe(const pid& p, const std::string& topic, const ca
   auto& ts = part.topics[topic];
   set_meta(ts);
   auto& l = partition::writable(ts);
-  if (::corvid::stats(p).policy == overflow::drop_newest) {  // asked here, not kept: a member stays small
-    l.lossy.push_back(p);
-  } else {
-    ts.pos.emplace(p.id(), static_cast<uint32_t>(l.pids.size()));
-    l.pids.push_back(p);
-  }
+  ts.pos.emplace(p.id(), static_cast<uint32_t>(l.pids.size()));
+  l.pids.push_back(p);
   ++part.subscriptions;
   return caf::none;
 }
@@ -492,10 +469,9 @@ std::vector<pid> hub::subscribers(const std::string& topic) const {
     auto i = pp->topics.find(topic);
     if (i == pp->topics.end())
       continue;
-    for (auto* v : {&i->second.list->pids, &i->second.list->lossy})
-      for (auto& p : *v)
-        if (p.alive())
-          out.push_back(p);
+    for (auto& p : i->second.list->pids)
+      if (p.alive())
+        out.push_back(p);
   }
   return out;
 }

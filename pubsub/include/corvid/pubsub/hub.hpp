@@ -60,8 +60,8 @@ caf::error publish(hub_state& st, const std::string& topic, caf::message m, cons
 
 /// How a hub partitions and delivers.
 struct hub_options {
-  std::string node = "nonode@nohost";  ///< this node's name: the origin stamped on broadcasts
-  uint64_t incarnation = 0;            ///< tells a restarted node from its old life; 0 = the start time in µs
+  std::string node;                    ///< the origin stamped on broadcasts; "" = the runtime's node name
+  uint64_t incarnation = 0;            ///< tells a restarted node from its old life; 0 = the runtime's
   size_t partitions = 8;               ///< subscriber-table shards (by pid), one helper process each
   size_t dispatch_threshold = 2048;    ///< fan-outs this large go through the helpers, smaller ones inline
   size_t chunk = 1024;                 ///< deliveries a helper makes per handler turn (fairness between jobs)
