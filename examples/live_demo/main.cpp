@@ -18,6 +18,7 @@
 
 #include "corvid/live/dashboard.hpp"
 #include "corvid/live/server.hpp"
+#include "corvid/live/utf8.hpp"
 #include "corvid/pubsub/hub.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
@@ -145,6 +146,8 @@ namespace {
 
 class chat_view : public live::view {
  public:
+  static constexpr std::size_t max_body = 500;  // bytes of UTF-8
+
   explicit chat_view(chat_room& room, corvid::pubsub::hub& hub) : room_(room), hub_(hub) {}
 
   live::html_template render() const override { return tpl("chat.html"); }
@@ -165,7 +168,7 @@ class chat_view : public live::view {
     if (ev == "send") {
       auto body = v.values.count("body") ? v.values.at("body") : std::string{};
       if (body.empty()) return status::ok();
-      if (body.size() > 500) body.resize(500);
+      body = std::string(live::truncate_utf8(body, max_body));  // never inside a character
       auto* me = s["me"].get_if<std::string>();
       room_.post(me ? *me : "guest", std::move(body));
       s.assign("draft", "");
@@ -173,7 +176,7 @@ class chat_view : public live::view {
     } else if (ev == "typing") {  // phx-change: the whole form, urlencoded
       auto body = v.values.count("body") ? v.values.at("body") : std::string{};
       s.assign("draft", body);
-      s.assign("hint", body.size() > 500 ? "too long: only 500 characters are kept" : "");
+      s.assign("hint", body.size() > max_body ? "too long: only the first 500 bytes are kept" : "");
     } else if (ev == "clear") {  // phx-keyup with phx-key="Escape"
       s.assign("draft", "");
     } else {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "corvid/live/channel.hpp"
 #include "corvid/live/page.hpp"
+#include "corvid/runtime/telemetry.hpp"
 
 using namespace corvid::live;
 namespace json = boost::json;
@@ -61,6 +63,19 @@ struct other_view : view {
   html_template render() const override { return *html_template::parse("<p>other</p>"); }
 };
 
+// Shows a form field, a value of its own making, or throws: whatever the test asks for.
+struct echo_view : view {
+  html_template render() const override { return *html_template::parse("<p>{{ text }}</p>"); }
+  void mount(const params&, const session&, socket& s) override { s.assign("text", ""); }
+  status handle_event(const std::string& ev, const event_value& v, socket& s) override {
+    if (ev == "say") s.assign("text", v.values.count("body") ? v.values.at("body") : "");
+    else if (ev == "cut") s.assign("text", std::string("caf\xC3"));  // a view cutting inside "é"
+    else if (ev == "boom") throw std::runtime_error("boom\n\x1b[2Kcorvid.live: FAKE view line");
+    else return status::unknown_event(ev);
+    return status::ok();
+  }
+};
+
 // The host side: collects frames and flush requests.
 struct fake_host : channel_host {
   std::vector<std::string> frames;
@@ -88,6 +103,7 @@ struct fixture {
   fixture() {
     routes.add("/counter", [this] { return std::make_unique<counter_view>(j); });
     routes.add("/other", make_view<other_view>);
+    routes.add("/echo", make_view<echo_view>);
     cfg.routes = &routes;
     cfg.signer = &sessions;
     cfg.csrf = &csrf;
@@ -116,9 +132,18 @@ struct fixture {
   }
   // Sends a click event; returns every frame it produced (the reply and any pushes).
   std::vector<json::array> events(const std::string& ref, const std::string& name, json::object value = {}) {
-    json::object payload{{"type", "click"}, {"event", name}, {"value", value}};
-    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
+    send_event(ref, "click", name, std::move(value));
     return host.take();
+  }
+  void send_event(const std::string& ref, const std::string& type, const std::string& name, json::value value) {
+    json::object payload{{"type", type}, {"event", name}, {"value", std::move(value)}};
+    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
+  }
+  // Joins lv:phx-1 to /echo; the frames it sent are dropped.
+  void join_echo() {
+    ch.handle_frame(join_frame("4", sessions.sign("/echo", "/echo"), "http://h/echo"));
+    REQUIRE(host.frames.size() == 1);
+    host.frames.clear();
   }
   json::array event(const std::string& ref, const std::string& name, json::object value = {}) {
     auto out = events(ref, name, std::move(value));
@@ -129,6 +154,39 @@ struct fixture {
 
 const json::object& response(const json::array& reply) { return reply[4].as_object().at("response").as_object(); }
 std::string status_of(const json::array& reply) { return std::string(reply[4].as_object().at("status").as_string()); }
+
+// Boost.JSON refuses text that is not valid UTF-8, as a browser refuses such a websocket frame.
+bool browser_would_take(const std::string& frame) {
+  boost::system::error_code ec;
+  (void)json::parse(frame, ec);
+  return !ec;
+}
+
+// Every "corvid.live" telemetry event while it lives.
+struct log_capture {
+  std::mutex m;
+  std::vector<std::pair<std::string, std::string>> lines;  // event name, message
+  std::uint64_t id;
+  log_capture() {
+    id = corvid::telemetry::attach("corvid.live", [this](const corvid::telemetry::event& e) {
+      auto msg = e.metadata.find("message");
+      std::lock_guard<std::mutex> g{m};
+      lines.emplace_back(std::string(e.name), msg == e.metadata.end() ? std::string{} : msg->second);
+    });
+  }
+  ~log_capture() { corvid::telemetry::detach(id); }
+  std::vector<std::pair<std::string, std::string>> take() {
+    std::lock_guard<std::mutex> g{m};
+    return std::exchange(lines, {});
+  }
+};
+
+bool has_raw_control(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 
 }  // namespace
 
@@ -438,4 +496,32 @@ TEST_SUITE("live.channel") {
     CHECK(u->query.at("y") == "a b");
     CHECK(split_url("http://h:4000")->path == "/");
   }
+}
+
+TEST_SUITE("live.hardening") {
+  TEST_CASE("utf-8: %FF in a form value reaches the view repaired; the reply frame is valid UTF-8") {
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "form", "say", "body=caf%C3%A9+%FF%C3+ok");
+    REQUIRE(f.host.frames.size() == 1);
+    CHECK(browser_would_take(f.host.frames[0]));
+    CHECK(f.host.frames[0].find("caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD ok") != std::string::npos);
+  }
+
+  TEST_CASE("utf-8: a view's own invalid text leaves the frame encoder as U+FFFD") {
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "click", "cut", json::object{});
+    REQUIRE(f.host.frames.size() == 1);
+    CHECK(browser_would_take(f.host.frames[0]));
+    CHECK(f.host.frames[0].find("caf\xEF\xBF\xBD") != std::string::npos);
+  }
+
+  TEST_CASE("utf-8: JSON input with a lone surrogate escape is malformed, nothing reaches a view") {
+    fixture f;
+    f.join_echo();
+    f.ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"say","value":{"body":"\ud800"}}])");
+    CHECK(f.host.frames.empty());  // refs unreadable: nobody to answer
+  }
+
 }

@@ -20,7 +20,11 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "corvid/live/server.hpp"
+#include "corvid/live/token.hpp"
 #include "corvid/runtime.hpp"
 
 using namespace corvid::live;
@@ -53,7 +57,11 @@ struct count_view : view {
       have_session = true;
     }
   }
-  status handle_event(const std::string& ev, const event_value&, live::socket& s) override {
+  status handle_event(const std::string& ev, const event_value& v, live::socket& s) override {
+    if (ev == "say") {  // a form field shown as it came
+      s.assign("blob", v.values.count("body") ? v.values.at("body") : "");
+      return status::ok();
+    }
     if (ev != "inc") return status::unknown_event(ev);
     s.assign("n", *s["n"].get_if<std::int64_t>() + 1);
     return status::ok();
@@ -96,7 +104,8 @@ struct http_result {
   std::string body;
 };
 
-http_result http_get(std::uint16_t port, const std::string& target) {
+// `host`: the Host header (default 127.0.0.1:port).
+http_result http_get(std::uint16_t port, const std::string& target, std::optional<std::string> host = std::nullopt) {
   asio::io_context ioc;
   beast::tcp_stream s{ioc};
   http_result out;
@@ -105,7 +114,7 @@ http_result http_get(std::uint16_t port, const std::string& target) {
                   cancel, 5s);
   if (out.ec) return out;
   http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::host, host ? *host : "127.0.0.1:" + std::to_string(port));
   out.ec = run_op(ioc, [&](auto h) { http::async_write(s, req, h); }, cancel, 5s);
   if (out.ec) return out;
   beast::flat_buffer buf;
@@ -146,12 +155,13 @@ struct ws_client {
   explicit ws_client(std::uint16_t p) : port(p) {}
   void cancel() { beast::get_lowest_layer(ws).socket().close(); }
 
-  beast::error_code connect(std::optional<std::string> origin = std::nullopt) {
+  // `origin`/`host`: the Origin and Host headers (default http://127.0.0.1:port and 127.0.0.1:port).
+  beast::error_code connect(std::optional<std::string> origin = std::nullopt, std::optional<std::string> host_header = std::nullopt) {
     auto ec = run_op(ioc, [&](auto h) {
       beast::get_lowest_layer(ws).async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, h);
     }, [&] { cancel(); }, 5s);
     if (ec) return ec;
-    std::string host = "127.0.0.1:" + std::to_string(port);
+    std::string host = host_header ? *host_header : "127.0.0.1:" + std::to_string(port);
     ws.set_option(websocket::stream_base::decorator([origin, host](websocket::request_type& r) {
       r.set(http::field::origin, origin ? *origin : "http://" + host);
     }));
@@ -186,11 +196,14 @@ struct ws_client {
     return ws.reason().code;
   }
   json::array join(const page_tokens& p, const std::string& csrf_override = "", const std::string& session_override = "") {
+    return join_as(p.id, csrf_override.empty() ? p.csrf : csrf_override, session_override.empty() ? p.session : session_override);
+  }
+  json::array join_as(const std::string& id, const std::string& csrf, const std::string& session) {
     json::object payload{{"url", "http://127.0.0.1:" + std::to_string(port) + "/"},
-                         {"params", json::object{{"_csrf_token", csrf_override.empty() ? p.csrf : csrf_override}}},
-                         {"session", session_override.empty() ? p.session : session_override},
+                         {"params", json::object{{"_csrf_token", csrf}}},
+                         {"session", session},
                          {"static", nullptr}};
-    REQUIRE_FALSE(send(json::serialize(json::array{"4", "4", "lv:" + p.id, "phx_join", payload})));
+    REQUIRE_FALSE(send(json::serialize(json::array{"4", "4", "lv:" + id, "phx_join", payload})));
     auto r = read_json();
     REQUIRE(r);
     return *r;
@@ -213,9 +226,10 @@ std::size_t live_sessions(corvid::runtime& rt) {
 
 // A runtime and a started server with the given options (port 0, quiet).
 struct env {
-  explicit env(server_options o = {}) {
+  // `keep_secret`: o.secret as given (maybe empty), not the test's own.
+  explicit env(server_options o = {}, bool keep_secret = false) {
     o.port = 0;
-    o.secret = "limits test secret, at least thirty-two bytes";
+    if (!keep_secret) o.secret = "limits test secret, at least thirty-two bytes";
     o.coalesce = 0ms;
     corvid::runtime_options ro;
     ro.threads = 2;
@@ -237,7 +251,61 @@ struct env {
   std::uint16_t port = 0;
 };
 
+// A fresh directory under /tmp, removed with everything in it.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string t = (std::filesystem::temp_directory_path() / "corvid-live-test.XXXXXX").string();
+    REQUIRE(::mkdtemp(t.data()) != nullptr);
+    path = t;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Sets an environment variable for a scope (tests set them before any server thread reads them).
+struct scoped_env {
+  std::string name;
+  std::optional<std::string> old;
+  scoped_env(std::string n, const char* value) : name(std::move(n)) {
+    if (const char* o = std::getenv(name.c_str())) old = o;
+    if (value) ::setenv(name.c_str(), value, 1);
+    else ::unsetenv(name.c_str());
+  }
+  ~scoped_env() {
+    if (old) ::setenv(name.c_str(), old->c_str(), 1);
+    else ::unsetenv(name.c_str());
+  }
+};
+
 }  // namespace
+
+TEST_SUITE("live.hardening") {
+  TEST_CASE("utf-8 over a socket: %FF in a form value comes back as a valid text frame (U+FFFD)") {
+    env e;
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    json::object payload{{"type", "form"}, {"event", "say"}, {"value", "body=a%FFb%E2%82"}};
+    REQUIRE_FALSE(c.send(json::serialize(json::array{"4", "5", "lv:" + p.id, "event", payload})));
+    auto r = c.read_json();  // Beast's client, like a browser, fails on a text frame that is not UTF-8
+    REQUIRE(r);
+    CHECK(status_of(*r) == "ok");
+    CHECK(response_of(*r).at("diff").at("1") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  }
+
+  TEST_CASE("utf-8 over a socket: Beast closes a text frame that is not UTF-8 with 1007") {
+    env e;
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    REQUIRE_FALSE(c.send("[null,\"1\",\"phoenix\",\"heartbeat\",{\"x\":\"\xFF\"}]"));
+    CHECK(c.wait_close() == 1007);
+  }
+
+}
 
 TEST_SUITE("live.limits") {
   TEST_CASE("/metrics: runtime metrics plus live counters that move with mounts, events and diffs") {
