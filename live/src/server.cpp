@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,6 +27,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "corvid/live/log.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
@@ -269,7 +269,7 @@ void ws_conn::on_accept(beast::error_code ec) {
 
 void ws_conn::on_session(caf::expected<corvid::pid> p) {
   if (!p) {
-    std::cerr << "corvid.live: cannot start a session: " << describe(p.error()) << "\n";
+    log(log_kind::runtime, "cannot start a session: " + describe(p.error()));
     close(1011);
     return;
   }
@@ -286,7 +286,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
       srv_.metrics.reject(rejection::frame_size);
-      log_limited("websocket message over max_frame_bytes: closed (1009)");
+      log(log_kind::client, "websocket message over max_frame_bytes: closed (1009)");
     } else if (ec == beast::error::timeout && !closing_) {
       srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
     }
@@ -295,7 +295,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (!ws_.got_text()) {  // binary frames (uploads) are not supported
     buf_.consume(buf_.size());
     srv_.metrics.reject(rejection::malformed);
-    log_limited("binary websocket message: closed (1003)");
+    log(log_kind::client, "binary websocket message: closed (1003)");
     close(1003);  // unsupported data; the client reconnects
     return do_read();
   }
@@ -359,7 +359,7 @@ void ws_conn::close(std::uint16_t code) {
 void ws_conn::drop_slow() {
   if (closed_ || done_) return;
   srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
-  log_limited("dropping a client that does not read (outbound queue full)");
+  log(log_kind::client, "dropping a client that does not read (outbound queue full)");
   closing_ = true;
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -446,7 +446,7 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     if (srv_.opts.check_origin &&
         !origin_allowed(req[http::field::origin], req[http::field::host], srv_.opts.allowed_origins)) {
       srv_.metrics.reject(rejection::origin);
-      log_limited("websocket upgrade from origin " + std::string(req[http::field::origin]) + " refused (403)");
+      log(log_kind::client, "websocket upgrade from origin " + log_escape(req[http::field::origin], 96) + " refused (403)");
       return refuse(req, http::status::forbidden, "origin not allowed\n");
     }
     std::shared_ptr<ws_conn> c;
@@ -497,8 +497,8 @@ void server::impl::load_assets() {
     if (auto body = read_file(path)) {
       assets[opts.page.asset_prefix + "/" + name] = {std::string(mime_of(path)), std::move(*body)};
     } else {
-      std::cerr << "corvid.live: missing " << path.string()
-                << " (run scripts/setup.sh, or `npm ci` in live/assets; --assets to point elsewhere)\n";
+      log(log_kind::system, "missing " + path.string() +
+                                " (run scripts/setup.sh, or `npm ci` in live/assets; --assets to point elsewhere)");
     }
   }
 }
@@ -532,7 +532,7 @@ http::response<http::string_body> server::impl::respond(const http::request<http
   if (page) return reply(http::status::ok, "text/html; charset=utf-8", std::move(*page));
   if (page.error().code == errc::not_found || page.error().code == errc::bad_encoding)
     return reply(http::status::not_found, "text/plain", "not found\n");
-  std::cerr << "corvid.live: " << page.error().message << "\n";
+  log(log_kind::view, page.error().message);
   return reply(http::status::internal_server_error, "text/plain", "internal server error\n");
 }
 
@@ -549,7 +549,7 @@ void server::impl::accept() {
     } else {
       open_conns.fetch_sub(1);
       metrics.reject(rejection::connections);
-      log_limited("over max_connections (" + std::to_string(opts.max_connections) + "): HTTP 503");
+      log(log_kind::client, "over max_connections (" + std::to_string(opts.max_connections) + "): HTTP 503");
       if (refusing.fetch_add(1) < refusal_budget) {
         std::make_shared<http_conn>(*this, std::move(s), conn_slot{}, true)->start();
       } else {
@@ -567,7 +567,7 @@ void server::impl::accept() {
 // backlog), then accepting resumes after a pause instead of spinning.
 void server::impl::on_accept_error(const beast::error_code& ec) {
   const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
-  log_limited("accept failed: " + ec.message() + (no_fds ? " (out of file descriptors: backing off)" : ""));
+  log(log_kind::system, "accept failed: " + ec.message() + (no_fds ? " (out of file descriptors: backing off)" : ""));
   if (no_fds) {
     metrics.reject(rejection::connections);
     if (reserve_fd >= 0) {
@@ -609,8 +609,8 @@ std::string server::start() {
     if (const char* env = std::getenv("CORVID_SECRET"); env && *env) secret = env;
   if (secret.empty()) {
     secret = dev_secret;
-    std::cerr << "corvid.live: CORVID_SECRET is not set: signing sessions with the fixed development secret "
-                 "(sessions survive restarts; anyone can forge them: set CORVID_SECRET in production)\n";
+    log(log_kind::system, "CORVID_SECRET is not set: signing sessions with the fixed development secret "
+                          "(sessions survive restarts; anyone can forge them: set CORVID_SECRET in production)");
   }
   m.sessions = std::make_unique<token_signer>(secret, "corvid.live.session");
   m.csrf = std::make_unique<token_signer>(secret, "corvid.live.csrf");

@@ -12,6 +12,7 @@
 #include <caf/make_message.hpp>
 
 #include "corvid/live/channel.hpp"
+#include "corvid/live/log.hpp"
 #include "corvid/live/page.hpp"
 #include "corvid/runtime/telemetry.hpp"
 
@@ -168,6 +169,7 @@ struct log_capture {
   std::vector<std::pair<std::string, std::string>> lines;  // event name, message
   std::uint64_t id;
   log_capture() {
+    set_log_budget(10);  // a fresh window: lines of earlier tests do not count
     id = corvid::telemetry::attach("corvid.live", [this](const corvid::telemetry::event& e) {
       auto msg = e.metadata.find("message");
       std::lock_guard<std::mutex> g{m};
@@ -524,4 +526,52 @@ TEST_SUITE("live.hardening") {
     CHECK(f.host.frames.empty());  // refs unreadable: nobody to answer
   }
 
+  TEST_CASE("logs: an attacker's topic with newlines and ANSI escapes is logged escaped, through telemetry") {
+    log_capture logs;
+    fixture f;
+    f.ch.handle_frame(R"(["5","5","lv:y\n\u001b[31mcorvid.live: FAKE admin login","phx_join",{"session":"forged"}])");
+    auto lines = logs.take();
+    REQUIRE_FALSE(lines.empty());
+    bool saw = false;
+    for (auto& [name, msg] : lines) {
+      CAPTURE(msg);
+      CHECK_FALSE(has_raw_control(msg));
+      if (msg.find("FAKE admin login") != std::string::npos) {
+        saw = true;
+        CHECK(name == "corvid.live.log.client");
+        CHECK(msg.find("\\n") != std::string::npos);
+        CHECK(msg.find("\\x1b") != std::string::npos);
+      }
+    }
+    CHECK(saw);
+  }
+
+  TEST_CASE("logs: a view exception goes through telemetry as its own kind, escaped") {
+    log_capture logs;
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "click", "boom", json::object{});
+    auto lines = logs.take();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].first == "corvid.live.log.view");
+    CHECK_FALSE(has_raw_control(lines[0].second));
+    CHECK(lines[0].second.find("handle_event threw: boom\\n\\x1b[2Kcorvid.live: FAKE view line") != std::string::npos);
+  }
+
+  TEST_CASE("logs: a flood of malformed frames does not use up the budget of view errors") {
+    log_capture logs;
+    fixture f;
+    f.join_echo();
+    for (int i = 0; i < 100; ++i) f.ch.handle_frame("not json");
+    f.send_event("5", "click", "boom", json::object{});
+    auto lines = logs.take();
+    std::size_t client = 0, view = 0;
+    for (auto& [name, msg] : lines) {
+      if (name == "corvid.live.log.client") ++client;
+      if (name == "corvid.live.log.view") ++view;
+    }
+    CHECK(client >= 1);
+    CHECK(client <= 20);  // 10 a second; the flood may straddle two windows
+    CHECK(view == 1);
+  }
 }

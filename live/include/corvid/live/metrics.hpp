@@ -1,5 +1,5 @@
 // Counters of a live server (sessions, mounts, events, diff bytes, drops, rejections by kind), shown at
-// /metrics in the Prometheus text format next to the runtime's own metrics; and a rate-limited log line.
+// /metrics in the Prometheus text format next to the runtime's own metrics.
 #pragma once
 
 #include <array>
@@ -41,9 +41,5 @@ struct live_metrics {
   /// connections = open TCP connections).
   std::string prometheus(std::size_t sessions, std::size_t connections) const;
 };
-
-/// Writes one line to stderr ("corvid.live: " + line), at most `per_second` lines a second process-wide;
-/// lines over that are counted and the count is reported with the next line written.
-void log_limited(std::string_view line, unsigned per_second = 10);
 
 }  // namespace corvid::live
