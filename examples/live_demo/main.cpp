@@ -1,7 +1,10 @@
 // corvid live demo: a counter, a chat shared by every open page (corvid pubsub), a load-test page
 // (/bench), the runtime's live dashboard (/dashboard) and an index.
 //
-//   live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
+//   live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
+//
+// --allow-host: a Host name the demo answers to besides the loopback names and --address (see
+// server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
 //
 // Sessions are signed with $CORVID_SECRET, or a fixed development secret when it is unset, so open
 // pages reconnect and rejoin in place after a restart of this program.
@@ -308,8 +311,10 @@ int main(int argc, char** argv) {
     else if (a == "--coalesce") opts.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
     else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
     else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
+    else if (a == "--allow-host") opts.allowed_hosts.push_back(next());
     else {
-      std::cerr << "usage: live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]\n";
+      std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "
+                   "[--coalesce MS] [--io-threads N]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }

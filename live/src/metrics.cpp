@@ -11,6 +11,7 @@ std::string_view to_string(rejection r) noexcept {
     case rejection::token: return "token";
     case rejection::csrf: return "csrf";
     case rejection::malformed: return "malformed";
+    case rejection::host: return "host";
   }
   return "unknown";
 }

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -75,16 +77,72 @@ std::string_view host_of_origin(std::string_view origin) {
   return s == std::string_view::npos ? origin : origin.substr(s + 3);
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // No Origin: not a browser (browsers always send one on websocket upgrades), nothing to forge.
+// `host` has passed allowed_hosts, so "http://" + host is this server's own origin.
 bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
   if (origin.empty()) return true;
-  if (allowed.empty()) return host_of_origin(origin) == host;
+  if (allowed.empty()) return origin.size() == 7 + host.size() && iequals(origin.substr(0, 7), "http://") &&
+                              iequals(origin.substr(7), host);
   for (const auto& a : allowed) {
-    if (a == "*" || a == origin) return true;
-    if (a.rfind("//", 0) == 0 && host_of_origin(origin) == std::string_view(a).substr(2)) return true;
+    if (a == "*" || iequals(a, origin)) return true;
+    if (a.rfind("//", 0) == 0 && iequals(host_of_origin(origin), std::string_view(a).substr(2))) return true;
   }
   return false;
 }
+
+// A Host header (or an allowed_hosts entry) split into a lower-case name and a port ("" = none):
+// "Example.com:4000", "[::1]:80", "localhost". nullopt if it is not of that shape.
+std::optional<std::pair<std::string, std::string>> split_host(std::string_view h) {
+  std::string_view name = h, port;
+  if (!h.empty() && h.front() == '[') {
+    auto close = h.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    name = h.substr(0, close + 1);
+    auto rest = h.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (auto colon = h.find(':'); colon != std::string_view::npos) {
+    name = h.substr(0, colon);
+    port = h.substr(colon + 1);
+  }
+  if (name.empty() || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::pair{std::move(lower), std::string(port)};
+}
+
+// The hosts a server answers to: the loopback names, its own address and allowed_hosts.
+struct host_list {
+  bool any = false;
+  std::vector<std::pair<std::string, std::string>> hosts;
+
+  host_list(const std::string& address, const std::vector<std::string>& extra) {
+    std::vector<std::string> all{"localhost", "127.0.0.1", "[::1]"};
+    beast::error_code ec;
+    if (auto a = asio::ip::make_address(address, ec); !ec && !a.is_unspecified())
+      all.push_back(a.is_v6() ? "[" + a.to_string() + "]" : a.to_string());
+    all.insert(all.end(), extra.begin(), extra.end());
+    for (auto& h : all) {
+      if (h == "*") any = true;
+      else if (auto s = split_host(h)) hosts.push_back(std::move(*s));
+    }
+  }
+  bool allows(std::string_view header) const {
+    if (any) return true;
+    auto h = split_host(header);
+    if (!h) return false;
+    for (auto& [name, port] : hosts)
+      if (name == h->first && (port.empty() || port == h->second)) return true;
+    return false;
+  }
+};
 
 // Refused connections beyond max_connections still get their 503 while fewer than this many are
 // being answered; more are closed at once.
@@ -101,6 +159,7 @@ struct server::impl {
   server_options opts;
   router routes;
   std::unique_ptr<token_signer> sessions, csrf;
+  std::optional<host_list> hosts;  // set by start()
   channel_config ccfg;
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> assets;  // url -> (mime, body)
 
@@ -423,6 +482,11 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     }
     auto req = parser_->release();
     if (refuse_) return refuse(req, http::status::service_unavailable, "too many connections\n");
+    if (!srv_.hosts->allows(req[http::field::host])) {  // DNS rebinding: a foreign name resolving to us
+      srv_.metrics.reject(rejection::host);
+      log(log_kind::client, "request for host " + log_escape(req[http::field::host], 96) + " refused (400)");
+      return refuse(req, http::status::bad_request, "host not allowed\n");
+    }
     if (websocket::is_upgrade(req)) return upgrade(std::move(req));
     res_ = std::make_shared<http::response<http::string_body>>(srv_.respond(req));
     http::async_write(stream_, *res_, beast::bind_front_handler(&http_conn::on_write, shared_from_this()));
@@ -614,6 +678,7 @@ std::string server::start() {
   }
   m.sessions = std::make_unique<token_signer>(secret, "corvid.live.session");
   m.csrf = std::make_unique<token_signer>(secret, "corvid.live.csrf");
+  m.hosts.emplace(m.opts.address, m.opts.allowed_hosts);
   m.ccfg.routes = &m.routes;
   m.ccfg.signer = m.sessions.get();
   m.ccfg.csrf = m.csrf.get();

@@ -305,6 +305,48 @@ TEST_SUITE("live.hardening") {
     CHECK(c.wait_close() == 1007);
   }
 
+  TEST_CASE("dns rebinding: a Host outside the allow-list gets 400 for pages and upgrades") {
+    env e;
+    const std::string port = std::to_string(e.port);
+    CHECK(http_get(e.port, "/", "rebind.attacker.example:" + port).status == 400);
+    CHECK(http_get(e.port, "/metrics", "rebind.attacker.example").status == 400);
+    ws_client c{e.port};  // the attacker's page: Origin and Host both name the attacker's host
+    CHECK(c.connect(std::nullopt, "rebind.attacker.example:" + port));
+    CHECK(c.refused_status == 400);
+    // loopback names are served
+    CHECK(http_get(e.port, "/", "localhost:" + port).status == 200);
+    CHECK(http_get(e.port, "/", "[::1]:" + port).status == 200);
+    CHECK(http_get(e.port, "/", "127.0.0.1:" + port).status == 200);
+    ws_client l{e.port};
+    CHECK_FALSE(l.connect(std::nullopt, "localhost:" + port));
+    CHECK(e.rejected(rejection::host) == 3);
+    CHECK(http_get(e.port, "/metrics").body.find("corvid_live_rejections_total{kind=\"host\"} 3\n") != std::string::npos);
+  }
+
+  TEST_CASE("allowed_hosts: names the server is configured with are served; ports count when given") {
+    server_options o;
+    o.allowed_hosts = {"App.Example", "api.example:8443"};
+    env e{o};
+    CHECK(http_get(e.port, "/", "app.example:9999").status == 200);
+    CHECK(http_get(e.port, "/", "APP.example").status == 200);
+    CHECK(http_get(e.port, "/", "api.example:8443").status == 200);
+    CHECK(http_get(e.port, "/", "api.example:8444").status == 400);
+    CHECK(http_get(e.port, "/", "app.example.attacker.example").status == 400);
+    CHECK(http_get(e.port, "/", "").status == 400);
+    ws_client c{e.port};
+    CHECK_FALSE(c.connect(std::string("http://app.example:4000"), "app.example:4000"));
+  }
+
+  TEST_CASE("origin: the scheme counts; https://host is not the origin of an http server") {
+    env e;
+    const std::string host = "127.0.0.1:" + std::to_string(e.port);
+    ws_client c{e.port};
+    CHECK(c.connect("https://" + host));
+    CHECK(c.refused_status == 403);
+    ws_client n{e.port};
+    CHECK(n.connect(std::string("null")));
+    CHECK(n.refused_status == 403);
+  }
 }
 
 TEST_SUITE("live.limits") {

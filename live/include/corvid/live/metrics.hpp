@@ -20,8 +20,9 @@ enum class rejection : std::uint8_t {
   token,        ///< join with a missing, tampered or expired session token
   csrf,         ///< join whose _csrf_token does not match its page
   malformed,    ///< unparsable frame, unexpected binary frame
+  host,         ///< request whose Host header is not in allowed_hosts (HTTP 400)
 };
-inline constexpr std::size_t rejection_kinds = 7;
+inline constexpr std::size_t rejection_kinds = 8;
 std::string_view to_string(rejection r) noexcept;
 
 /// Counters shared by a server and its channels; every member may be bumped from any thread.

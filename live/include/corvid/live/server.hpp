@@ -49,7 +49,10 @@ struct server_options {
                                                         ///< has not ended by then; also the close handshake timeout
   bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
   std::vector<std::string> allowed_origins;  ///< "https://example.com", "//example.com:4000" (any scheme), "*";
-                                             ///< empty = Origin's host:port must equal the Host header
+                                             ///< empty = Origin must be "http://" + the Host header, scheme included
+  std::vector<std::string> allowed_hosts;    ///< Host headers served besides localhost, 127.0.0.1, [::1] and `address`
+                                             ///< (against DNS rebinding): "example.com" (any port), "example.com:8443",
+                                             ///< "*" (any: leave it to a proxy in front); other hosts get HTTP 400
   std::string metrics_path = "/metrics";     ///< Prometheus text: runtime + live counters ("" = not served)
   bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
   page_options page;
