@@ -6,8 +6,9 @@
 // --allow-host: a Host name the demo answers to besides the loopback names and --address (see
 // server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
 //
-// Sessions are signed with $CORVID_SECRET, or a fixed development secret when it is unset, so open
-// pages reconnect and rejoin in place after a restart of this program.
+// Sessions are signed with $CORVID_SECRET or, on a loopback address, with a random secret made once
+// and kept in $XDG_STATE_HOME/corvid/secret (~/.local/state/corvid/secret), so open pages reconnect
+// and rejoin in place after a restart of this program. On another address CORVID_SECRET is required.
 
 #include <algorithm>
 #include <cstdint>

@@ -30,6 +30,7 @@
 #include <boost/json.hpp>
 
 #include "corvid/live/log.hpp"
+#include "corvid/live/secret.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
@@ -48,8 +49,6 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-constexpr std::string_view dev_secret = "corvid-dev-secret: set CORVID_SECRET in production!";
 
 std::optional<std::string> read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -143,6 +142,25 @@ struct host_list {
     return false;
   }
 };
+
+// The secret that signs sessions and CSRF tokens, or why the server must not start. A secret
+// generated on this machine is fine for development on loopback; a reachable server (maybe one of
+// several behind a balancer) must be given one on purpose.
+result<std::string> resolve_secret(const server_options& o, bool loopback) {
+  if (!o.secret.empty()) return check_secret(o.secret, "server_options.secret");
+  if (const char* env = std::getenv("CORVID_SECRET"); env && *env) return check_secret(env, "CORVID_SECRET");
+  if (!o.secret_file.empty()) return load_or_create_secret(o.secret_file);
+  if (!loopback)
+    return error{errc::bad_secret, "no secret configured for a server on " + o.address +
+                                       ": set CORVID_SECRET, server_options.secret or server_options.secret_file "
+                                       "(at least " + std::to_string(min_secret_bytes) + " random bytes); "
+                                       "a generated secret is only used on loopback addresses"};
+  auto file = default_secret_file();
+  if (!file) return file.error();
+  auto s = load_or_create_secret(*file);
+  if (s) log(log_kind::system, "signing sessions with the secret kept in " + file->string());
+  return s;
+}
 
 // Refused connections beyond max_connections still get their 503 while fewer than this many are
 // being answered; more are closed at once.
@@ -663,21 +681,18 @@ void server::live(std::string path, view_factory f) { impl_->routes.add(std::mov
 
 std::string server::start() {
   auto& m = *impl_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(m.opts.address, ec);
+  if (ec) return "bad address " + m.opts.address + ": " + ec.message();
+  auto secret = resolve_secret(m.opts, addr.is_loopback());
+  if (!secret) return secret.error().message;
   {
     std::lock_guard<std::mutex> g{m.mtx};
     if (m.started) return "server already started";
     m.started = true;
   }
-  std::string secret = m.opts.secret;
-  if (secret.empty())
-    if (const char* env = std::getenv("CORVID_SECRET"); env && *env) secret = env;
-  if (secret.empty()) {
-    secret = dev_secret;
-    log(log_kind::system, "CORVID_SECRET is not set: signing sessions with the fixed development secret "
-                          "(sessions survive restarts; anyone can forge them: set CORVID_SECRET in production)");
-  }
-  m.sessions = std::make_unique<token_signer>(secret, "corvid.live.session");
-  m.csrf = std::make_unique<token_signer>(secret, "corvid.live.csrf");
+  m.sessions = std::make_unique<token_signer>(*secret, "corvid.live.session");
+  m.csrf = std::make_unique<token_signer>(*secret, "corvid.live.csrf");
   m.hosts.emplace(m.opts.address, m.opts.allowed_hosts);
   m.ccfg.routes = &m.routes;
   m.ccfg.signer = m.sessions.get();
@@ -698,9 +713,6 @@ std::string server::start() {
   if (!sup) return "cannot start the session supervisor: " + describe(sup.error());
   m.sup = *sup;
 
-  beast::error_code ec;
-  auto addr = asio::ip::make_address(m.opts.address, ec);
-  if (ec) return "bad address " + m.opts.address + ": " + ec.message();
   m.acceptor.emplace(m.ioc);
   tcp::endpoint ep{addr, m.opts.port};
   if (m.acceptor->open(ep.protocol(), ec); !ec) m.acceptor->set_option(asio::socket_base::reuse_address(true), ec);

@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "corvid/live/server.hpp"
 #include "corvid/live/token.hpp"
@@ -303,6 +304,72 @@ TEST_SUITE("live.hardening") {
     REQUIRE_FALSE(c.connect());
     REQUIRE_FALSE(c.send("[null,\"1\",\"phoenix\",\"heartbeat\",{\"x\":\"\xFF\"}]"));
     CHECK(c.wait_close() == 1007);
+  }
+
+  TEST_CASE("secret: without one configured, a token forged with the old fixed development secret is refused") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    env e{{}, true};
+    token_signer dev_sessions{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.session"};
+    token_signer dev_csrf{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.csrf"};
+    session_claims forged{"/", "/", std::chrono::duration_cast<std::chrono::seconds>(
+                                        token_signer::clock::now().time_since_epoch()).count(), "ADMN"};
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    auto r = c.join_as("phx-forged", csrf_token_for(dev_csrf, forged), dev_sessions.sign(forged));
+    CHECK(status_of(r) == "error");
+    CHECK(response_of(r).at("reason") == "unauthorized");
+    CHECK(status_of(c.join(fetch_page(e.port))) == "ok");  // its own pages still join
+  }
+
+  TEST_CASE("secret: the generated one is kept in $XDG_STATE_HOME/corvid/secret (0600); pages rejoin after a restart") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    page_tokens p;
+    {
+      env first{{}, true};
+      p = fetch_page(first.port);
+    }
+    auto file = state.path / "corvid" / "secret";
+    REQUIRE(std::filesystem::exists(file));
+    CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    env second{{}, true};
+    ws_client c{second.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");  // the page of the first server
+  }
+
+  TEST_CASE("secret: start() refuses, with a reason, short secrets, unsafe files and a public address without one") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    corvid::runtime rt;
+    auto start = [&](server_options o) {
+      o.port = 0;
+      server s{rt, std::move(o)};
+      return s.start();
+    };
+    server_options short_secret;
+    short_secret.secret = "31 bytes are one byte too few!!";
+    CHECK(start(short_secret).find("at least 32") != std::string::npos);
+    {
+      scoped_env weak{"CORVID_SECRET", "weak"};
+      CHECK(start({}).find("CORVID_SECRET has 4 bytes") != std::string::npos);
+    }
+    server_options open_file;
+    open_file.secret_file = state.path / "open";
+    { std::ofstream(open_file.secret_file) << std::string(40, 'k'); }
+    std::filesystem::permissions(open_file.secret_file, std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_write |
+                                                            std::filesystem::perms::others_read);
+    CHECK(start(open_file).find("only its owner may read it") != std::string::npos);
+    server_options pub;
+    pub.address = "0.0.0.0";
+    CHECK(start(pub).find("no secret configured") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(state.path / "corvid"));  // nothing made for a public address
+    pub.secret = std::string(32, 's');
+    CHECK(start(pub).empty());  // a configured secret: fine anywhere
+    rt.shutdown_all(5s);
   }
 
   TEST_CASE("dns rebinding: a Host outside the allow-list gets 400 for pages and upgrades") {

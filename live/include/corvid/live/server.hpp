@@ -18,6 +18,7 @@
 
 #include "corvid/live/metrics.hpp"
 #include "corvid/live/page.hpp"
+#include "corvid/live/result.hpp"
 #include "corvid/live/view.hpp"
 
 namespace corvid {
@@ -33,7 +34,11 @@ struct server_options {
   std::size_t io_threads = 1;                ///< threads running the network I/O
   std::filesystem::path assets_dir;          ///< holds node_modules/ and corvid_boot.js; empty = the source tree's live/assets
   std::filesystem::path static_dir;          ///< served under /static/ (empty = none)
-  std::string secret;                        ///< signs sessions; empty = env CORVID_SECRET, else a fixed dev secret (logged)
+  std::string secret;                        ///< signs sessions and CSRF tokens, >= 32 bytes; empty = env CORVID_SECRET,
+                                             ///< else secret_file
+  std::filesystem::path secret_file;         ///< a secret kept in a file (made if missing, mode 0600; see secret.hpp);
+                                             ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
+                                             ///< used on loopback addresses only: elsewhere start() refuses without a secret
   std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
