@@ -305,6 +305,15 @@ TEST_SUITE("live.channel") {
     CHECK(status_of(out[0]) == "error");
   }
 
+  TEST_CASE("a keyup without a key reaches the view and gets an ok reply (the input stays usable)") {
+    fixture f;
+    f.join_echo();
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","event",{"type":"keyup","event":"say","value":{"value":"v"}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+  }
+
   TEST_CASE("unknown event: an error reply, and the view keeps working") {
     fixture f;
     f.join();
