@@ -194,12 +194,16 @@ void channel::handle_frame(std::string_view text) {
     return;
   }
   if (f.event == "phx_join") return on_join(f);
+  auto it = views_.find(f.topic);
+  // A push from an earlier join of the topic (the client has rejoined since) must not reach the new
+  // mount; Phoenix drops it unanswered, leaves included. A join without a join_ref (protocol v1)
+  // accepts every push.
+  if (it != views_.end() && it->second->join_ref && f.join_ref != it->second->join_ref) return;
   if (f.event == "phx_leave") return on_leave(f);
   if (f.topic.rfind("lv:", 0) != 0) {
     host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
     return;
   }
-  auto it = views_.find(f.topic);
   if (it == views_.end()) {
     host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
     return;

@@ -314,6 +314,29 @@ TEST_SUITE("live.channel") {
     CHECK(status_of(out[0]) == "ok");
   }
 
+  TEST_CASE("join_ref: pushes from an earlier join of the topic are dropped without a reply, as Phoenix does") {
+    fixture f;
+    f.join();  // join_ref "4"
+    f.ch.handle_frame(f.join_frame("9", f.sessions.sign("/counter", "/counter")));  // the client rejoined
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    REQUIRE(status_of(out[0]) == "ok");
+    auto push = [&](const char* join_ref, const char* ref, const char* event, const char* payload) {
+      f.ch.handle_frame(std::string("[\"") + join_ref + "\",\"" + ref + "\",\"lv:phx-1\",\"" + event + "\"," + payload + "]");
+      return f.host.take();
+    };
+    CHECK(push("4", "10", "event", R"({"type":"click","event":"inc","value":{}})").empty());
+    CHECK(push("4", "11", "live_patch", R"({"url":"http://h/counter?step=5"})").empty());
+    CHECK(push("4", "12", "phx_leave", "{}").empty());
+    CHECK(f.ch.joined() == 1);  // the stale leave did not end the new mount
+    auto r = push("9", "13", "event", R"({"type":"click","event":"inc","value":{}})");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0][0] == "9");
+    CHECK(response(r[0]).at("diff").as_object().at("0") == "1");  // the stale inc never reached the view
+    CHECK(push("9", "14", "phx_leave", "{}").size() == 1);
+    CHECK(f.ch.joined() == 0);
+  }
+
   TEST_CASE("unknown event: an error reply, and the view keeps working") {
     fixture f;
     f.join();
