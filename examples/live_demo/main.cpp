@@ -1,10 +1,14 @@
 // corvid live demo: a counter, a chat shared by every open page (corvid pubsub), a load-test page
 // (/bench), the runtime's live dashboard (/dashboard) and an index.
 //
-//   live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
+//   live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
 //
-// Sessions are signed with $CORVID_SECRET, or a fixed development secret when it is unset, so open
-// pages reconnect and rejoin in place after a restart of this program.
+// --allow-host: a Host name the demo answers to besides the loopback names and --address (see
+// server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
+//
+// Sessions are signed with $CORVID_SECRET or, on a loopback address, with a random secret made once
+// and kept in $XDG_STATE_HOME/corvid/secret (~/.local/state/corvid/secret), so open pages reconnect
+// and rejoin in place after a restart of this program. On another address CORVID_SECRET is required.
 
 #include <algorithm>
 #include <cstdint>
@@ -18,6 +22,7 @@
 
 #include "corvid/live/dashboard.hpp"
 #include "corvid/live/server.hpp"
+#include "corvid/live/utf8.hpp"
 #include "corvid/pubsub/hub.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
@@ -145,6 +150,8 @@ namespace {
 
 class chat_view : public live::view {
  public:
+  static constexpr std::size_t max_body = 500;  // bytes of UTF-8
+
   explicit chat_view(chat_room& room, corvid::pubsub::hub& hub) : room_(room), hub_(hub) {}
 
   live::html_template render() const override { return tpl("chat.html"); }
@@ -165,7 +172,7 @@ class chat_view : public live::view {
     if (ev == "send") {
       auto body = v.values.count("body") ? v.values.at("body") : std::string{};
       if (body.empty()) return status::ok();
-      if (body.size() > 500) body.resize(500);
+      body = std::string(live::truncate_utf8(body, max_body));  // never inside a character
       auto* me = s["me"].get_if<std::string>();
       room_.post(me ? *me : "guest", std::move(body));
       s.assign("draft", "");
@@ -173,7 +180,7 @@ class chat_view : public live::view {
     } else if (ev == "typing") {  // phx-change: the whole form, urlencoded
       auto body = v.values.count("body") ? v.values.at("body") : std::string{};
       s.assign("draft", body);
-      s.assign("hint", body.size() > 500 ? "too long: only 500 characters are kept" : "");
+      s.assign("hint", body.size() > max_body ? "too long: only the first 500 bytes are kept" : "");
     } else if (ev == "clear") {  // phx-keyup with phx-key="Escape"
       s.assign("draft", "");
     } else {
@@ -305,8 +312,10 @@ int main(int argc, char** argv) {
     else if (a == "--coalesce") opts.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
     else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
     else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
+    else if (a == "--allow-host") opts.allowed_hosts.push_back(next());
     else {
-      std::cerr << "usage: live_demo [--port N] [--address A] [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]\n";
+      std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "
+                   "[--coalesce MS] [--io-threads N]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }

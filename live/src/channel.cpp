@@ -1,11 +1,11 @@
 #include "corvid/live/channel.hpp"
 
 #include <exception>
-#include <iostream>
 
 #include <boost/json.hpp>
 
 #include "corvid/live/diff.hpp"
+#include "corvid/live/log.hpp"
 #include "corvid/live/rendered.hpp"
 #include "corvid/live/urlencoded.hpp"
 
@@ -98,6 +98,10 @@ json::object reason(std::string_view why) { return json::object{{"reason", why}}
 const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
 
 opt_ref ref_of(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
+
+void view_threw(std::string_view pattern, std::string_view where, std::string_view what) {
+  log(log_kind::view, std::string(pattern) + ": " + std::string(where) + " threw: " + std::string(what));
+}
 }  // namespace
 
 // ---- channel ------------------------------------------------------------------------------------
@@ -115,6 +119,17 @@ struct channel::joined_view {
 
   joined_view(std::string t, corvid::pid self, html_template tp)
       : topic(std::move(t)), sock(true, std::move(self)), tpl(std::move(tp)) {}
+
+  // Ends the view; what it throws is logged, never passed on (the view is gone either way).
+  void terminate() noexcept {
+    try {
+      impl->terminate(sock);
+    } catch (const std::exception& e) {
+      view_threw(pattern, "terminate", e.what());
+    } catch (...) {
+      view_threw(pattern, "terminate", "something that is not a std::exception");
+    }
+  }
 
   // The diff since the last one sent, with "t" when the title changed; clears the changes.
   json::object take_diff() {
@@ -140,7 +155,7 @@ bool channel::admit(const frame* f) {
   if (cfg_.metrics) cfg_.metrics->reject(rejection::rate);
   if (++overrun_ >= cfg_.event_overrun_close) {
     gave_up_ = true;
-    log_limited("closing a connection that keeps sending over its event rate");
+    log(log_kind::client, "closing a connection that keeps sending over its event rate");
     host_.close_connection(1008);  // policy violation; the client reconnects after its backoff
   } else if (f && f->ref) {
     host_.send(encode_reply(*f, reply_status::error, reason("rate limited")));
@@ -159,11 +174,7 @@ void channel::close() {
   auto views = std::move(views_);
   views_.clear();
   for (auto& [topic, v] : views) {
-    try {
-      v->impl->terminate(v->sock);
-    } catch (const std::exception& e) {
-      std::cerr << "corvid.live: " << v->pattern << ": terminate threw: " << e.what() << "\n";
-    }
+    v->terminate();
   }
 }
 
@@ -173,7 +184,7 @@ void channel::handle_frame(std::string_view text) {
   if (!admit(parsed ? &*parsed : nullptr)) return;
   if (!parsed) {  // without intact refs there is nobody to answer
     if (cfg_.metrics) cfg_.metrics->reject(rejection::malformed);
-    log_limited("malformed frame: " + parsed.error().message);
+    log(log_kind::client, "malformed frame: " + parsed.error().message);
     return;
   }
   const frame& f = *parsed;
@@ -183,12 +194,16 @@ void channel::handle_frame(std::string_view text) {
     return;
   }
   if (f.event == "phx_join") return on_join(f);
+  auto it = views_.find(f.topic);
+  // A push from an earlier join of the topic (the client has rejoined since) must not reach the new
+  // mount; Phoenix drops it unanswered, leaves included. A join without a join_ref (protocol v1)
+  // accepts every push.
+  if (it != views_.end() && it->second->join_ref && f.join_ref != it->second->join_ref) return;
   if (f.event == "phx_leave") return on_leave(f);
   if (f.topic.rfind("lv:", 0) != 0) {
     host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
     return;
   }
-  auto it = views_.find(f.topic);
   if (it == views_.end()) {
     host_.send(encode_reply(f, reply_status::error, reason("unmatched topic")));
     return;
@@ -213,7 +228,7 @@ void channel::on_join(const frame& f) {
   if (f.topic.rfind("lv:", 0) != 0 || f.topic.size() == 3) return refuse(reason("unmatched topic"));
   auto reject = [&](rejection r, std::string_view why) {
     if (cfg_.metrics) cfg_.metrics->reject(r);
-    log_limited("join of " + f.topic + " refused: " + std::string(why));
+    log(log_kind::client, "join of " + log_escape(f.topic, 96) + " refused: " + std::string(why));
   };
   auto j = decode_join(f.payload);
   if (!j) {  // no session: the client reloads for a fresh one
@@ -243,10 +258,7 @@ void channel::on_join(const frame& f) {
   if (auto old = views_.find(f.topic); old != views_.end()) {  // a rejoin replaces the old instance
     auto v = std::move(old->second);
     views_.erase(old);
-    try {
-      v->impl->terminate(v->sock);
-    } catch (const std::exception&) {
-    }
+    v->terminate();
   }
 
   std::unique_ptr<joined_view> v;
@@ -269,7 +281,7 @@ void channel::on_join(const frame& f) {
       nav = v->sock.take_navigation();
     }
   } catch (const std::exception& e) {
-    std::cerr << "corvid.live: " << route->pattern << ": mount threw: " << e.what() << "\n";
+    view_threw(route->pattern, "mount", e.what());
     return refuse(reason("mount failed"));
   }
 
@@ -287,7 +299,7 @@ void channel::on_join(const frame& f) {
       try {
         v->impl->handle_params(np->query, v->url, v->sock);
       } catch (const std::exception& e) {
-        std::cerr << "corvid.live: " << v->pattern << ": handle_params threw: " << e.what() << "\n";
+        view_threw(v->pattern, "handle_params", e.what());
         return refuse(reason("mount failed"));
       }
       (void)v->sock.take_navigation();
@@ -316,11 +328,7 @@ void channel::on_leave(const frame& f) {
   if (it == views_.end()) return;
   auto v = std::move(it->second);
   views_.erase(it);
-  try {
-    v->impl->terminate(v->sock);
-  } catch (const std::exception& e) {
-    std::cerr << "corvid.live: " << v->pattern << ": terminate threw: " << e.what() << "\n";
-  }
+  v->terminate();
 }
 
 void channel::fail_view(const std::string& topic, const char* where, const std::string& what) {
@@ -328,13 +336,10 @@ void channel::fail_view(const std::string& topic, const char* where, const std::
   if (it == views_.end()) return;
   auto v = std::move(it->second);
   views_.erase(it);
-  std::cerr << "corvid.live: " << v->pattern << ": " << where << " threw: " << what << "\n";
+  view_threw(v->pattern, where, what);
   // phx_error makes the client rejoin after its backoff: a fresh mount, like a restarted process
   host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, "view crashed"));
-  try {
-    v->impl->terminate(v->sock);
-  } catch (const std::exception&) {
-  }
+  v->terminate();
 }
 
 // Carries out a navigation request. For a patch inside a request, the live_patch push goes to

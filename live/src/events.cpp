@@ -93,11 +93,10 @@ result<live_event> decode_event(const json::object& payload) {
   } else if (!ev.raw.is_null()) {
     return bad("\"value\" of a " + ev.type + " event must be an object");
   }
-  if (ev.kind == event_kind::keyup || ev.kind == event_kind::keydown) {
-    auto it = ev.values.find("key");
-    if (it == ev.values.end()) return bad(ev.type + " event without \"key\"");
-    ev.key = it->second;
-  }
+  // The client itself sends key events without "key" (e.g. when the browser autofills an input);
+  // refusing them would leave the input waiting on a reply that is an error.
+  if (ev.kind == event_kind::keyup || ev.kind == event_kind::keydown)
+    if (auto it = ev.values.find("key"); it != ev.values.end()) ev.key = it->second;
   return ev;
 }
 

@@ -1,9 +1,5 @@
 #include "corvid/live/metrics.hpp"
 
-#include <chrono>
-#include <cstdio>
-#include <mutex>
-
 namespace corvid::live {
 
 std::string_view to_string(rejection r) noexcept {
@@ -15,6 +11,7 @@ std::string_view to_string(rejection r) noexcept {
     case rejection::token: return "token";
     case rejection::csrf: return "csrf";
     case rejection::malformed: return "malformed";
+    case rejection::host: return "host";
   }
   return "unknown";
 }
@@ -66,34 +63,6 @@ std::string live_metrics::prometheus(std::size_t sessions, std::size_t connectio
     out += '\n';
   }
   return out;
-}
-
-void log_limited(std::string_view line, unsigned per_second) {
-  static std::mutex m;
-  static std::chrono::steady_clock::time_point window{};
-  static unsigned written = 0;
-  static std::uint64_t suppressed = 0;
-  std::lock_guard<std::mutex> g{m};
-  auto now = std::chrono::steady_clock::now();
-  if (now - window >= std::chrono::seconds(1)) {
-    window = now;
-    written = 0;
-  }
-  if (written >= per_second) {
-    ++suppressed;
-    return;
-  }
-  ++written;
-  std::string out = "corvid.live: ";
-  out += line;
-  if (suppressed > 0) {
-    out += " (";
-    out += std::to_string(suppressed);
-    out += " similar lines suppressed)";
-    suppressed = 0;
-  }
-  out += '\n';
-  std::fwrite(out.data(), 1, out.size(), stderr);
 }
 
 }  // namespace corvid::live

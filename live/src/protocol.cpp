@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "corvid/live/utf8.hpp"
+
 namespace corvid::live {
 
 namespace json = boost::json;
@@ -86,6 +88,9 @@ std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view top
   auto out = frame_head(join_ref, ref, topic, event);
   out += payload_json;
   out += ']';
+  // A browser closes the socket on a text frame that is not UTF-8. Invalid bytes can only sit inside
+  // JSON strings (the structure is ASCII), so U+FFFD in their place keeps the JSON intact.
+  if (!valid_utf8(out)) out = repair_utf8(out);
   return out;
 }
 

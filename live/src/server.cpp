@@ -6,12 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "corvid/live/log.hpp"
+#include "corvid/live/secret.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
@@ -46,8 +49,6 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-constexpr std::string_view dev_secret = "corvid-dev-secret: set CORVID_SECRET in production!";
 
 std::optional<std::string> read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -75,15 +76,90 @@ std::string_view host_of_origin(std::string_view origin) {
   return s == std::string_view::npos ? origin : origin.substr(s + 3);
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // No Origin: not a browser (browsers always send one on websocket upgrades), nothing to forge.
+// `host` has passed allowed_hosts, so "http://" + host is this server's own origin.
 bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
   if (origin.empty()) return true;
-  if (allowed.empty()) return host_of_origin(origin) == host;
+  if (allowed.empty()) return origin.size() == 7 + host.size() && iequals(origin.substr(0, 7), "http://") &&
+                              iequals(origin.substr(7), host);
   for (const auto& a : allowed) {
-    if (a == "*" || a == origin) return true;
-    if (a.rfind("//", 0) == 0 && host_of_origin(origin) == std::string_view(a).substr(2)) return true;
+    if (a == "*" || iequals(a, origin)) return true;
+    if (a.rfind("//", 0) == 0 && iequals(host_of_origin(origin), std::string_view(a).substr(2))) return true;
   }
   return false;
+}
+
+// A Host header (or an allowed_hosts entry) split into a lower-case name and a port ("" = none):
+// "Example.com:4000", "[::1]:80", "localhost". nullopt if it is not of that shape.
+std::optional<std::pair<std::string, std::string>> split_host(std::string_view h) {
+  std::string_view name = h, port;
+  if (!h.empty() && h.front() == '[') {
+    auto close = h.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    name = h.substr(0, close + 1);
+    auto rest = h.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (auto colon = h.find(':'); colon != std::string_view::npos) {
+    name = h.substr(0, colon);
+    port = h.substr(colon + 1);
+  }
+  if (name.empty() || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::pair{std::move(lower), std::string(port)};
+}
+
+// The hosts a server answers to: the loopback names, its own address and allowed_hosts.
+struct host_list {
+  bool any = false;
+  std::vector<std::pair<std::string, std::string>> hosts;
+
+  host_list(const std::string& address, const std::vector<std::string>& extra) {
+    std::vector<std::string> all{"localhost", "127.0.0.1", "[::1]"};
+    beast::error_code ec;
+    if (auto a = asio::ip::make_address(address, ec); !ec && !a.is_unspecified())
+      all.push_back(a.is_v6() ? "[" + a.to_string() + "]" : a.to_string());
+    all.insert(all.end(), extra.begin(), extra.end());
+    for (auto& h : all) {
+      if (h == "*") any = true;
+      else if (auto s = split_host(h)) hosts.push_back(std::move(*s));
+    }
+  }
+  bool allows(std::string_view header) const {
+    if (any) return true;
+    auto h = split_host(header);
+    if (!h) return false;
+    for (auto& [name, port] : hosts)
+      if (name == h->first && (port.empty() || port == h->second)) return true;
+    return false;
+  }
+};
+
+// The secret that signs sessions and CSRF tokens, or why the server must not start. A secret
+// generated on this machine is fine for development on loopback; a reachable server (maybe one of
+// several behind a balancer) must be given one on purpose.
+result<std::string> resolve_secret(const server_options& o, bool loopback) {
+  if (!o.secret.empty()) return check_secret(o.secret, "server_options.secret");
+  if (const char* env = std::getenv("CORVID_SECRET"); env && *env) return check_secret(env, "CORVID_SECRET");
+  if (!o.secret_file.empty()) return load_or_create_secret(o.secret_file);
+  if (!loopback)
+    return error{errc::bad_secret, "no secret configured for a server on " + o.address +
+                                       ": set CORVID_SECRET, server_options.secret or server_options.secret_file "
+                                       "(at least " + std::to_string(min_secret_bytes) + " random bytes); "
+                                       "a generated secret is only used on loopback addresses"};
+  auto file = default_secret_file();
+  if (!file) return file.error();
+  auto s = load_or_create_secret(*file);
+  if (s) log(log_kind::system, "signing sessions with the secret kept in " + file->string());
+  return s;
 }
 
 // Refused connections beyond max_connections still get their 503 while fewer than this many are
@@ -101,6 +177,7 @@ struct server::impl {
   server_options opts;
   router routes;
   std::unique_ptr<token_signer> sessions, csrf;
+  std::optional<host_list> hosts;  // set by start()
   channel_config ccfg;
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> assets;  // url -> (mime, body)
 
@@ -269,7 +346,7 @@ void ws_conn::on_accept(beast::error_code ec) {
 
 void ws_conn::on_session(caf::expected<corvid::pid> p) {
   if (!p) {
-    std::cerr << "corvid.live: cannot start a session: " << describe(p.error()) << "\n";
+    log(log_kind::runtime, "cannot start a session: " + describe(p.error()));
     close(1011);
     return;
   }
@@ -286,7 +363,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
       srv_.metrics.reject(rejection::frame_size);
-      log_limited("websocket message over max_frame_bytes: closed (1009)");
+      log(log_kind::client, "websocket message over max_frame_bytes: closed (1009)");
     } else if (ec == beast::error::timeout && !closing_) {
       srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
     }
@@ -295,7 +372,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (!ws_.got_text()) {  // binary frames (uploads) are not supported
     buf_.consume(buf_.size());
     srv_.metrics.reject(rejection::malformed);
-    log_limited("binary websocket message: closed (1003)");
+    log(log_kind::client, "binary websocket message: closed (1003)");
     close(1003);  // unsupported data; the client reconnects
     return do_read();
   }
@@ -359,7 +436,7 @@ void ws_conn::close(std::uint16_t code) {
 void ws_conn::drop_slow() {
   if (closed_ || done_) return;
   srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
-  log_limited("dropping a client that does not read (outbound queue full)");
+  log(log_kind::client, "dropping a client that does not read (outbound queue full)");
   closing_ = true;
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -423,6 +500,11 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     }
     auto req = parser_->release();
     if (refuse_) return refuse(req, http::status::service_unavailable, "too many connections\n");
+    if (!srv_.hosts->allows(req[http::field::host])) {  // DNS rebinding: a foreign name resolving to us
+      srv_.metrics.reject(rejection::host);
+      log(log_kind::client, "request for host " + log_escape(req[http::field::host], 96) + " refused (400)");
+      return refuse(req, http::status::bad_request, "host not allowed\n");
+    }
     if (websocket::is_upgrade(req)) return upgrade(std::move(req));
     res_ = std::make_shared<http::response<http::string_body>>(srv_.respond(req));
     http::async_write(stream_, *res_, beast::bind_front_handler(&http_conn::on_write, shared_from_this()));
@@ -446,7 +528,7 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     if (srv_.opts.check_origin &&
         !origin_allowed(req[http::field::origin], req[http::field::host], srv_.opts.allowed_origins)) {
       srv_.metrics.reject(rejection::origin);
-      log_limited("websocket upgrade from origin " + std::string(req[http::field::origin]) + " refused (403)");
+      log(log_kind::client, "websocket upgrade from origin " + log_escape(req[http::field::origin], 96) + " refused (403)");
       return refuse(req, http::status::forbidden, "origin not allowed\n");
     }
     std::shared_ptr<ws_conn> c;
@@ -497,8 +579,8 @@ void server::impl::load_assets() {
     if (auto body = read_file(path)) {
       assets[opts.page.asset_prefix + "/" + name] = {std::string(mime_of(path)), std::move(*body)};
     } else {
-      std::cerr << "corvid.live: missing " << path.string()
-                << " (run scripts/setup.sh, or `npm ci` in live/assets; --assets to point elsewhere)\n";
+      log(log_kind::system, "missing " + path.string() +
+                                " (run scripts/setup.sh, or `npm ci` in live/assets; --assets to point elsewhere)");
     }
   }
 }
@@ -532,7 +614,7 @@ http::response<http::string_body> server::impl::respond(const http::request<http
   if (page) return reply(http::status::ok, "text/html; charset=utf-8", std::move(*page));
   if (page.error().code == errc::not_found || page.error().code == errc::bad_encoding)
     return reply(http::status::not_found, "text/plain", "not found\n");
-  std::cerr << "corvid.live: " << page.error().message << "\n";
+  log(log_kind::view, page.error().message);
   return reply(http::status::internal_server_error, "text/plain", "internal server error\n");
 }
 
@@ -549,7 +631,7 @@ void server::impl::accept() {
     } else {
       open_conns.fetch_sub(1);
       metrics.reject(rejection::connections);
-      log_limited("over max_connections (" + std::to_string(opts.max_connections) + "): HTTP 503");
+      log(log_kind::client, "over max_connections (" + std::to_string(opts.max_connections) + "): HTTP 503");
       if (refusing.fetch_add(1) < refusal_budget) {
         std::make_shared<http_conn>(*this, std::move(s), conn_slot{}, true)->start();
       } else {
@@ -567,7 +649,7 @@ void server::impl::accept() {
 // backlog), then accepting resumes after a pause instead of spinning.
 void server::impl::on_accept_error(const beast::error_code& ec) {
   const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
-  log_limited("accept failed: " + ec.message() + (no_fds ? " (out of file descriptors: backing off)" : ""));
+  log(log_kind::system, "accept failed: " + ec.message() + (no_fds ? " (out of file descriptors: backing off)" : ""));
   if (no_fds) {
     metrics.reject(rejection::connections);
     if (reserve_fd >= 0) {
@@ -599,21 +681,19 @@ void server::live(std::string path, view_factory f) { impl_->routes.add(std::mov
 
 std::string server::start() {
   auto& m = *impl_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(m.opts.address, ec);
+  if (ec) return "bad address " + m.opts.address + ": " + ec.message();
+  auto secret = resolve_secret(m.opts, addr.is_loopback());
+  if (!secret) return secret.error().message;
   {
     std::lock_guard<std::mutex> g{m.mtx};
     if (m.started) return "server already started";
     m.started = true;
   }
-  std::string secret = m.opts.secret;
-  if (secret.empty())
-    if (const char* env = std::getenv("CORVID_SECRET"); env && *env) secret = env;
-  if (secret.empty()) {
-    secret = dev_secret;
-    std::cerr << "corvid.live: CORVID_SECRET is not set: signing sessions with the fixed development secret "
-                 "(sessions survive restarts; anyone can forge them: set CORVID_SECRET in production)\n";
-  }
-  m.sessions = std::make_unique<token_signer>(secret, "corvid.live.session");
-  m.csrf = std::make_unique<token_signer>(secret, "corvid.live.csrf");
+  m.sessions = std::make_unique<token_signer>(*secret, "corvid.live.session");
+  m.csrf = std::make_unique<token_signer>(*secret, "corvid.live.csrf");
+  m.hosts.emplace(m.opts.address, m.opts.allowed_hosts);
   m.ccfg.routes = &m.routes;
   m.ccfg.signer = m.sessions.get();
   m.ccfg.csrf = m.csrf.get();
@@ -633,9 +713,6 @@ std::string server::start() {
   if (!sup) return "cannot start the session supervisor: " + describe(sup.error());
   m.sup = *sup;
 
-  beast::error_code ec;
-  auto addr = asio::ip::make_address(m.opts.address, ec);
-  if (ec) return "bad address " + m.opts.address + ": " + ec.message();
   m.acceptor.emplace(m.ioc);
   tcp::endpoint ep{addr, m.opts.port};
   if (m.acceptor->open(ep.protocol(), ec); !ec) m.acceptor->set_option(asio::socket_base::reuse_address(true), ec);

@@ -1,5 +1,7 @@
 #include "corvid/live/urlencoded.hpp"
 
+#include "corvid/live/utf8.hpp"
+
 namespace corvid::live {
 
 namespace {
@@ -28,6 +30,8 @@ result<std::string> decode_url_component(std::string_view text) {
       out += c;
     }
   }
+  // %-escapes can spell any byte; replaced as URLSearchParams does, so views only ever see UTF-8
+  if (!valid_utf8(out)) out = repair_utf8(out);
   return out;
 }
 

@@ -145,6 +145,31 @@ async function main() {
     await b.close();
   });
 
+  await test("chat: a message cut at 500 bytes inside a character keeps every page connected", async () => {
+    const a = page;
+    await a.goto(`${base}/chat`);
+    await connected(a);
+    const head = `cut ${Date.now()} `;
+    const body = head + "x".repeat(499 - head.length) + "\u00e9 the rest"; // é spans bytes 500 and 501
+    await a.fill("#body", body);
+    await a.click("#send");
+    const cut = head + "x".repeat(499 - head.length);
+    const shows = (p) =>
+      p.waitForFunction((t) => [...document.querySelectorAll("#messages li")].some((li) => li.textContent.endsWith(t)),
+        cut, { timeout: T });
+    await shows(a);
+    const b = await ctx.newPage(); // a later page gets the message in its join (the history)
+    await b.goto(`${base}/chat`);
+    await connected(b);
+    await shows(b);
+    const after = `still here ${Date.now()}`;
+    await b.fill("#body", after);
+    await b.click("#send");
+    await a.waitForFunction((t) => document.querySelector("#messages").textContent.includes(t), after, { timeout: T });
+    if (await a.$("[data-phx-main].phx-error")) throw new Error("the first page lost its socket");
+    await b.close();
+  });
+
   await test("bench: inc updates #count; bcast reaches every /bench page", async () => {
     const a = page;
     const b = await ctx.newPage();

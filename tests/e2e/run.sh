@@ -33,5 +33,7 @@ trap cleanup EXIT INT TERM
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 echo "e2e: $bin on 127.0.0.1:$port"
-LIVE_DEMO_BIN="$bin" E2E_PORT="$port" E2E_PIDFILE="$pidfile" E2E_PROFILE="$work/profile" \
+# A fresh state directory: the demo makes its session secret there (as on a new machine) and finds
+# it again after the restart test's restart.
+XDG_STATE_HOME="$work/state" LIVE_DEMO_BIN="$bin" E2E_PORT="$port" E2E_PIDFILE="$pidfile" E2E_PROFILE="$work/profile" \
   node "$here/live_demo.mjs"

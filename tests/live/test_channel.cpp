@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,7 +12,9 @@
 #include <caf/make_message.hpp>
 
 #include "corvid/live/channel.hpp"
+#include "corvid/live/log.hpp"
 #include "corvid/live/page.hpp"
+#include "corvid/runtime/telemetry.hpp"
 
 using namespace corvid::live;
 namespace json = boost::json;
@@ -61,6 +64,19 @@ struct other_view : view {
   html_template render() const override { return *html_template::parse("<p>other</p>"); }
 };
 
+// Shows a form field, a value of its own making, or throws: whatever the test asks for.
+struct echo_view : view {
+  html_template render() const override { return *html_template::parse("<p>{{ text }}</p>"); }
+  void mount(const params&, const session&, socket& s) override { s.assign("text", ""); }
+  status handle_event(const std::string& ev, const event_value& v, socket& s) override {
+    if (ev == "say") s.assign("text", v.values.count("body") ? v.values.at("body") : "");
+    else if (ev == "cut") s.assign("text", std::string("caf\xC3"));  // a view cutting inside "é"
+    else if (ev == "boom") throw std::runtime_error("boom\n\x1b[2Kcorvid.live: FAKE view line");
+    else return status::unknown_event(ev);
+    return status::ok();
+  }
+};
+
 // The host side: collects frames and flush requests.
 struct fake_host : channel_host {
   std::vector<std::string> frames;
@@ -88,6 +104,7 @@ struct fixture {
   fixture() {
     routes.add("/counter", [this] { return std::make_unique<counter_view>(j); });
     routes.add("/other", make_view<other_view>);
+    routes.add("/echo", make_view<echo_view>);
     cfg.routes = &routes;
     cfg.signer = &sessions;
     cfg.csrf = &csrf;
@@ -116,9 +133,18 @@ struct fixture {
   }
   // Sends a click event; returns every frame it produced (the reply and any pushes).
   std::vector<json::array> events(const std::string& ref, const std::string& name, json::object value = {}) {
-    json::object payload{{"type", "click"}, {"event", name}, {"value", value}};
-    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
+    send_event(ref, "click", name, std::move(value));
     return host.take();
+  }
+  void send_event(const std::string& ref, const std::string& type, const std::string& name, json::value value) {
+    json::object payload{{"type", type}, {"event", name}, {"value", std::move(value)}};
+    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", "event", payload}));
+  }
+  // Joins lv:phx-1 to /echo; the frames it sent are dropped.
+  void join_echo() {
+    ch.handle_frame(join_frame("4", sessions.sign("/echo", "/echo"), "http://h/echo"));
+    REQUIRE(host.frames.size() == 1);
+    host.frames.clear();
   }
   json::array event(const std::string& ref, const std::string& name, json::object value = {}) {
     auto out = events(ref, name, std::move(value));
@@ -129,6 +155,40 @@ struct fixture {
 
 const json::object& response(const json::array& reply) { return reply[4].as_object().at("response").as_object(); }
 std::string status_of(const json::array& reply) { return std::string(reply[4].as_object().at("status").as_string()); }
+
+// Boost.JSON refuses text that is not valid UTF-8, as a browser refuses such a websocket frame.
+bool browser_would_take(const std::string& frame) {
+  boost::system::error_code ec;
+  (void)json::parse(frame, ec);
+  return !ec;
+}
+
+// Every "corvid.live" telemetry event while it lives.
+struct log_capture {
+  std::mutex m;
+  std::vector<std::pair<std::string, std::string>> lines;  // event name, message
+  std::uint64_t id;
+  log_capture() {
+    set_log_budget(10);  // a fresh window: lines of earlier tests do not count
+    id = corvid::telemetry::attach("corvid.live", [this](const corvid::telemetry::event& e) {
+      auto msg = e.metadata.find("message");
+      std::lock_guard<std::mutex> g{m};
+      lines.emplace_back(std::string(e.name), msg == e.metadata.end() ? std::string{} : msg->second);
+    });
+  }
+  ~log_capture() { corvid::telemetry::detach(id); }
+  std::vector<std::pair<std::string, std::string>> take() {
+    std::lock_guard<std::mutex> g{m};
+    return std::exchange(lines, {});
+  }
+};
+
+bool has_raw_control(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 
 }  // namespace
 
@@ -243,6 +303,38 @@ TEST_SUITE("live.channel") {
     out = f.host.take();
     REQUIRE(out.size() == 1);
     CHECK(status_of(out[0]) == "error");
+  }
+
+  TEST_CASE("a keyup without a key reaches the view and gets an ok reply (the input stays usable)") {
+    fixture f;
+    f.join_echo();
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","event",{"type":"keyup","event":"say","value":{"value":"v"}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+  }
+
+  TEST_CASE("join_ref: pushes from an earlier join of the topic are dropped without a reply, as Phoenix does") {
+    fixture f;
+    f.join();  // join_ref "4"
+    f.ch.handle_frame(f.join_frame("9", f.sessions.sign("/counter", "/counter")));  // the client rejoined
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    REQUIRE(status_of(out[0]) == "ok");
+    auto push = [&](const char* join_ref, const char* ref, const char* event, const char* payload) {
+      f.ch.handle_frame(std::string("[\"") + join_ref + "\",\"" + ref + "\",\"lv:phx-1\",\"" + event + "\"," + payload + "]");
+      return f.host.take();
+    };
+    CHECK(push("4", "10", "event", R"({"type":"click","event":"inc","value":{}})").empty());
+    CHECK(push("4", "11", "live_patch", R"({"url":"http://h/counter?step=5"})").empty());
+    CHECK(push("4", "12", "phx_leave", "{}").empty());
+    CHECK(f.ch.joined() == 1);  // the stale leave did not end the new mount
+    auto r = push("9", "13", "event", R"({"type":"click","event":"inc","value":{}})");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0][0] == "9");
+    CHECK(response(r[0]).at("diff").as_object().at("0") == "1");  // the stale inc never reached the view
+    CHECK(push("9", "14", "phx_leave", "{}").size() == 1);
+    CHECK(f.ch.joined() == 0);
   }
 
   TEST_CASE("unknown event: an error reply, and the view keeps working") {
@@ -437,5 +529,81 @@ TEST_SUITE("live.channel") {
     CHECK(u->path == "/rooms/7");
     CHECK(u->query.at("y") == "a b");
     CHECK(split_url("http://h:4000")->path == "/");
+  }
+}
+
+TEST_SUITE("live.hardening") {
+  TEST_CASE("utf-8: %FF in a form value reaches the view repaired; the reply frame is valid UTF-8") {
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "form", "say", "body=caf%C3%A9+%FF%C3+ok");
+    REQUIRE(f.host.frames.size() == 1);
+    CHECK(browser_would_take(f.host.frames[0]));
+    CHECK(f.host.frames[0].find("caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD ok") != std::string::npos);
+  }
+
+  TEST_CASE("utf-8: a view's own invalid text leaves the frame encoder as U+FFFD") {
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "click", "cut", json::object{});
+    REQUIRE(f.host.frames.size() == 1);
+    CHECK(browser_would_take(f.host.frames[0]));
+    CHECK(f.host.frames[0].find("caf\xEF\xBF\xBD") != std::string::npos);
+  }
+
+  TEST_CASE("utf-8: JSON input with a lone surrogate escape is malformed, nothing reaches a view") {
+    fixture f;
+    f.join_echo();
+    f.ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"say","value":{"body":"\ud800"}}])");
+    CHECK(f.host.frames.empty());  // refs unreadable: nobody to answer
+  }
+
+  TEST_CASE("logs: an attacker's topic with newlines and ANSI escapes is logged escaped, through telemetry") {
+    log_capture logs;
+    fixture f;
+    f.ch.handle_frame(R"(["5","5","lv:y\n\u001b[31mcorvid.live: FAKE admin login","phx_join",{"session":"forged"}])");
+    auto lines = logs.take();
+    REQUIRE_FALSE(lines.empty());
+    bool saw = false;
+    for (auto& [name, msg] : lines) {
+      CAPTURE(msg);
+      CHECK_FALSE(has_raw_control(msg));
+      if (msg.find("FAKE admin login") != std::string::npos) {
+        saw = true;
+        CHECK(name == "corvid.live.log.client");
+        CHECK(msg.find("\\n") != std::string::npos);
+        CHECK(msg.find("\\x1b") != std::string::npos);
+      }
+    }
+    CHECK(saw);
+  }
+
+  TEST_CASE("logs: a view exception goes through telemetry as its own kind, escaped") {
+    log_capture logs;
+    fixture f;
+    f.join_echo();
+    f.send_event("5", "click", "boom", json::object{});
+    auto lines = logs.take();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].first == "corvid.live.log.view");
+    CHECK_FALSE(has_raw_control(lines[0].second));
+    CHECK(lines[0].second.find("handle_event threw: boom\\n\\x1b[2Kcorvid.live: FAKE view line") != std::string::npos);
+  }
+
+  TEST_CASE("logs: a flood of malformed frames does not use up the budget of view errors") {
+    log_capture logs;
+    fixture f;
+    f.join_echo();
+    for (int i = 0; i < 100; ++i) f.ch.handle_frame("not json");
+    f.send_event("5", "click", "boom", json::object{});
+    auto lines = logs.take();
+    std::size_t client = 0, view = 0;
+    for (auto& [name, msg] : lines) {
+      if (name == "corvid.live.log.client") ++client;
+      if (name == "corvid.live.log.view") ++view;
+    }
+    CHECK(client >= 1);
+    CHECK(client <= 20);  // 10 a second; the flood may straddle two windows
+    CHECK(view == 1);
   }
 }

@@ -20,7 +20,12 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "corvid/live/server.hpp"
+#include "corvid/live/token.hpp"
 #include "corvid/runtime.hpp"
 
 using namespace corvid::live;
@@ -53,7 +58,11 @@ struct count_view : view {
       have_session = true;
     }
   }
-  status handle_event(const std::string& ev, const event_value&, live::socket& s) override {
+  status handle_event(const std::string& ev, const event_value& v, live::socket& s) override {
+    if (ev == "say") {  // a form field shown as it came
+      s.assign("blob", v.values.count("body") ? v.values.at("body") : "");
+      return status::ok();
+    }
     if (ev != "inc") return status::unknown_event(ev);
     s.assign("n", *s["n"].get_if<std::int64_t>() + 1);
     return status::ok();
@@ -96,7 +105,8 @@ struct http_result {
   std::string body;
 };
 
-http_result http_get(std::uint16_t port, const std::string& target) {
+// `host`: the Host header (default 127.0.0.1:port).
+http_result http_get(std::uint16_t port, const std::string& target, std::optional<std::string> host = std::nullopt) {
   asio::io_context ioc;
   beast::tcp_stream s{ioc};
   http_result out;
@@ -105,7 +115,7 @@ http_result http_get(std::uint16_t port, const std::string& target) {
                   cancel, 5s);
   if (out.ec) return out;
   http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::host, host ? *host : "127.0.0.1:" + std::to_string(port));
   out.ec = run_op(ioc, [&](auto h) { http::async_write(s, req, h); }, cancel, 5s);
   if (out.ec) return out;
   beast::flat_buffer buf;
@@ -146,12 +156,13 @@ struct ws_client {
   explicit ws_client(std::uint16_t p) : port(p) {}
   void cancel() { beast::get_lowest_layer(ws).socket().close(); }
 
-  beast::error_code connect(std::optional<std::string> origin = std::nullopt) {
+  // `origin`/`host`: the Origin and Host headers (default http://127.0.0.1:port and 127.0.0.1:port).
+  beast::error_code connect(std::optional<std::string> origin = std::nullopt, std::optional<std::string> host_header = std::nullopt) {
     auto ec = run_op(ioc, [&](auto h) {
       beast::get_lowest_layer(ws).async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, h);
     }, [&] { cancel(); }, 5s);
     if (ec) return ec;
-    std::string host = "127.0.0.1:" + std::to_string(port);
+    std::string host = host_header ? *host_header : "127.0.0.1:" + std::to_string(port);
     ws.set_option(websocket::stream_base::decorator([origin, host](websocket::request_type& r) {
       r.set(http::field::origin, origin ? *origin : "http://" + host);
     }));
@@ -186,11 +197,14 @@ struct ws_client {
     return ws.reason().code;
   }
   json::array join(const page_tokens& p, const std::string& csrf_override = "", const std::string& session_override = "") {
+    return join_as(p.id, csrf_override.empty() ? p.csrf : csrf_override, session_override.empty() ? p.session : session_override);
+  }
+  json::array join_as(const std::string& id, const std::string& csrf, const std::string& session) {
     json::object payload{{"url", "http://127.0.0.1:" + std::to_string(port) + "/"},
-                         {"params", json::object{{"_csrf_token", csrf_override.empty() ? p.csrf : csrf_override}}},
-                         {"session", session_override.empty() ? p.session : session_override},
+                         {"params", json::object{{"_csrf_token", csrf}}},
+                         {"session", session},
                          {"static", nullptr}};
-    REQUIRE_FALSE(send(json::serialize(json::array{"4", "4", "lv:" + p.id, "phx_join", payload})));
+    REQUIRE_FALSE(send(json::serialize(json::array{"4", "4", "lv:" + id, "phx_join", payload})));
     auto r = read_json();
     REQUIRE(r);
     return *r;
@@ -213,9 +227,10 @@ std::size_t live_sessions(corvid::runtime& rt) {
 
 // A runtime and a started server with the given options (port 0, quiet).
 struct env {
-  explicit env(server_options o = {}) {
+  // `keep_secret`: o.secret as given (maybe empty), not the test's own.
+  explicit env(server_options o = {}, bool keep_secret = false) {
     o.port = 0;
-    o.secret = "limits test secret, at least thirty-two bytes";
+    if (!keep_secret) o.secret = "limits test secret, at least thirty-two bytes";
     o.coalesce = 0ms;
     corvid::runtime_options ro;
     ro.threads = 2;
@@ -237,7 +252,169 @@ struct env {
   std::uint16_t port = 0;
 };
 
+// A fresh directory under /tmp, removed with everything in it.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string t = (std::filesystem::temp_directory_path() / "corvid-live-test.XXXXXX").string();
+    REQUIRE(::mkdtemp(t.data()) != nullptr);
+    path = t;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Sets an environment variable for a scope (tests set them before any server thread reads them).
+struct scoped_env {
+  std::string name;
+  std::optional<std::string> old;
+  scoped_env(std::string n, const char* value) : name(std::move(n)) {
+    if (const char* o = std::getenv(name.c_str())) old = o;
+    if (value) ::setenv(name.c_str(), value, 1);
+    else ::unsetenv(name.c_str());
+  }
+  ~scoped_env() {
+    if (old) ::setenv(name.c_str(), old->c_str(), 1);
+    else ::unsetenv(name.c_str());
+  }
+};
+
 }  // namespace
+
+TEST_SUITE("live.hardening") {
+  TEST_CASE("utf-8 over a socket: %FF in a form value comes back as a valid text frame (U+FFFD)") {
+    env e;
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    json::object payload{{"type", "form"}, {"event", "say"}, {"value", "body=a%FFb%E2%82"}};
+    REQUIRE_FALSE(c.send(json::serialize(json::array{"4", "5", "lv:" + p.id, "event", payload})));
+    auto r = c.read_json();  // Beast's client, like a browser, fails on a text frame that is not UTF-8
+    REQUIRE(r);
+    CHECK(status_of(*r) == "ok");
+    CHECK(response_of(*r).at("diff").at("1") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  }
+
+  TEST_CASE("utf-8 over a socket: Beast closes a text frame that is not UTF-8 with 1007") {
+    env e;
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    REQUIRE_FALSE(c.send("[null,\"1\",\"phoenix\",\"heartbeat\",{\"x\":\"\xFF\"}]"));
+    CHECK(c.wait_close() == 1007);
+  }
+
+  TEST_CASE("secret: without one configured, a token forged with the old fixed development secret is refused") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    env e{{}, true};
+    token_signer dev_sessions{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.session"};
+    token_signer dev_csrf{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.csrf"};
+    session_claims forged{"/", "/", std::chrono::duration_cast<std::chrono::seconds>(
+                                        token_signer::clock::now().time_since_epoch()).count(), "ADMN"};
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    auto r = c.join_as("phx-forged", csrf_token_for(dev_csrf, forged), dev_sessions.sign(forged));
+    CHECK(status_of(r) == "error");
+    CHECK(response_of(r).at("reason") == "unauthorized");
+    CHECK(status_of(c.join(fetch_page(e.port))) == "ok");  // its own pages still join
+  }
+
+  TEST_CASE("secret: the generated one is kept in $XDG_STATE_HOME/corvid/secret (0600); pages rejoin after a restart") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    page_tokens p;
+    {
+      env first{{}, true};
+      p = fetch_page(first.port);
+    }
+    auto file = state.path / "corvid" / "secret";
+    REQUIRE(std::filesystem::exists(file));
+    CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    env second{{}, true};
+    ws_client c{second.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");  // the page of the first server
+  }
+
+  TEST_CASE("secret: start() refuses, with a reason, short secrets, unsafe files and a public address without one") {
+    temp_dir state;
+    scoped_env no_secret{"CORVID_SECRET", nullptr}, xdg{"XDG_STATE_HOME", state.path.c_str()};
+    corvid::runtime rt;
+    auto start = [&](server_options o) {
+      o.port = 0;
+      server s{rt, std::move(o)};
+      return s.start();
+    };
+    server_options short_secret;
+    short_secret.secret = "31 bytes are one byte too few!!";
+    CHECK(start(short_secret).find("at least 32") != std::string::npos);
+    {
+      scoped_env weak{"CORVID_SECRET", "weak"};
+      CHECK(start({}).find("CORVID_SECRET has 4 bytes") != std::string::npos);
+    }
+    server_options open_file;
+    open_file.secret_file = state.path / "open";
+    { std::ofstream(open_file.secret_file) << std::string(40, 'k'); }
+    std::filesystem::permissions(open_file.secret_file, std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_write |
+                                                            std::filesystem::perms::others_read);
+    CHECK(start(open_file).find("only its owner may read it") != std::string::npos);
+    server_options pub;
+    pub.address = "0.0.0.0";
+    CHECK(start(pub).find("no secret configured") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(state.path / "corvid"));  // nothing made for a public address
+    pub.secret = std::string(32, 's');
+    CHECK(start(pub).empty());  // a configured secret: fine anywhere
+    rt.shutdown_all(5s);
+  }
+
+  TEST_CASE("dns rebinding: a Host outside the allow-list gets 400 for pages and upgrades") {
+    env e;
+    const std::string port = std::to_string(e.port);
+    CHECK(http_get(e.port, "/", "rebind.attacker.example:" + port).status == 400);
+    CHECK(http_get(e.port, "/metrics", "rebind.attacker.example").status == 400);
+    ws_client c{e.port};  // the attacker's page: Origin and Host both name the attacker's host
+    CHECK(c.connect(std::nullopt, "rebind.attacker.example:" + port));
+    CHECK(c.refused_status == 400);
+    // loopback names are served
+    CHECK(http_get(e.port, "/", "localhost:" + port).status == 200);
+    CHECK(http_get(e.port, "/", "[::1]:" + port).status == 200);
+    CHECK(http_get(e.port, "/", "127.0.0.1:" + port).status == 200);
+    ws_client l{e.port};
+    CHECK_FALSE(l.connect(std::nullopt, "localhost:" + port));
+    CHECK(e.rejected(rejection::host) == 3);
+    CHECK(http_get(e.port, "/metrics").body.find("corvid_live_rejections_total{kind=\"host\"} 3\n") != std::string::npos);
+  }
+
+  TEST_CASE("allowed_hosts: names the server is configured with are served; ports count when given") {
+    server_options o;
+    o.allowed_hosts = {"App.Example", "api.example:8443"};
+    env e{o};
+    CHECK(http_get(e.port, "/", "app.example:9999").status == 200);
+    CHECK(http_get(e.port, "/", "APP.example").status == 200);
+    CHECK(http_get(e.port, "/", "api.example:8443").status == 200);
+    CHECK(http_get(e.port, "/", "api.example:8444").status == 400);
+    CHECK(http_get(e.port, "/", "app.example.attacker.example").status == 400);
+    CHECK(http_get(e.port, "/", "").status == 400);
+    ws_client c{e.port};
+    CHECK_FALSE(c.connect(std::string("http://app.example:4000"), "app.example:4000"));
+  }
+
+  TEST_CASE("origin: the scheme counts; https://host is not the origin of an http server") {
+    env e;
+    const std::string host = "127.0.0.1:" + std::to_string(e.port);
+    ws_client c{e.port};
+    CHECK(c.connect("https://" + host));
+    CHECK(c.refused_status == 403);
+    ws_client n{e.port};
+    CHECK(n.connect(std::string("null")));
+    CHECK(n.refused_status == 403);
+  }
+}
 
 TEST_SUITE("live.limits") {
   TEST_CASE("/metrics: runtime metrics plus live counters that move with mounts, events and diffs") {

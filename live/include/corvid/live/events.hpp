@@ -29,7 +29,7 @@ struct live_event {
   params values;
   form_fields fields;                 ///< form: every decoded field in order, repeats kept
   std::optional<std::string> target;  ///< form: meta._target, the input that changed
-  std::optional<std::string> key;     ///< keyup/keydown: the key pressed
+  std::optional<std::string> key;     ///< keyup/keydown: the key pressed (none on events the browser made, e.g. autofill)
   boost::json::value raw;             ///< the undecoded "value" (a hook's arbitrary JSON lives here)
   std::optional<std::int64_t> cid;    ///< set for events aimed at a component
 };

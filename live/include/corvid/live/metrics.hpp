@@ -1,5 +1,5 @@
 // Counters of a live server (sessions, mounts, events, diff bytes, drops, rejections by kind), shown at
-// /metrics in the Prometheus text format next to the runtime's own metrics; and a rate-limited log line.
+// /metrics in the Prometheus text format next to the runtime's own metrics.
 #pragma once
 
 #include <array>
@@ -20,8 +20,9 @@ enum class rejection : std::uint8_t {
   token,        ///< join with a missing, tampered or expired session token
   csrf,         ///< join whose _csrf_token does not match its page
   malformed,    ///< unparsable frame, unexpected binary frame
+  host,         ///< request whose Host header is not in allowed_hosts (HTTP 400)
 };
-inline constexpr std::size_t rejection_kinds = 7;
+inline constexpr std::size_t rejection_kinds = 8;
 std::string_view to_string(rejection r) noexcept;
 
 /// Counters shared by a server and its channels; every member may be bumped from any thread.
@@ -41,9 +42,5 @@ struct live_metrics {
   /// connections = open TCP connections).
   std::string prometheus(std::size_t sessions, std::size_t connections) const;
 };
-
-/// Writes one line to stderr ("corvid.live: " + line), at most `per_second` lines a second process-wide;
-/// lines over that are counted and the count is reported with the next line written.
-void log_limited(std::string_view line, unsigned per_second = 10);
 
 }  // namespace corvid::live

@@ -33,7 +33,7 @@ result<frame> parse_frame(std::string_view text, const frame_limits& limits = {}
 
 using opt_ref = std::optional<std::string_view>;
 
-/// Any frame; null refs encode as JSON null.
+/// Any frame; null refs encode as JSON null. Every encoder emits valid UTF-8: invalid bytes become U+FFFD.
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const boost::json::value& payload);
 /// Any frame around an already-serialized JSON payload (serialize a shared diff once, frame it per socket).

@@ -21,6 +21,7 @@ enum class errc {
   expired,          ///< a token older than allowed (or issued in the future)
   io_error,         ///< a file could not be read
   not_found,        ///< a named thing (include, template) does not exist
+  bad_secret,       ///< a secret too short, or a secret file others could read or replace
 };
 
 /// A failure: a code to branch on and a message for people.

@@ -18,6 +18,7 @@
 
 #include "corvid/live/metrics.hpp"
 #include "corvid/live/page.hpp"
+#include "corvid/live/result.hpp"
 #include "corvid/live/view.hpp"
 
 namespace corvid {
@@ -33,7 +34,11 @@ struct server_options {
   std::size_t io_threads = 1;                ///< threads running the network I/O
   std::filesystem::path assets_dir;          ///< holds node_modules/ and corvid_boot.js; empty = the source tree's live/assets
   std::filesystem::path static_dir;          ///< served under /static/ (empty = none)
-  std::string secret;                        ///< signs sessions; empty = env CORVID_SECRET, else a fixed dev secret (logged)
+  std::string secret;                        ///< signs sessions and CSRF tokens, >= 32 bytes; empty = env CORVID_SECRET,
+                                             ///< else secret_file
+  std::filesystem::path secret_file;         ///< a secret kept in a file (made if missing, mode 0600; see secret.hpp);
+                                             ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
+                                             ///< used on loopback addresses only: elsewhere start() refuses without a secret
   std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
@@ -49,7 +54,10 @@ struct server_options {
                                                         ///< has not ended by then; also the close handshake timeout
   bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
   std::vector<std::string> allowed_origins;  ///< "https://example.com", "//example.com:4000" (any scheme), "*";
-                                             ///< empty = Origin's host:port must equal the Host header
+                                             ///< empty = Origin must be "http://" + the Host header, scheme included
+  std::vector<std::string> allowed_hosts;    ///< Host headers served besides localhost, 127.0.0.1, [::1] and `address`
+                                             ///< (against DNS rebinding): "example.com" (any port), "example.com:8443",
+                                             ///< "*" (any: leave it to a proxy in front); other hosts get HTTP 400
   std::string metrics_path = "/metrics";     ///< Prometheus text: runtime + live counters ("" = not served)
   bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
   page_options page;
