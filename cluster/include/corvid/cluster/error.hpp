@@ -3,6 +3,7 @@
 
 #include <string>
 #include <utility>
+#include <variant>
 
 namespace corvid::cluster {
 
@@ -38,5 +39,21 @@ struct error {
 
 /// "kind: message", for logs and test output.
 std::string to_string(const error& e);
+
+/// A value or the error that prevented it.
+template <class T>
+class result {
+public:
+  result(T value) : v_(std::move(value)) {}
+  result(error e) : v_(std::move(e)) {}
+  explicit operator bool() const noexcept { return v_.index() == 0; }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  /// The error; only when !*this.
+  const error& err() const { return std::get<1>(v_); }
+
+private:
+  std::variant<T, error> v_;
+};
 
 } // namespace corvid::cluster
