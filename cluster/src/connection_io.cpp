@@ -28,7 +28,12 @@ void connection_impl::arm_handshake_deadline() {
   handshake_timer_.expires_after(opts_.handshake_timeout);
   handshake_timer_.async_wait(asio::bind_executor(
       strand_, [self = shared_from_this()](const boost::system::error_code& ec) {
-        if (!ec && self->phase_ != phase::up && self->phase_ != phase::closed)
+        if (ec || self->phase_ == phase::up || self->phase_ == phase::closed)
+          return;
+        // A Refuse the peer never read still closes with the reason it carried.
+        if (self->phase_ == phase::closing)
+          self->close(std::move(self->closing_reason_));
+        else
           self->close({errc::timeout, "handshake not completed within " +
                                           std::to_string(self->opts_.handshake_timeout.count()) +
                                           " ms"});

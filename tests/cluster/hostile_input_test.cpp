@@ -105,7 +105,7 @@ TEST_CASE("a header claiming a 4 GiB frame is refused with RSS within 5 MiB") {
   }
   const size_t rss1 = rss_bytes();
   MESSAGE("RSS before " << rss0 << " after " << rss1);
-  CHECK(rss1 <= rss0 + 5 * 1024 * 1024);
+  CHECK_RSS(rss1 <= rss0 + 5 * 1024 * 1024);
   t.peer->round_trip(2);
 }
 
