@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "connection_impl.hpp"
+#include "tls_context.hpp"
 
 namespace corvid::cluster {
 
@@ -12,9 +13,13 @@ result<connection> connection::dial(asio::io_context& io, const asio::ip::tcp::e
                                     options opts, handlers h) {
   if (auto e = validate(opts))
     return e;
+  auto tls = detail::make_tls_context(opts.tls);
+  if (!tls)
+    return tls.err();
   auto p = std::make_shared<detail::connection_impl>(io, asio::ip::tcp::socket(io),
                                                      detail::connection_impl::role::dialer,
-                                                     std::move(opts), std::move(h));
+                                                     std::move(opts), std::move(h),
+                                                     std::move(tls.value()));
   p->start_dial(to);
   return connection{std::move(p)};
 }
@@ -31,8 +36,9 @@ std::optional<std::chrono::nanoseconds> connection::last_round_trip() const {
 namespace detail {
 
 connection_impl::connection_impl(asio::io_context& io, asio::ip::tcp::socket sock, role r,
-                                 options opts, handlers h)
-  : strand_(asio::make_strand(io)), sock_(std::move(sock)), handshake_timer_(io),
+                                 options opts, handlers h, std::shared_ptr<asio::ssl::context> tls)
+  : strand_(asio::make_strand(io)), sock_(std::move(sock)), tls_ctx_(std::move(tls)),
+    handshake_timer_(io),
     tick_timer_(io), role_(r), opts_(std::move(opts)), h_(std::move(h)),
     reassembler_(opts_.max_message_bytes), scratch_(16 * 1024),
     control_(lane::control, opts_.control), data_(lane::data, opts_.data) {}

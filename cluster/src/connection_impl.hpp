@@ -12,6 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -26,8 +28,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 public:
   enum class role { dialer, acceptor };
 
+  /// `tls` is null for plain TCP.
   connection_impl(boost::asio::io_context& io, boost::asio::ip::tcp::socket sock, role r,
-                  options opts, handlers h);
+                  options opts, handlers h, std::shared_ptr<boost::asio::ssl::context> tls);
 
   /// Dialer: connect, then handshake.
   void start_dial(const boost::asio::ip::tcp::endpoint& to);
@@ -58,6 +61,8 @@ private:
   void refuse(errc kind, std::string reason);
 
   // I/O (connection_io.cpp).
+  void start_tls(void (connection_impl::*next)());
+  void dialer_hello();
   void arm_handshake_deadline();
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t n);
@@ -74,6 +79,9 @@ private:
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::socket sock_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+  // Engaged once TLS starts; then all reads and writes go through it.
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer handshake_timer_;
   boost::asio::steady_timer tick_timer_;
   const role role_;

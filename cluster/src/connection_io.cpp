@@ -4,6 +4,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
 #include "connection_impl.hpp"
@@ -54,8 +55,10 @@ void connection_impl::start_dial(const asio::ip::tcp::endpoint& to) {
           boost::system::error_code ignored;
           self->sock_.set_option(asio::ip::tcp::no_delay(true), ignored);
           self->phase_ = phase::await_challenge;
-          self->send_hello();
-          self->read_more();
+          if (self->tls_ctx_)
+            self->start_tls(&connection_impl::dialer_hello);
+          else
+            self->dialer_hello();
         }));
   });
 }
@@ -66,23 +69,57 @@ void connection_impl::start_accept() {
     self->sock_.set_option(asio::ip::tcp::no_delay(true), ignored);
     self->phase_ = phase::await_hello;
     self->arm_handshake_deadline();
-    self->read_more();
+    if (self->tls_ctx_)
+      self->start_tls(&connection_impl::read_more);
+    else
+      self->read_more();
   });
 }
 
+void connection_impl::dialer_hello() {
+  send_hello();
+  read_more();
+}
+
+void connection_impl::start_tls(void (connection_impl::*next)()) {
+  tls_.emplace(sock_, *tls_ctx_);
+  const auto type = role_ == role::dialer ? asio::ssl::stream_base::client
+                                          : asio::ssl::stream_base::server;
+  tls_->async_handshake(type, asio::bind_executor(strand_, [self = shared_from_this(), next](
+                                                               const boost::system::error_code& ec) {
+    if (self->phase_ == phase::closed)
+      return;
+    if (ec) {
+      self->close({errc::auth, "TLS handshake failed: " + ec.message()});
+      return;
+    }
+    ((*self).*next)();
+  }));
+}
+
 void connection_impl::read_more() {
-  sock_.async_read_some(asio::buffer(scratch_),
-                        asio::bind_executor(strand_, [self = shared_from_this()](
-                                                         const boost::system::error_code& ec,
-                                                         size_t n) { self->on_read(ec, n); }));
+  auto done = asio::bind_executor(strand_, [self = shared_from_this()](
+                                               const boost::system::error_code& ec, size_t n) {
+    self->on_read(ec, n);
+  });
+  if (tls_)
+    tls_->async_read_some(asio::buffer(scratch_), std::move(done));
+  else
+    sock_.async_read_some(asio::buffer(scratch_), std::move(done));
 }
 
 void connection_impl::on_read(const boost::system::error_code& ec, size_t n) {
   if (phase_ == phase::closed || phase_ == phase::closing)
     return;
   if (ec) {
-    close({errc::io, ec == asio::error::eof ? std::string("peer closed the connection")
-                                            : "read failed: " + ec.message()});
+    // In TLS 1.3 a client learns that the server rejected its certificate only here.
+    if (phase_ != phase::up && ec.category() == asio::error::get_ssl_category()) {
+      close({errc::auth, "TLS handshake failed: " + ec.message()});
+      return;
+    }
+    const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    close({errc::io, eof ? std::string("peer closed the connection")
+                         : "read failed: " + ec.message()});
     return;
   }
   last_heard_ = steady_clock::now();
@@ -192,18 +229,21 @@ void connection_impl::pump() {
   for (const auto& b : in_flight_)
     bufs.emplace_back(asio::buffer(b));
   writing_ = true;
-  asio::async_write(sock_, bufs,
-                    asio::bind_executor(strand_, [self = shared_from_this()](
-                                                     const boost::system::error_code& ec, size_t) {
-                      self->writing_ = false;
-                      if (self->phase_ == phase::closed)
-                        return;
-                      if (ec) {
-                        self->close({errc::io, "write failed: " + ec.message()});
-                        return;
-                      }
-                      self->pump();
-                    }));
+  auto done = asio::bind_executor(strand_, [self = shared_from_this()](
+                                               const boost::system::error_code& ec, size_t) {
+    self->writing_ = false;
+    if (self->phase_ == phase::closed)
+      return;
+    if (ec) {
+      self->close({errc::io, "write failed: " + ec.message()});
+      return;
+    }
+    self->pump();
+  });
+  if (tls_)
+    asio::async_write(*tls_, bufs, std::move(done));
+  else
+    asio::async_write(sock_, bufs, std::move(done));
 }
 
 void connection_impl::arm_tick() {

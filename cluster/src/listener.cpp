@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "connection_impl.hpp"
+#include "tls_context.hpp"
 
 namespace corvid::cluster {
 
@@ -12,9 +13,10 @@ namespace detail {
 
 class listener_impl : public std::enable_shared_from_this<listener_impl> {
 public:
-  listener_impl(asio::io_context& io, options opts, handlers h)
+  listener_impl(asio::io_context& io, options opts, handlers h,
+                std::shared_ptr<asio::ssl::context> tls)
     : io_(io), strand_(asio::make_strand(io)), acceptor_(strand_), opts_(std::move(opts)),
-      h_(std::move(h)) {}
+      h_(std::move(h)), tls_(std::move(tls)) {}
 
   error open(const asio::ip::tcp::endpoint& at) {
     boost::system::error_code ec;
@@ -40,7 +42,7 @@ public:
       if (!ec) {
         auto c = std::make_shared<connection_impl>(self->io_, std::move(s),
                                                    connection_impl::role::acceptor, self->opts_,
-                                                   self->h_);
+                                                   self->h_, self->tls_);
         c->start_accept();
       }
       self->accept();
@@ -62,6 +64,8 @@ private:
   asio::ip::tcp::acceptor acceptor_;
   const options opts_;
   const handlers h_;
+  // One context serves every accepted connection.
+  const std::shared_ptr<asio::ssl::context> tls_;
   uint16_t port_ = 0;
 };
 
@@ -71,7 +75,11 @@ result<listener> listener::open(asio::io_context& io, const asio::ip::tcp::endpo
                                 options opts, handlers h) {
   if (auto e = validate(opts))
     return e;
-  auto p = std::make_shared<detail::listener_impl>(io, std::move(opts), std::move(h));
+  auto tls = detail::make_tls_context(opts.tls);
+  if (!tls)
+    return tls.err();
+  auto p = std::make_shared<detail::listener_impl>(io, std::move(opts), std::move(h),
+                                                   std::move(tls.value()));
   if (auto e = p->open(at))
     return e;
   p->accept();

@@ -10,7 +10,9 @@ error validate(const options& o) {
   auto bad = [](std::string m) { return error{errc::invalid_argument, std::move(m)}; };
   if (o.node_name.empty() || o.node_name.size() > 255)
     return bad("node name must be 1 to 255 bytes");
-  if (o.secret.size() < min_secret_bytes)
+  if (o.tls && (o.tls->ca_file.empty() || o.tls->cert_file.empty() || o.tls->key_file.empty()))
+    return bad("TLS needs a CA file, a certificate file and a key file");
+  if (o.secret.size() < min_secret_bytes && !(o.tls && o.secret.empty()))
     return bad("secret of " + std::to_string(o.secret.size()) + " bytes is too short (at least " +
                std::to_string(min_secret_bytes) + " bytes)");
   // A chunk frame adds a few bytes of framing to its payload.

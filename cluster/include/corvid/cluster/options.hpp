@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "corvid/cluster/error.hpp"
@@ -26,12 +27,23 @@ struct lane_limits {
   size_t max_bytes;   ///< queued wire bytes
 };
 
+/// PEM files for mutual TLS: this node's certificate and key, and the CA that must have
+/// signed every peer's certificate.
+struct tls_files {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct options {
   std::string node_name;       ///< this node's name, sent in the Hello
   uint64_t incarnation = 0;    ///< distinguishes restarts of the same node name
   std::string listen_address;  ///< where peers can reach this node (informative)
-  /// Shared cluster secret, at least 32 bytes; it never crosses the wire.
+  /// Shared cluster secret, at least 32 bytes; it never crosses the wire. May be empty
+  /// only with `tls`: the proofs then bind nothing but the nonces, trust is the certificate.
   std::string secret;
+  /// Mutual TLS (1.3) before the handshake, alone or together with the secret.
+  std::optional<tls_files> tls;
 
   std::chrono::milliseconds handshake_timeout{2000};
   /// Largest frame read after authentication (before it: 1 KiB, fixed).
