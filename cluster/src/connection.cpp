@@ -75,6 +75,12 @@ error connection_impl::send(lane l, v1::Frame f) {
   }
   if (auto e = queue(l).push(std::move(pieces)))
     return e;
+  // close() sets closed_ before dropping the queues: a push that raced past the first
+  // check is either dropped there or caught here, so nothing sits in a dead queue.
+  if (closed_.load(std::memory_order_acquire)) {
+    queue(l).drop_all();
+    return {errc::not_connected, "connection closed"};
+  }
   kick();
   return {};
 }
