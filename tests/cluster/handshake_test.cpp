@@ -41,7 +41,8 @@ TEST_CASE("handshake succeeds both ways and frames flow in both directions") {
   REQUIRE(b.rec.wait_for([](auto& r) { return r.closes.size() == 1; }));
   CHECK(b.rec.with_lock([](auto& r) { return r.closes[0].kind; }) == errc::closed);
   REQUIRE(a.rec.wait_for([](auto& r) { return r.closes.size() == 1; }));
-  CHECK(a.rec.with_lock([](auto& r) { return r.closes[0].message; }) == "peer closed the connection");
+  // EOF, or a reset if a heartbeat was still unread at b: either way an io close.
+  CHECK(a.rec.with_lock([](auto& r) { return r.closes[0].kind; }) == errc::io);
   CHECK(c.value().send(lane::data, send_frame(1, "late")).kind == errc::not_connected);
 }
 
