@@ -31,6 +31,8 @@ const char* to_string(errc x) {
     case errc::noproc: return "noproc";
     case errc::running: return "running";
     case errc::start_failed: return "start_failed";
+    case errc::noconnection: return "noconnection";
+    case errc::no_codec: return "no_codec";
   }
   return "unknown";
 }

@@ -274,6 +274,11 @@ void reply_slot::complete(caf::expected<caf::message> r) {
   bool expected = false;
   if (!done.compare_exchange_strong(expected, true))
     return;
+  if (on_done) {
+    auto f = std::move(on_done);
+    f(std::move(r));
+    return;
+  }
   if (caller) {
     auto content = r ? caf::make_message(reply_atom::value, call_id, std::move(*r))
                      : caf::make_message(reply_atom::value, call_id, std::move(r.error()));

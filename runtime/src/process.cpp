@@ -1,5 +1,7 @@
 // Spawning, sending and calling, and the process-side API.
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "corvid/runtime/registry.hpp"
@@ -10,7 +12,6 @@
 
 namespace corvid {
 
-using clock = std::chrono::steady_clock;
 
 // -- pid ------------------------------------------------------------------------
 
@@ -23,7 +24,7 @@ bool pid::alive() const noexcept {
 std::string pid::to_string() const {
   if (id_ == 0)
     return "<none>";
-  return "<0." + std::to_string(id_) + ".0>";
+  return "<" + std::to_string(node_index()) + "." + std::to_string(local_id()) + ".0>";
 }
 
 namespace detail {
@@ -36,11 +37,24 @@ std::shared_ptr<process_block> block_of(const pid& p) {
 
 } // namespace
 
+// Hands a message for a remote pid to the transport that reaches its node.
+caf::error remote_send(const pid& to, const pid& from, const caf::message& msg, reply_handle reply) {
+  auto t = transport_of(to);
+  if (!t) {
+    reply.fail(t.error());
+    return std::move(t.error());
+  }
+  return (*t)->send(to, from, msg, std::move(reply));
+}
+
 caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait,
                    caf::execution_unit* host) {
   auto b = block_of(to);
-  if (!b)
+  if (!b) {
+    if (to.is_remote())
+      return remote_send(to, from, msg, {});
     return make_error(errc::down, "no such process: " + to.to_string());
+  }
   return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait, host);
 }
 
@@ -62,11 +76,16 @@ caf::error deliver_signal(const pid& to, caf::message m) {
 
 caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::timespan timeout) {
   auto b = block_of(to);
-  if (!b)
-    return make_error(errc::down, "no such process: " + to.to_string());
   auto slot = std::make_shared<reply_slot>();
-  if (auto err = push(*b, envelope{std::move(msg), pid{}, reply_handle{slot}}, false, caf::timespan{0}))
-    return err;
+  if (b) {
+    if (auto err = push(*b, envelope{std::move(msg), pid{}, reply_handle{slot}}, false, caf::timespan{0}))
+      return err;
+  } else if (to.is_remote()) {
+    if (auto err = remote_send(to, pid{}, msg, reply_handle{slot}))
+      return err;
+  } else {
+    return make_error(errc::down, "no such process: " + to.to_string());
+  }
   return slot->wait(timeout);
 }
 
@@ -74,7 +93,10 @@ std::shared_ptr<reply_slot> call_later(const pid& to, caf::message msg) {
   auto slot = std::make_shared<reply_slot>();
   auto b = block_of(to);
   if (!b) {
-    slot->complete(make_error(errc::down, "no such process: " + to.to_string()));
+    if (to.is_remote())
+      (void) remote_send(to, pid{}, msg, reply_handle{slot});
+    else
+      slot->complete(make_error(errc::down, "no such process: " + to.to_string()));
     return slot;
   }
   if (auto err = push(*b, envelope{std::move(msg), pid{}, reply_handle{slot}}, false, caf::timespan{0}))
@@ -170,7 +192,8 @@ fanout_result send_many(const pid* first, const pid* last, const caf::message& m
     if (i->id() == skip_id)
       continue;
     auto b = i->block().get();
-    if (b && !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit))
+    if (b ? !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit)
+          : i->is_remote() && !detail::remote_send(*i, pid{}, m, {}))
       ++r.accepted;
     else
       ++r.refused;
@@ -180,6 +203,11 @@ fanout_result send_many(const pid* first, const pid* last, const caf::message& m
 }
 
 void exit(const pid& to, caf::error reason) {
+  if (to.is_remote()) {
+    if (auto t = detail::transport_of(to))
+      (*t)->exit(to, pid{}, reason);
+    return;
+  }
   if (auto h = detail::handle_of(to))
     caf::anon_send<caf::message_priority::high>(h, caf::exit_msg{caf::actor_addr{}, std::move(reason)});
 }
@@ -227,8 +255,8 @@ void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err)
   auto b = to_.block();
   auto& x = impl->x();
   auto id = x.next_id++;
-  auto deadline = clock::now() + timeout_;
-  if (!b) {
+  auto deadline = impl->clock().now() + timeout_;  // the actor clock: virtual under test
+  if (!b && !to_.is_remote()) {
     caf::error err = make_error(errc::down, "no such process: " + to_.to_string());
     on_err(err);
     return;
@@ -237,8 +265,9 @@ void pending_call::send(behavior on_ok, std::function<void(caf::error&)> on_err)
   slot->caller = caf::actor_cast<caf::actor>(impl);
   slot->call_id = id;
   x.calls.emplace(id, detail::actor_extras::call{std::move(on_ok), std::move(on_err), deadline});
-  auto err = detail::push(*b, detail::envelope{std::move(msg_), self_.self(), reply_handle{slot}},
-                          false, caf::timespan{0}, impl->context());
+  auto err = b ? detail::push(*b, detail::envelope{std::move(msg_), self_.self(), reply_handle{slot}},
+                              false, caf::timespan{0}, impl->context())
+               : detail::remote_send(to_, self_.self(), msg_, reply_handle{slot});
   if (err) {
     // Fail right away: the callee never saw it. (backpressure does not apply to calls)
     auto c = std::move(x.calls[id]);
@@ -278,6 +307,18 @@ caf::expected<pid> process::spawn(init_fn init, spawn_options opts) {
 }
 
 void process::link(const pid& other) {
+  if (other.is_remote()) {
+    auto t = detail::transport_of(other);
+    if (!t) {  // OTP: linking to an unreachable node's process gives exit noconnection
+      impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, std::move(t.error())});
+      return;
+    }
+    auto& rl = impl_->x().remote_links;
+    if (std::find(rl.begin(), rl.end(), other) == rl.end())
+      rl.push_back(other);
+    (*t)->link(self(), other);
+    return;
+  }
   if (auto h = detail::handle_of(other))
     impl_->link_to(h);
   else  // OTP: an exit signal noproc, which ends a process that does not trap exits
@@ -285,6 +326,13 @@ void process::link(const pid& other) {
 }
 
 void process::unlink(const pid& other) {
+  if (other.is_remote()) {
+    if (impl_->x_)
+      std::erase(impl_->x_->remote_links, other);
+    if (auto t = detail::transport_of(other))
+      (*t)->unlink(self(), other);
+    return;
+  }
   if (auto h = detail::handle_of(other))
     impl_->unlink_from(h);
 }
@@ -293,6 +341,13 @@ uint64_t process::monitor(const pid& other) {
   auto& x = impl_->x();
   auto ref = x.next_id++;
   x.monitors.emplace(ref, other);
+  if (other.is_remote()) {
+    if (auto t = detail::transport_of(other))
+      (*t)->monitor(self(), other, ref);
+    else
+      impl_->send(caf::actor_cast<caf::actor>(impl_), down_signal{ref, other, std::move(t.error())});
+    return ref;
+  }
   if (auto h = detail::handle_of(other))
     impl_->monitor(h);
   else
@@ -309,6 +364,11 @@ void process::demonitor(uint64_t ref) {
     return;
   auto target = i->second;
   mons.erase(i);
+  if (target.is_remote()) {
+    if (auto t = detail::transport_of(target))
+      (*t)->demonitor(self(), target, ref);
+    return;
+  }
   for (auto& [r, p] : mons)
     if (p == target)
       return;  // another ref still watches it

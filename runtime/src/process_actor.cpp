@@ -10,7 +10,9 @@
 
 namespace corvid::detail {
 
-using clock = std::chrono::steady_clock;
+// Time is read from the actor clock, never the OS: on CAF's test coordinator it is virtual,
+// so timeouts, idle times and restart intensity are tested without waiting.
+using time_point = caf::actor_clock::time_point;
 
 namespace {
 // Marks this thread as running `host` for the duration of a handler.
@@ -142,8 +144,10 @@ caf::message process_actor::dispatch(caf::message m) {
       offer(caf::make_message(std::move(d)));
     return {};
   } else if (m.match_elements<exit_signal>()) {
-    // Synthesized for links to processes that were already gone.
+    // Synthesized for links to processes that were already gone, or from another node.
     auto sig = m.get_as<exit_signal>(0);
+    if (sig.from.is_remote() && x_)
+      std::erase(x_->remote_links, sig.from);
     if (trap_) {
       if (x_ && x_->on_exit)
         x_->on_exit(sig);
@@ -170,6 +174,10 @@ void process_actor::on_exit() {
     fail_state_ = reason::killed();
   const auto& reason = fail_state();
   fail_handed(reason);
+  if (x_ && blk_)
+    for (auto& r : x_->remote_links)  // the other nodes learn of this exit from their transport
+      if (auto t = transport_of(r))
+        (*t)->linked_exited(pid{blk_->id}, r, reason);
   if (x_ && x_->hold_ready)
     release_ready(reason ? reason : make_error(errc::down, "exited during its start"));
   if (x_) {
@@ -314,7 +322,7 @@ void process_actor::handle(envelope& e) {
     next_.reset();
   }
   if (x_ && x_->idle.count() > 0)
-    x_->last_activity = clock::now();
+    x_->last_activity = clock().now();
 }
 
 void process_actor::offer(caf::message m) {
@@ -349,12 +357,12 @@ void process_actor::on_reply(uint64_t id, caf::expected<caf::message> r) {
   }
 }
 
-void process_actor::arm_call_timer(clock::time_point deadline) {
+void process_actor::arm_call_timer(time_point deadline) {
   auto& x = this->x();
   if (deadline >= x.armed_deadline)
     return;
   x.armed_deadline = deadline;
-  auto d = std::chrono::duration_cast<caf::timespan>(deadline - clock::now());
+  auto d = std::chrono::duration_cast<caf::timespan>(deadline - clock().now());
   if (d.count() < 0)
     d = caf::timespan{0};
   delayed_send(caf::actor_cast<caf::actor>(this), d, calltmo_atom::value);
@@ -363,10 +371,10 @@ void process_actor::arm_call_timer(clock::time_point deadline) {
 void process_actor::expire_calls() {
   if (!x_)
     return;
-  auto now = clock::now();
-  x_->armed_deadline = clock::time_point::max();
+  auto now = clock().now();
+  x_->armed_deadline = time_point::max();
   std::vector<actor_extras::call> expired;
-  auto next = clock::time_point::max();
+  auto next = time_point::max();
   for (auto i = x_->calls.begin(); i != x_->calls.end();) {
     if (i->second.deadline <= now) {
       expired.push_back(std::move(i->second));
@@ -376,7 +384,7 @@ void process_actor::expire_calls() {
       ++i;
     }
   }
-  if (next != clock::time_point::max())
+  if (next != time_point::max())
     arm_call_timer(next);
   for (auto& c : expired) {
     caf::error err = make_error(errc::timeout);
@@ -400,7 +408,7 @@ void process_actor::fire_timer(uint64_t id) {
 
 void process_actor::touch() {
   auto& x = this->x();
-  x.last_activity = clock::now();
+  x.last_activity = clock().now();
   if (!x.idle_armed) {
     x.idle_armed = true;
     delayed_send(caf::actor_cast<caf::actor>(this), x.idle, idle_atom::value);
@@ -414,7 +422,7 @@ void process_actor::check_idle() {
     return;
   }
   auto& x = *x_;
-  auto quiet = clock::now() - x.last_activity;
+  auto quiet = clock().now() - x.last_activity;
   if (quiet >= x.idle) {
     x.idle_armed = false;
     if (x.on_idle) {

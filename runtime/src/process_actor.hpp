@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 
@@ -29,12 +30,13 @@ struct actor_extras {
   struct call {
     behavior on_ok;
     std::function<void(caf::error&)> on_err;
-    std::chrono::steady_clock::time_point deadline;
+    caf::actor_clock::time_point deadline;
   };
   std::unordered_map<uint64_t, pid> monitors;  // ref -> watched process
+  std::vector<pid> remote_links;               // linked processes on other nodes
   std::unordered_map<uint64_t, timer> timers;
   std::unordered_map<uint64_t, call> calls;
-  std::chrono::steady_clock::time_point armed_deadline = std::chrono::steady_clock::time_point::max();
+  caf::actor_clock::time_point armed_deadline = caf::actor_clock::time_point::max();
   uint64_t next_id = 1;
   std::function<void(exit_signal&)> on_exit;
   std::function<void(down_signal&)> on_down;
@@ -45,7 +47,7 @@ struct actor_extras {
   size_t handed_prune_at = 16;
   caf::timespan idle{0};
   std::function<void()> on_idle;
-  std::chrono::steady_clock::time_point last_activity;
+  caf::actor_clock::time_point last_activity;
   bool idle_armed = false;
   // Processes whose start outlasts their init function (supervisors starting children)
   // answer a starter's readiness request only once the start is complete.
@@ -86,7 +88,7 @@ public:
   void offer(caf::message m);  // a signal or raw message, straight to the user behavior
   void on_reply(uint64_t id, caf::expected<caf::message> r);
   void expire_calls();
-  void arm_call_timer(std::chrono::steady_clock::time_point deadline);
+  void arm_call_timer(caf::actor_clock::time_point deadline);
   void fire_timer(uint64_t id);
   void check_idle();
   void touch();

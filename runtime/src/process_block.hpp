@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,8 @@ struct reply_slot {
   // actor caller
   caf::actor caller;
   uint64_t call_id = 0;
+  // callback (a transport answering another node)
+  std::function<void(caf::expected<caf::message>)> on_done;
   // thread caller
   std::mutex m;
   std::condition_variable cv;

@@ -2,6 +2,7 @@
 
 #include "corvid/runtime/runtime.hpp"
 
+#include <random>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -58,6 +59,15 @@ void process_table::for_each(const std::function<void(const std::shared_ptr<proc
   }
 }
 
+// A node restarted under the same name must not be confused with its former self (its old
+// pids are dead): every start draws a fresh, non-zero incarnation.
+uint64_t new_incarnation() {
+  std::random_device rd;
+  uint64_t x = (uint64_t{rd()} << 32) ^ rd()
+               ^ static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  return x ? x : 1;
+}
+
 } // namespace detail
 
 void configure(caf::actor_system_config& cfg, const runtime_options& opts) {
@@ -80,6 +90,7 @@ runtime::runtime(runtime_options opts) : own_cfg_(std::make_unique<caf::actor_sy
   st_->owner = this;
   st_->sys = sys_.get();
   st_->opts = std::move(opts);
+  st_->node = {st_->opts.node, detail::new_incarnation()};
 }
 
 runtime::runtime(caf::actor_system_config& cfg, runtime_options opts) {
@@ -89,6 +100,7 @@ runtime::runtime(caf::actor_system_config& cfg, runtime_options opts) {
   st_->owner = this;
   st_->sys = sys_.get();
   st_->opts = std::move(opts);
+  st_->node = {st_->opts.node, detail::new_incarnation()};
 }
 
 runtime::~runtime() {
@@ -99,6 +111,8 @@ runtime::~runtime() {
     });
     shutdown_all(std::chrono::seconds(5));
   }
+  set_transport(*this, nullptr);
+  detail::forget_nodes(st_.get());
   sys_.reset();
 }
 

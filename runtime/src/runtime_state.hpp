@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <caf/atom.hpp>
 
 #include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/transport.hpp"
 #include "process_block.hpp"
 
 namespace corvid::detail {
@@ -68,7 +70,26 @@ struct runtime_state {
   std::atomic<uint64_t> exited_handled{0};
   std::atomic<uint64_t> exited_dropped{0};
   std::atomic<uint64_t> exited_coalesced{0};
+  // This node, and the cluster that reaches the others (null: single node).
+  node_id node;
+  std::mutex transport_m;
+  std::shared_ptr<corvid::transport> transport;
 };
+
+/// Nodes seen by this OS process's runtimes, interned so that a pid holds a small index.
+/// An entry belongs to the runtime that learned of the node (whose transport reaches it).
+struct node_entry {
+  runtime_state* owner = nullptr;  // null once that runtime is gone
+  node_id node;
+};
+/// The index for (owner, node), made on first use (never 0, which means "local").
+uint32_t intern_node(runtime_state* owner, const node_id& node);
+/// A copy of an entry (nullopt for an unknown index).
+std::optional<node_entry> node_entry_of(uint32_t index);
+/// Detaches a runtime from its entries as it shuts down.
+void forget_nodes(runtime_state* owner);
+/// The transport that reaches a remote pid, or errc::noconnection.
+caf::expected<std::shared_ptr<corvid::transport>> transport_of(const pid& remote);
 
 /// The actor of a live process (null if it has exited).
 caf::actor handle_of(const pid& p);

@@ -24,7 +24,7 @@ namespace corvid {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
+using time_point = caf::actor_clock::time_point;
 using sup_start_atom = caf::atom_constant<caf::atom("sup_start")>;
 using sup_term_atom = caf::atom_constant<caf::atom("sup_term")>;
 using sup_rst_atom = caf::atom_constant<caf::atom("sup_rst")>;
@@ -334,7 +334,7 @@ private:
 
   // Records a restart; false once the intensity is exceeded.
   bool add_restart() {
-    auto now = clock::now();
+    auto now = self_.actor()->clock().now();  // the actor clock: virtual under test
     restarts_.push_back(now);
     while (!restarts_.empty() && now - restarts_.front() > flags_.period)
       restarts_.pop_front();
@@ -503,7 +503,7 @@ private:
   pid parent_;  // its exit stops this supervisor; empty for a root supervisor
   child_list kids_;
   std::unordered_map<uint64_t, child_it> by_pid_;
-  std::deque<clock::time_point> restarts_;
+  std::deque<time_point> restarts_;
   bool busy_ = false;
   bool shutting_down_ = false;
   bool stopped_all_ = false;

@@ -92,4 +92,58 @@ TEST_CASE_FIXTURE(fixture, "an idle callback may shrink state instead of stoppin
   exit(*p, reason::shutdown());
 }
 
+TEST_CASE_FIXTURE(det_fixture, "call timeouts run on the actor clock: virtual time, no waiting") {
+  auto held = std::make_shared<std::vector<reply_handle>>();
+  auto silent = spawn(rt, [held](process& self) -> behavior {
+    return {[&self, held](int) {
+      held->push_back(self.reply_later());  // never answers
+      return 0;
+    }};
+  });
+  REQUIRE(silent);
+  std::vector<std::string> log;
+  auto caller = spawn(rt, [&log, s = *silent](process& self) -> behavior {
+    return {[&log, &self, s](caf::ok_atom) {
+      self.call(s, std::chrono::hours(1), 1).then([&log](int) { log.push_back("replied"); },
+                                                 [&log](caf::error& e) { log.push_back(describe(e)); });
+    }};
+  });
+  REQUIRE(caller);
+  run();
+  send(*caller, caf::ok_atom::value);
+  run();
+  CHECK(log.empty());
+  sched().clock().advance_time(std::chrono::minutes(59));
+  run();
+  CHECK(log.empty());
+  sched().clock().advance_time(std::chrono::minutes(2));
+  run();
+  CHECK(log == std::vector<std::string>{"timeout"});
+  exit(*caller, reason::shutdown());
+  exit(*silent, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(det_fixture, "idle timeouts run on the actor clock; each handled message restarts the wait") {
+  spawn_options o;
+  o.idle_timeout = std::chrono::minutes(10);
+  int handled = 0;
+  auto p = spawn(rt, [&handled](process&) -> behavior { return {[&handled](int) { ++handled; }}; }, o);
+  REQUIRE(p);
+  run();
+  sched().clock().advance_time(std::chrono::minutes(6));
+  run();
+  send(*p, 1);  // at minute 6: the process now idles until minute 16
+  run();
+  sched().clock().advance_time(std::chrono::minutes(6));
+  run();
+  CHECK(p->alive());
+  sched().clock().advance_time(std::chrono::minutes(5));
+  run();
+  CHECK(!p->alive());
+  CHECK(handled == 1);
+  auto why = exit_reason(*p);
+  REQUIRE(why);
+  CHECK(*why == errc::idle_timeout);
+}
+
 } // TEST_SUITE

@@ -1,6 +1,7 @@
 #pragma once
 // Everything of corvid's runtime layer in one include.
 
+#include "corvid/runtime/codec.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/mailbox.hpp"
@@ -11,3 +12,4 @@
 #include "corvid/runtime/supervisor.hpp"
 #include "corvid/runtime/task.hpp"
 #include "corvid/runtime/telemetry.hpp"
+#include "corvid/runtime/transport.hpp"

@@ -30,6 +30,8 @@ enum class errc : uint8_t {
   noproc,                  ///< linked to or monitored a process that had already exited
   running,                 ///< restart_child/delete_child on a child that is running
   start_failed,            ///< a supervisor could not start a child (OTP's failed_to_start_child)
+  noconnection,            ///< the node of a remote process is not connected (or was lost)
+  no_codec,                ///< a message to another node holds a type without a registered codec
 };
 
 /// Category atom of corvid errors.

@@ -1,6 +1,9 @@
 #pragma once
 // A process identifier: a plain value (copy, compare, hash, print), like an Erlang pid.
 // Holding a pid never keeps a process alive; sending to a dead pid fails with errc::down.
+// A pid is (node, incarnation, id): the node and its incarnation are interned into the top
+// bits of the 64-bit id (0 = this runtime's own node), so local pids stay one integer plus
+// the control block pointer, and comparing or hashing any pid is one integer operation.
 
 #include <cstdint>
 #include <functional>
@@ -16,15 +19,25 @@ namespace detail {
 struct process_block;
 } // namespace detail
 
-/// Identifies one process of a runtime. Default-constructed pids are "none".
+/// Identifies one process of a runtime or of a node connected to it. Default-constructed
+/// pids are "none".
 class pid {
 public:
+  /// Bits of id() that hold the process's number on its own node; the rest name the node.
+  static constexpr int local_bits = 40;
+
   pid() = default;
   explicit pid(std::shared_ptr<detail::process_block> b);
   /// A pid that names a process only by id (e.g. one that already exited).
   explicit pid(uint64_t id) : id_(id) {}
 
   uint64_t id() const noexcept { return id_; }
+  /// The process's number on its own node.
+  uint64_t local_id() const noexcept { return id_ & ((uint64_t{1} << local_bits) - 1); }
+  /// The interned (node, incarnation) of a remote pid; 0 for this runtime's own processes.
+  uint32_t node_index() const noexcept { return static_cast<uint32_t>(id_ >> local_bits); }
+  /// True for a process on another node (see transport.hpp).
+  bool is_remote() const noexcept { return node_index() != 0; }
   explicit operator bool() const noexcept { return id_ != 0; }
   /// True while the process runs (false for none or exited).
   bool alive() const noexcept;

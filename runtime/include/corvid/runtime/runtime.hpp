@@ -33,6 +33,7 @@ struct runtime_options {
   std::string scheduler = "corvid";
   mailbox_options default_mailbox;    ///< used when spawn_options leaves it unset
   size_t drain_batch = 64;            ///< user messages a process handles before yielding
+  std::string node = "nonode@nohost"; ///< this node's name in a cluster (transport.hpp)
 };
 
 /// Owns an actor system and every corvid process in it; destroying it shuts them all down.
