@@ -64,7 +64,9 @@ int main() {
 
     // The ticker: a storm in, at most one broadcast per 50 ms out.
     auto ticker = corvid::spawn(rt, [&ps, &ticker_stats](corvid::process& self) -> corvid::behavior {
-      auto out = std::make_shared<corvid::pubsub::throttle>(self, 50ms, corvid::pubsub::to_topic(ps, "prices"));
+      // Passing self: were the ticker subscribed to "prices" too, it would not get its own prices.
+      auto out = std::make_shared<corvid::pubsub::throttle>(self, 50ms,
+                                                            corvid::pubsub::to_topic(ps, "prices", self.self()));
       return {
         corvid::pubsub::limiter_handler(),
         [out, &ticker_stats](int price) {

@@ -3,7 +3,9 @@
 
 #include "corvid/pubsub/hub.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -14,17 +16,23 @@
 #include "corvid/runtime/process.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/telemetry.hpp"
+#include "corvid/runtime/transport.hpp"
 
 namespace corvid::pubsub::detail {
 
 using pid_list = std::vector<pid>;
+
+/// The subscribers of one topic within one partition, as a broadcast reads them.
+struct sub_list {
+  pid_list pids;  // delivered by send_many, in chunks
+};
 using continue_atom = caf::atom_constant<caf::atom("ps_cont")>;
 
 struct partition;
 
 /// A slice of one broadcast for one partition's helper process.
 struct dispatch_job {
-  std::shared_ptr<const pid_list> subs;
+  std::shared_ptr<const sub_list> subs;
   caf::message msg;
   uint64_t skip = 0;
   size_t next = 0;
@@ -38,8 +46,10 @@ namespace corvid::pubsub::detail {
 
 /// The subscribers of one topic within one partition.
 struct topic_subs {
-  std::shared_ptr<pid_list> list;               // shared with in-flight broadcasts: copied on write then
-  std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in *list
+  std::shared_ptr<sub_list> list;               // shared with in-flight broadcasts: copied on write then
+  std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in list->pids
+  std::unordered_map<uint64_t, caf::message> metas;  // only subscribers that gave metadata
+  size_t size() const { return list->pids.size(); }
 };
 
 /// A subscribing process: its topics (in this partition) and its exit hook.
@@ -60,11 +70,11 @@ struct alignas(64) partition {
   std::atomic<uint64_t> failed{0};
 
   /// The list of `ts`, private to the table again (copied if a broadcast still reads it).
-  static pid_list& writable(topic_subs& ts) {
+  static sub_list& writable(topic_subs& ts) {
     if (!ts.list) {
-      ts.list = std::make_shared<pid_list>();
+      ts.list = std::make_shared<sub_list>();
     } else if (ts.list.use_count() > 1) {
-      ts.list = std::make_shared<pid_list>(*ts.list);
+      ts.list = std::make_shared<sub_list>(*ts.list);
     } else {
       std::atomic_thread_fence(std::memory_order_acquire);  // readers released it
     }
@@ -76,19 +86,22 @@ struct alignas(64) partition {
     if (i == topics.end())
       return;
     auto& ts = i->second;
+    ts.metas.erase(id);
     auto j = ts.pos.find(id);
-    if (j == ts.pos.end())
+    if (j != ts.pos.end()) {
+      auto idx = j->second;
+      ts.pos.erase(j);
+      auto& v = writable(ts).pids;
+      if (idx + 1 != v.size()) {
+        v[idx] = std::move(v.back());
+        ts.pos[v[idx].id()] = idx;
+      }
+      v.pop_back();
+    } else {
       return;
-    auto idx = j->second;
-    ts.pos.erase(j);
-    auto& v = writable(ts);
-    if (idx + 1 != v.size()) {
-      v[idx] = std::move(v.back());
-      ts.pos[v[idx].id()] = idx;
     }
-    v.pop_back();
     --subscriptions;
-    if (v.empty())
+    if (ts.size() == 0)
       topics.erase(i);
   }
 
@@ -130,6 +143,9 @@ struct hub_state : std::enable_shared_from_this<hub_state> {
   }
 
   caf::error dispatch(const std::string& topic, const caf::message& m, uint64_t skip);
+  /// Delivers here: by the named dispatcher if `via` is not empty, else by dispatch().
+  caf::error deliver_here(const std::string& topic, const caf::message& m, const pid& skip, std::string_view via);
+  caf::error subscribe(const pid& p, const std::string& topic, const caf::message* meta);
   void start_helper(size_t k);
 };
 
@@ -144,11 +160,12 @@ struct helper_queue {
     auto budget = hub->opts.chunk;
     while (budget > 0 && !jobs.empty()) {
       auto& j = jobs.front();
-      auto end = std::min(j.subs->size(), j.next + budget);
-      part->push_range(*j.subs, j.next, end, j.msg, j.skip);
+      auto& pids = j.subs->pids;
+      auto end = std::min(pids.size(), j.next + budget);
+      part->push_range(pids, j.next, end, j.msg, j.skip);
       budget -= end - j.next;
       j.next = end;
-      if (j.next == j.subs->size()) {
+      if (j.next == pids.size()) {
         jobs.pop_front();
         part->inflight.fetch_sub(1, std::memory_order_release);
       }
@@ -202,7 +219,7 @@ void hub_state::start_helper(size_t k) {
 caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, uint64_t skip) {
   struct slice {
     partition* part;
-    std::shared_ptr<const pid_list> subs;
+    std::shared_ptr<const sub_list> subs;
   };
   std::vector<slice> slices;
   slices.reserve(parts.size());
@@ -212,7 +229,7 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
     auto i = pp->topics.find(topic);
     if (i == pp->topics.end())
       continue;
-    total += i->second.list->size();
+    total += i->second.size();
     slices.push_back({pp.get(), i->second.list});
   }
   if (total == 0)
@@ -221,6 +238,8 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
   bool big = total >= opts.dispatch_threshold;
   for (auto& s : slices) {
     auto& part = *s.part;
+    if (s.subs->pids.empty())
+      continue;
     // Inline only when the helper has nothing queued for this partition: keeps per-sender order.
     bool inline_ok = !part.helper || (!big && part.inflight.load(std::memory_order_acquire) == 0);
     if (!inline_ok) {
@@ -232,18 +251,59 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
       }
       part.inflight.fetch_sub(1, std::memory_order_acq_rel);  // helper full or gone: deliver here
     }
-    part.push_range(*s.subs, 0, s.subs->size(), m, skip);
+    part.push_range(s.subs->pids, 0, s.subs->pids.size(), m, skip);
   }
   return caf::none;
 }
 
-caf::error publish(hub_state& st, const std::string& topic, caf::message m, const pid& skip, bool remote) {
+caf::error no_dispatcher(std::string_view name) {
+  return make_error(errc::not_found, "no dispatcher named " + std::string{name});
+}
+
+caf::error hub_state::deliver_here(const std::string& topic, const caf::message& m, const pid& skip,
+                                   std::string_view via) {
+  if (via.empty())
+    return dispatch(topic, m, skip.id());
+  auto d = opts.dispatchers.find(via);
+  if (d == opts.dispatchers.end())
+    return no_dispatcher(via);
+  std::vector<subscriber> subs;
+  for (auto& pp : parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    auto i = pp->topics.find(topic);
+    if (i == pp->topics.end())
+      continue;
+    auto& ts = i->second;
+    for (auto& p : ts.list->pids) {
+      auto mi = ts.metas.find(p.id());
+      subs.push_back({p, mi == ts.metas.end() ? caf::message{} : mi->second});
+    }
+  }
+  if (subs.empty())
+    return caf::none;
+  broadcasts.fetch_add(1, std::memory_order_relaxed);
+  d->second(subs, skip, m);
+  return caf::none;
+}
+
+caf::error publish(hub_state& st, const std::string& topic, caf::message m, const route& r) {
   if (topic.empty())
     return make_error(errc::bad_argument, "empty topic");
-  auto err = st.dispatch(topic, m, skip.id());
-  if (remote && st.opts.adapter) {
-    remote_broadcast rb{topic, std::move(m), st.opts.node,
-                        st.seq.fetch_add(1, std::memory_order_relaxed) + 1, skip.id()};
+  if (!r.via.empty() && st.opts.dispatchers.find(r.via) == st.opts.dispatchers.end())
+    return no_dispatcher(r.via);  // before anything goes to other nodes
+  bool direct = !r.to_node.empty();
+  bool here = !direct || r.to_node == st.opts.node;
+  bool away = r.remote && (!direct || r.to_node != st.opts.node);
+  if (direct && away && !st.opts.adapter)
+    return make_error(errc::not_found, "no cluster adapter: node " + std::string{r.to_node} + " unknown");
+  caf::error err;
+  if (here)
+    err = st.deliver_here(topic, m, r.skip, r.via);
+  if (away && st.opts.adapter) {
+    // Direct broadcasts are not sequenced: the other nodes would see their numbers as gaps.
+    auto seq = direct ? 0 : st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    remote_broadcast rb{topic, std::move(m), st.opts.node, seq, r.skip.id(),
+                        std::string{r.to_node}, std::string{r.via}};
     if (auto e = st.opts.adapter->forward(rb); e && !err)
       err = std::move(e);
   }
@@ -259,6 +319,11 @@ hub::hub(runtime& rt, hub_options opts) : st_(std::make_shared<detail::hub_state
     opts.partitions = 1;
   if (opts.chunk == 0)
     opts.chunk = 1;
+  // By default the hub is the runtime's node: the same name and incarnation as its pids.
+  if (opts.node.empty() || opts.node == "nonode@nohost")
+    opts.node = local_node(rt).name;
+  if (opts.incarnation == 0)
+    opts.incarnation = local_node(rt).incarnation;
   st_->rt = &rt;
   st_->opts = std::move(opts);
   for (size_t k = 0; k < st_->opts.partitions; ++k)
@@ -283,16 +348,37 @@ hub::~hub() {
 }
 
 caf::error hub::subscribe(const pid& p, const std::string& topic) {
+  return st_->subscribe(p, topic, nullptr);
+}
+
+caf::error hub::subscribe(const pid& p, const std::string& topic, caf::message meta) {
+  return st_->subscribe(p, topic, &meta);
+}
+
+} // namespace corvid::pubsub
+
+namespace corvid::pubsub::detail {
+
+/// Subscribes `p`; a `meta` (even an empty one) replaces the metadata of an existing subscription.
+caf::error hub_state::subscribe(const pid& p, const std::string& topic, const caf::message* meta) {
   if (topic.empty())
     return make_error(errc::bad_argument, "empty topic");
   if (!p.alive())
     return make_error(errc::down, "cannot subscribe " + p.to_string());
-  auto& part = st_->part_of(p.id());
+  auto set_meta = [&](topic_subs& ts) {
+    if (!meta)
+      return;
+    if (meta->empty())
+      ts.metas.erase(p.id());
+    else
+      ts.metas[p.id()] = *meta;
+  };
+  auto& part = part_of(p.id());
   std::lock_guard<std::mutex> g{part.m};
   auto [mi, fresh] = part.members.try_emplace(p.id());
   auto& mem = mi->second;
   if (fresh) {
-    std::weak_ptr<detail::hub_state> w = st_;
+    std::weak_ptr<hub_state> w = shared_from_this();
     auto hook = on_exit_of(p, [w](const pid& who, const caf::error&) {
       if (auto s = w.lock())
         s->drop_member(who.id());
@@ -304,18 +390,26 @@ caf::error hub::subscribe(const pid& p, const std::string& topic) {
     mem.who = p;
     mem.hook = *hook;
   } else {
-    for (auto& t : mem.topics)
-      if (t == topic)
+    for (auto& t : mem.topics) {
+      if (t == topic) {
+        set_meta(part.topics[topic]);
         return caf::none;
+      }
+    }
   }
   mem.topics.push_back(topic);
   auto& ts = part.topics[topic];
-  auto& v = detail::partition::writable(ts);
-  ts.pos.emplace(p.id(), static_cast<uint32_t>(v.size()));
-  v.push_back(p);
+  set_meta(ts);
+  auto& l = partition::writable(ts);
+  ts.pos.emplace(p.id(), static_cast<uint32_t>(l.pids.size()));
+  l.pids.push_back(p);
   ++part.subscriptions;
   return caf::none;
 }
+
+} // namespace corvid::pubsub::detail
+
+namespace corvid::pubsub {
 
 void hub::unsubscribe(const pid& p, const std::string& topic) {
   auto& part = st_->part_of(p.id());
@@ -338,14 +432,16 @@ void hub::unsubscribe(const pid& p, const std::string& topic) {
 }
 
 caf::error hub::publish(const std::string& topic, caf::message m, const pid& skip, bool remote) {
-  return detail::publish(*st_, topic, std::move(m), skip, remote);
+  return detail::publish(*st_, topic, std::move(m), {skip, remote, {}, {}});
 }
 
 caf::error hub::deliver_remote(const remote_broadcast& b) {
   if (b.origin == st_->opts.node)
     return caf::none;  // our own broadcast, echoed back
+  if (!b.target.empty() && b.target != st_->opts.node)
+    return caf::none;  // a direct broadcast to another node
   std::optional<sequence_gap> gap;
-  {
+  if (b.seq != 0) {
     std::lock_guard<std::mutex> g{st_->seen_m};
     auto& last = st_->seen[b.origin];
     if (last != 0 && b.seq <= last)
@@ -363,7 +459,7 @@ caf::error hub::deliver_remote(const remote_broadcast& b) {
     if (st_->opts.on_gap)
       st_->opts.on_gap(*gap);
   }
-  return st_->dispatch(b.topic, b.payload, 0);  // `from` is a remote pid: nobody local to skip
+  return st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
 }
 
 std::vector<pid> hub::subscribers(const std::string& topic) const {
@@ -373,7 +469,7 @@ std::vector<pid> hub::subscribers(const std::string& topic) const {
     auto i = pp->topics.find(topic);
     if (i == pp->topics.end())
       continue;
-    for (auto& p : *i->second.list)
+    for (auto& p : i->second.list->pids)
       if (p.alive())
         out.push_back(p);
   }
@@ -386,7 +482,7 @@ size_t hub::subscriber_count(const std::string& topic) const {
     std::lock_guard<std::mutex> g{pp->m};
     auto i = pp->topics.find(topic);
     if (i != pp->topics.end())
-      n += i->second.list->size();
+      n += i->second.size();
   }
   return n;
 }
@@ -406,6 +502,8 @@ hub_stats hub::stats() const {
 }
 
 const std::string& hub::node() const { return st_->opts.node; }
+
+uint64_t hub::incarnation() const { return st_->opts.incarnation; }
 
 runtime& hub::rt() const { return *st_->rt; }
 

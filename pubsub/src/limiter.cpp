@@ -133,7 +133,7 @@ emit_fn to_topic(hub& h, std::string topic, pid self) {
   std::weak_ptr<detail::hub_state> w = h.st_;  // a hub gone first makes this a no-op
   return [w, topic = std::move(topic), self](caf::message m) {
     if (auto st = w.lock())
-      (void) detail::publish(*st, topic, std::move(m), self, true);
+      (void) detail::publish(*st, topic, std::move(m), {self, true, {}, {}});
   };
 }
 

@@ -20,15 +20,17 @@ struct presence_impl : std::enable_shared_from_this<presence_impl> {
   };
 
   hub* h = nullptr;
+  presence_options opts;
   mutable std::mutex m;
   presence_state crdt;
   std::unordered_map<uint64_t, tracked> local;                // by local pid id
-  std::unordered_map<std::string, std::set<dot>> by_topic;
+  std::unordered_map<std::string, std::set<dot>> by_topic;    // visible entries only
 
-  explicit presence_impl(hub& hb) : h(&hb), crdt(hb.node()) {}
+  presence_impl(hub& hb, presence_options o)
+    : h(&hb), opts(std::move(o)), crdt(replica_id{hb.node(), hb.incarnation()}) {}
 
   static presence_meta view(const dot& d, const presence_entry& e) {
-    return presence_meta{e.meta, to_string(d), {}, e.pid_id, d.node};
+    return presence_meta{e.meta, to_string(d), {}, e.pid_id, d.replica.node};
   }
 
   void index(const presence_changes& ch) {
@@ -41,39 +43,61 @@ struct presence_impl : std::enable_shared_from_this<presence_impl> {
       by_topic[e.topic].insert(d);
   }
 
+  void fetch(const std::string& topic, presence_list& l) const {
+    if (opts.fetch && !l.empty())
+      opts.fetch(topic, l);
+  }
+
   /// Indexes the changes and broadcasts one diff per topic (under the lock: diffs stay in order).
   void publish(const presence_changes& ch, const std::string& prev_ref = {}) {
     index(ch);
     std::map<std::string, presence_diff> diffs;
     for (auto& [d, e] : ch.leaves)
-      diffs[e.topic].leaves[e.key].push_back(view(d, e));
+      diffs[e.topic].leaves[e.key].metas.push_back(view(d, e));
     for (auto& [d, e] : ch.joins) {
       auto v = view(d, e);
       v.prev_ref = prev_ref;
-      diffs[e.topic].joins[e.key].push_back(std::move(v));
+      diffs[e.topic].joins[e.key].metas.push_back(std::move(v));
     }
     for (auto& [topic, diff] : diffs) {
       diff.topic = topic;
+      fetch(topic, diff.joins);
+      fetch(topic, diff.leaves);
       (void) h->local_broadcast(topic, std::move(diff));
     }
   }
 
-  /// Removes every entry of a local process (it exited or is untracked everywhere).
-  void forget(uint64_t pid_id) {
+  /// Removes the local entry added with `d`, noting the leave.
+  void leave(const dot& d, presence_changes& ch) {
+    auto e = crdt.entries().find(d);
+    if (e != crdt.entries().end()) {
+      ch.leaves.emplace_back(d, e->second);
+      crdt.remove(d);
+    }
+  }
+
+  /// Removes every entry of a local process; `exited`: its exit hook is running, leave it.
+  void forget(uint64_t pid_id, bool exited) {
     std::lock_guard<std::mutex> g{m};
     auto i = local.find(pid_id);
     if (i == local.end())
       return;
     presence_changes ch;
-    for (auto& [tk, d] : i->second.dots) {
-      auto e = crdt.entries().find(d);
-      if (e != crdt.entries().end()) {
-        ch.leaves.emplace_back(d, e->second);
-        crdt.remove(d);
-      }
-    }
+    for (auto& [tk, d] : i->second.dots)
+      leave(d, ch);
+    if (!exited)
+      cancel_on_exit_of(i->second.who, i->second.hook);
     local.erase(i);
     publish(ch);
+  }
+
+  /// The presences of `key` among `dots` (a topic's visible entries).
+  void collect(const std::set<dot>& dots, const std::string* key, presence_list& out) const {
+    for (auto& d : dots) {
+      auto e = crdt.entries().find(d);
+      if (e != crdt.entries().end() && (!key || e->second.key == *key))
+        out[e->second.key].metas.push_back(view(d, e->second));
+    }
   }
 };
 
@@ -81,7 +105,8 @@ struct presence_impl : std::enable_shared_from_this<presence_impl> {
 
 namespace corvid::pubsub {
 
-presence::presence(hub& h) : impl_(std::make_shared<detail::presence_impl>(h)) {}
+presence::presence(hub& h, presence_options opts)
+  : impl_(std::make_shared<detail::presence_impl>(h, std::move(opts))) {}
 
 presence::~presence() {
   std::lock_guard<std::mutex> g{impl_->m};
@@ -90,7 +115,8 @@ presence::~presence() {
   impl_->local.clear();
 }
 
-caf::error presence::track(const pid& p, const std::string& topic, const std::string& key, meta m) {
+caf::expected<std::string> presence::track(const pid& p, const std::string& topic, const std::string& key,
+                                           meta m) {
   if (topic.empty())
     return make_error(errc::bad_argument, "empty topic");
   if (!p.alive())
@@ -103,7 +129,7 @@ caf::error presence::track(const pid& p, const std::string& topic, const std::st
     std::weak_ptr<detail::presence_impl> w = impl_;
     auto hook = on_exit_of(p, [w](const pid& who, const caf::error&) {
       if (auto s = w.lock())
-        s->forget(who.id());
+        s->forget(who.id(), true);
     });
     if (!hook) {
       im.local.erase(ti);
@@ -120,7 +146,7 @@ caf::error presence::track(const pid& p, const std::string& topic, const std::st
   presence_changes ch;
   ch.joins.emplace_back(d, std::move(e));
   im.publish(ch);
-  return caf::none;
+  return to_string(d);
 }
 
 void presence::untrack(const pid& p, const std::string& topic, const std::string& key) {
@@ -134,11 +160,7 @@ void presence::untrack(const pid& p, const std::string& topic, const std::string
   if (di == t.dots.end())
     return;
   presence_changes ch;
-  auto e = im.crdt.entries().find(di->second);
-  if (e != im.crdt.entries().end()) {
-    ch.leaves.emplace_back(di->second, e->second);
-    im.crdt.remove(di->second);
-  }
+  im.leave(di->second, ch);
   t.dots.erase(di);
   if (t.dots.empty()) {
     cancel_on_exit_of(t.who, t.hook);
@@ -147,45 +169,65 @@ void presence::untrack(const pid& p, const std::string& topic, const std::string
   im.publish(ch);
 }
 
-caf::error presence::update(const pid& p, const std::string& topic, const std::string& key, meta m) {
+void presence::untrack(const pid& p) { impl_->forget(p.id(), false); }
+
+caf::expected<std::string> presence::update(const pid& p, const std::string& topic, const std::string& key,
+                                            meta m) {
+  return update_with(p, topic, key, [&m](const meta&) { return std::move(m); });
+}
+
+caf::expected<std::string> presence::update_with(const pid& p, const std::string& topic, const std::string& key,
+                                                 const std::function<meta(const meta&)>& f) {
   auto& im = *impl_;
   std::lock_guard<std::mutex> g{im.m};
   auto ti = im.local.find(p.id());
   if (ti == im.local.end() || !ti->second.dots.count({topic, key}))
     return make_error(errc::not_found, key + " is not tracked on " + topic);
   auto& d = ti->second.dots[{topic, key}];
+  auto cur = im.crdt.entries().find(d);
+  presence_entry ne{topic, key, p.id(), f(cur != im.crdt.entries().end() ? cur->second.meta : meta{})};
   presence_changes ch;
-  auto e = im.crdt.entries().find(d);
-  if (e != im.crdt.entries().end()) {
-    ch.leaves.emplace_back(d, e->second);
-    im.crdt.remove(d);
-  }
+  im.leave(d, ch);
   auto old_ref = to_string(d);
-  presence_entry ne{topic, key, p.id(), std::move(m)};
   d = im.crdt.add(ne);
   ch.joins.emplace_back(d, std::move(ne));
   im.publish(ch, old_ref);
-  return caf::none;
+  return to_string(d);
 }
 
 presence_list presence::list(const std::string& topic) const {
   auto& im = *impl_;
   presence_list out;
-  std::lock_guard<std::mutex> g{im.m};
-  auto i = im.by_topic.find(topic);
-  if (i == im.by_topic.end())
-    return out;
-  for (auto& d : i->second) {
-    auto e = im.crdt.entries().find(d);
-    if (e != im.crdt.entries().end())
-      out[e->second.key].push_back(detail::presence_impl::view(d, e->second));
+  {
+    std::lock_guard<std::mutex> g{im.m};
+    auto i = im.by_topic.find(topic);
+    if (i != im.by_topic.end())
+      im.collect(i->second, nullptr, out);
   }
+  im.fetch(topic, out);
   return out;
+}
+
+key_presences presence::get_by_key(const std::string& topic, const std::string& key) const {
+  auto& im = *impl_;
+  presence_list out;
+  {
+    std::lock_guard<std::mutex> g{im.m};
+    auto i = im.by_topic.find(topic);
+    if (i != im.by_topic.end())
+      im.collect(i->second, &key, out);
+  }
+  im.fetch(topic, out);
+  auto k = out.find(key);
+  return k == out.end() ? key_presences{} : std::move(k->second);
 }
 
 size_t presence::size() const {
   std::lock_guard<std::mutex> g{impl_->m};
-  return impl_->crdt.entries().size();
+  size_t n = 0;
+  for (auto& [topic, dots] : impl_->by_topic)
+    n += dots.size();
+  return n;
 }
 
 presence_delta presence::take_delta() {
@@ -198,10 +240,27 @@ void presence::merge(const presence_delta& d) {
   impl_->publish(impl_->crdt.merge(d));
 }
 
+void presence::replica_down(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.replica_down(r));
+}
+
+void presence::replica_up(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.replica_up(r));
+}
+
+void presence::drop_replica(const replica_id& r) {
+  std::lock_guard<std::mutex> g{impl_->m};
+  impl_->publish(impl_->crdt.drop_replica(r));
+}
+
 void presence::drop_node(const std::string& node) {
   std::lock_guard<std::mutex> g{impl_->m};
   impl_->publish(impl_->crdt.drop_node(node));
 }
+
+const replica_id& presence::self() const { return impl_->crdt.self(); }
 
 presence_delta presence::state() const {
   std::lock_guard<std::mutex> g{impl_->m};

@@ -77,7 +77,7 @@ process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options
 }
 
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
-                caf::execution_unit* host) {
+                caf::execution_unit* host, bool* dropped) {
   caf::actor nudge;
   bool crossed = false;
   size_t len = 0;
@@ -127,6 +127,8 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
         case overflow::drop_newest:
           b.dropped.fetch_add(1, std::memory_order_relaxed);
           g.unlock();
+          if (dropped)
+            *dropped = true;
           emit_drop(b, "drop_newest");
           return caf::none;
         case overflow::drop_oldest:

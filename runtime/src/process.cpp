@@ -192,7 +192,8 @@ fanout_result send_many(const pid* first, const pid* last, const caf::message& m
     if (i->id() == skip_id)
       continue;
     auto b = i->block().get();
-    if (b ? !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit)
+    bool dropped = false;
+    if (b ? !detail::push(*b, detail::envelope{m, pid{}, {}}, false, caf::timespan{0}, &unit, &dropped) && !dropped
           : i->is_remote() && !detail::remote_send(*i, pid{}, m, {}))
       ++r.accepted;
     else

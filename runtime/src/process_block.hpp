@@ -106,8 +106,9 @@ struct process_block {
 /// Pushes a user message per the receiver's policy. `wait` > 0 lets a thread sender block.
 /// `host` is the sending process's execution unit (null from threads): a wake-up from a
 /// running process then stays on its worker (see scheduler.cpp).
+/// `dropped` (if given) is set when drop_newest discarded the message (send() still succeeds).
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
-                caf::execution_unit* host = nullptr);
+                caf::execution_unit* host = nullptr, bool* dropped = nullptr);
 /// Pops up to one message for the running process; false when the queue is empty (and
 /// the scheduled flag was cleared).
 bool pop(process_block& b, envelope& out);

@@ -24,21 +24,27 @@ std::set<std::string> keys(const presence_state& s) {
 TEST_SUITE("crdt") {
 
 TEST_CASE("a causal context folds contiguous dots into clocks") {
+  const replica_id ra{"a", 1}, rb{"b", 1};
   causal_context c;
-  c.add({"a", 2});
-  CHECK(c.contains({"a", 2}));
-  CHECK(!c.contains({"a", 1}));
+  c.add({ra, 2});
+  CHECK(c.contains({ra, 2}));
+  CHECK(!c.contains({ra, 1}));
   CHECK(c.cloud.size() == 1);
-  c.add({"a", 1});
+  c.add({ra, 1});
   CHECK(c.cloud.empty());
-  CHECK(c.clocks.at("a") == 2);
+  CHECK(c.clocks.at(ra) == 2);
   causal_context o;
-  o.add({"b", 1});
-  o.add({"a", 4});
+  o.add({rb, 1});
+  o.add({ra, 4});
   c.join(o);
-  CHECK(c.contains({"b", 1}));
-  CHECK(c.contains({"a", 4}));
-  CHECK(!c.contains({"a", 3}));
+  CHECK(c.contains({rb, 1}));
+  CHECK(c.contains({ra, 4}));
+  CHECK(!c.contains({ra, 3}));
+  CHECK(!c.contains({{"a", 2}, 1}));  // another incarnation of node a
+  c.erase(ra);
+  CHECK(!c.contains({ra, 1}));
+  CHECK(!c.contains({ra, 4}));
+  CHECK(c.contains({rb, 1}));
 }
 
 TEST_CASE("merge is commutative") {
@@ -120,6 +126,93 @@ TEST_CASE("dropping a node removes its entries") {
   auto ch = b.drop_node("a");
   CHECK(ch.leaves.size() == 1);
   CHECK(keys(b) == std::set<std::string>{"bob"});
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("crdt (issue 14)") {
+
+TEST_CASE("a replica keeps its own entries when it merges a peer that dropped it") {
+  presence_state a{"a"}, b{"b"};
+  a.add(entry("alice"));
+  b.merge(a.take_delta());
+  b.drop_node("a");
+  auto ch = a.merge(b.state());
+  CHECK(ch.leaves.empty());
+  CHECK(keys(a) == std::set<std::string>{"alice"});
+  auto d = a.add(entry("bob"));  // and its own removes still work afterwards
+  CHECK(a.remove(d));
+}
+
+TEST_CASE("dropping a replica deletes its context: once up again, merging its state restores it") {
+  presence_state a{"a"}, b{"b"}, c{"c"};
+  a.add(entry("alice"));
+  b.merge(a.take_delta());
+  c.merge(a.state());
+  auto gone = b.drop_node("a");
+  CHECK(gone.leaves.size() == 1);
+  CHECK(keys(b).empty());
+  CHECK(b.state().context.clocks.count(a.self()) == 0);
+  CHECK(b.merge(c.state()).empty());  // a third party's copy of a dropped replica is ignored
+  CHECK(keys(b).empty());
+  CHECK(b.replica_up(a.self()).empty());  // the node heals back: nothing of it is held
+  auto ch = b.merge(a.state());
+  CHECK(ch.joins.size() == 1);
+  CHECK(keys(b) == std::set<std::string>{"alice"});
+}
+
+TEST_CASE("a node restarted under the same name is a new replica") {
+  presence_state b{"b"};
+  presence_state a1{"a", 1};
+  a1.add(entry("alice"));
+  b.merge(a1.take_delta());
+  presence_state a2{"a", 2};  // same name, restarted: its clock starts again
+  a2.add(entry("bob"));
+  auto ch = b.merge(a2.state());
+  REQUIRE(ch.joins.size() == 1);
+  CHECK(ch.joins[0].second.key == "bob");
+  REQUIRE(ch.leaves.size() == 1);  // the old incarnation is gone for good
+  CHECK(ch.leaves[0].second.key == "alice");
+  CHECK(keys(b) == std::set<std::string>{"bob"});
+  CHECK(b.merge(a1.state()).empty());  // the old life, relayed late, stays out
+  CHECK(keys(b) == std::set<std::string>{"bob"});
+  CHECK(to_string(ch.joins[0].first) == "a/2:1");
+}
+
+TEST_CASE("a replica down is hidden and comes back on up without a merge (netsplit)") {
+  presence_state a{"a"}, b{"b"};
+  a.add(entry("alice"));
+  b.add(entry("bob", 2));
+  a.merge(b.take_delta());
+  CHECK(keys(a) == std::set<std::string>{"alice", "bob"});
+  a.add(entry("carol", 3));
+  auto down = a.replica_down(b.self());
+  REQUIRE(down.leaves.size() == 1);
+  CHECK(down.leaves[0].second.key == "bob");
+  CHECK(!a.visible(b.self()));
+  CHECK(a.replica_down(b.self()).empty());  // already down
+  CHECK(a.merge(b.state()).empty());        // nothing shows while it is down
+  b.add(entry("dave", 4));
+  CHECK(a.merge(b.take_delta()).empty());   // a change of a down replica is kept, not shown
+  auto up = a.replica_up(b.self());
+  std::set<std::string> back;
+  for (auto& [d, e] : up.joins)
+    back.insert(e.key);
+  CHECK(back == std::set<std::string>{"bob", "dave"});
+  CHECK(up.leaves.empty());
+  CHECK(a.replica_up(b.self()).empty());  // already up
+  CHECK(keys(a) == std::set<std::string>{"alice", "bob", "carol", "dave"});
+}
+
+TEST_CASE("a replica down then dropped does not come back on up") {
+  presence_state a{"a"}, b{"b"};
+  b.add(entry("bob", 2));
+  a.merge(b.take_delta());
+  CHECK(a.replica_down(b.self()).leaves.size() == 1);
+  CHECK(a.drop_replica(b.self()).empty());  // already hidden: no second leave
+  CHECK(a.entries().empty());
+  CHECK(a.replica_up(b.self()).empty());
+  CHECK(a.entries().empty());
 }
 
 } // TEST_SUITE

@@ -25,6 +25,34 @@ pid reporter(runtime& rt, inbox& box, std::string name, spawn_options so = {}) {
   return *p;
 }
 
+/// A subscriber that reports "key:value"; on "block" it reports "blocked" and waits for `opened`.
+/// Its mailbox holds `capacity` messages under `policy`.
+caf::expected<pid> gated(runtime& rt, inbox& box, std::shared_future<void> opened, size_t capacity,
+                         overflow policy) {
+  spawn_options so;
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = capacity;
+  so.mailbox->policy = policy;
+  return spawn(rt, [&box, opened](process&) -> behavior {
+    return {
+      [&box, opened](const std::string& cmd) {
+        if (cmd == "block") {
+          box.put("blocked");
+          opened.wait();
+        }
+        return cmd;
+      },
+      [&box](const std::string& key, int v) { box.put(key + ":" + std::to_string(v)); },
+    };
+  }, std::move(so));
+}
+
+hub_options named(std::string node) {
+  hub_options o;
+  o.node = std::move(node);
+  return o;
+}
+
 } // namespace
 
 TEST_SUITE("hub") {
@@ -146,22 +174,7 @@ TEST_CASE_FIXTURE(fixture, "a coalescing subscriber under a storm gets the lates
   hub ps{rt};
   std::promise<void> gate;
   auto opened = gate.get_future().share();
-  spawn_options so;
-  so.mailbox = mailbox_options{};
-  so.mailbox->capacity = 4;
-  so.mailbox->policy = overflow::coalesce;
-  auto p = spawn(rt, [&box, opened](process&) -> behavior {
-    return {
-      [&box, opened](const std::string& cmd) {
-        if (cmd == "block") {
-          box.put("blocked");
-          opened.wait();
-        }
-        return cmd;
-      },
-      [&box](const std::string& key, int v) { box.put(key + ":" + std::to_string(v)); },
-    };
-  }, so);
+  auto p = gated(rt, box, opened, 4, overflow::coalesce);
   REQUIRE(p);
   REQUIRE(ps.subscribe(*p, "prices") == caf::none);
   REQUIRE(send(*p, std::string{"block"}) == caf::none);
@@ -260,6 +273,122 @@ TEST_CASE_FIXTURE(fixture, "subscribe and broadcast run concurrently") {
   for (auto& p : subs)
     exit(p, reason::shutdown());
   CHECK(eventually([&] { return ps.stats().subscriptions == 0; }, 30s));
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("hub (issue 14)") {
+
+TEST_CASE_FIXTURE(fixture, "drop_newest refusals count as failed, not delivered") {
+  inbox box;
+  hub ps{rt};
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  auto p = gated(rt, box, opened, 2, overflow::drop_newest);
+  REQUIRE(p);
+  REQUIRE(ps.subscribe(*p, "t") == caf::none);
+  CHECK(ps.subscribers("t") == std::vector<pid>{*p});
+  REQUIRE(send(*p, std::string{"block"}) == caf::none);
+  REQUIRE(box.take() == std::optional<std::string>{"blocked"});
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(ps.broadcast("t", std::string{"t"}, i) == caf::none);  // 2 fit, 3 are dropped
+  auto st = ps.stats();
+  CHECK(st.delivered == 2);
+  CHECK(st.failed == 3);
+  CHECK(stats(*p).dropped == 3);
+  gate.set_value();
+  CHECK(box.take() == std::optional<std::string>{"t:1"});
+  CHECK(box.take() == std::optional<std::string>{"t:2"});
+  ps.unsubscribe(*p, "t");
+  CHECK(ps.subscriber_count("t") == 0);
+  exit(*p, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "direct_broadcast: this node delivers locally, another goes through the adapter") {
+  struct fan_out : cluster_adapter {  // hands every broadcast to every other hub
+    std::vector<hub*> peers;
+    std::vector<remote_broadcast> sent;
+    caf::error forward(const remote_broadcast& b) override {
+      sent.push_back(b);
+      for (auto* h : peers)
+        if (auto e = h->deliver_remote(b))
+          return e;
+      return caf::none;
+    }
+  };
+  auto link = std::make_shared<fan_out>();
+  std::vector<sequence_gap> gaps;
+  auto oa = named("a@host");
+  oa.adapter = link;
+  auto ob = named("b@host");
+  ob.on_gap = [&gaps](const sequence_gap& g) { gaps.push_back(g); };
+  hub a{rt, oa};
+  hub b{rt, ob};
+  hub c{rt, named("c@host")};
+  link->peers = {&b, &c};
+  inbox box;
+  auto on_a = reporter(rt, box, "on_a");
+  auto on_b = reporter(rt, box, "on_b");
+  auto on_c = reporter(rt, box, "on_c");
+  REQUIRE(a.subscribe(on_a, "t") == caf::none);
+  REQUIRE(b.subscribe(on_b, "t") == caf::none);
+  REQUIRE(c.subscribe(on_c, "t") == caf::none);
+  REQUIRE(a.direct_broadcast("b@host", "t", std::string{"t"}, 1) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"on_b:1"});
+  REQUIRE(a.direct_broadcast("a@host", "t", std::string{"t"}, 2) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"on_a:2"});
+  REQUIRE(link->sent.size() == 1);  // the local one never left
+  CHECK(link->sent[0].target == "b@host");
+  CHECK(link->sent[0].seq == 0);
+  REQUIRE(a.broadcast("t", std::string{"t"}, 3) == caf::none);
+  std::multiset<std::string> got{*box.take(), *box.take(), *box.take()};
+  CHECK(got == std::multiset<std::string>{"on_a:3", "on_b:3", "on_c:3"});
+  CHECK(gaps.empty());  // direct broadcasts take no sequence number
+  for (auto& p : {on_a, on_b, on_c})
+    REQUIRE(call<std::string>(p, 1s, std::string{"probe"}));
+  CHECK(box.size() == 0);  // c never saw the direct one
+  hub lone{rt, named("lone@host")};
+  auto err = lone.direct_broadcast("b@host", "t", std::string{"t"}, 4);
+  CHECK(err == errc::not_found);
+  CHECK(describe(err).find("no cluster adapter: node b@host unknown") != std::string::npos);
+  for (auto& p : {on_a, on_b, on_c})
+    exit(p, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "subscribers with metadata; a named dispatcher decides delivery") {
+  // Delivers only to subscribers whose metadata is "vip", never to the sender.
+  dispatcher vip_only = [](const std::vector<subscriber>& subs, const pid& from, const caf::message& m) {
+    std::vector<pid> to;
+    for (auto& s : subs)
+      if (s.who != from && s.meta.match_elements<std::string>() && s.meta.get_as<std::string>(0) == "vip")
+        to.push_back(s.who);
+    send_many(to.data(), to.data() + to.size(), m);
+  };
+  hub_options o;
+  o.dispatchers["vip"] = vip_only;
+  hub ps{rt, o};
+  inbox box;
+  auto a = reporter(rt, box, "a");
+  auto b = reporter(rt, box, "b");
+  auto c = reporter(rt, box, "c");
+  auto vip = caf::make_message(std::string{"vip"});
+  REQUIRE(ps.subscribe(a, "t", vip) == caf::none);
+  REQUIRE(ps.subscribe(b, "t") == caf::none);
+  REQUIRE(ps.subscribe(c, "t", vip) == caf::none);
+  REQUIRE(ps.subscribe(c, "t", caf::message{}) == caf::none);  // again: c's metadata is replaced
+  CHECK(ps.subscriber_count("t") == 3);
+  REQUIRE(ps.broadcast_via("vip", pid{}, "t", std::string{"t"}, 1) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"a:1"});
+  REQUIRE(ps.broadcast_via("vip", a, "t", std::string{"t"}, 2) == caf::none);  // a sends: skipped
+  REQUIRE(ps.broadcast("t", std::string{"t"}, 3) == caf::none);  // the default dispatcher: everyone
+  std::multiset<std::string> got{*box.take(), *box.take(), *box.take()};
+  CHECK(got == std::multiset<std::string>{"a:3", "b:3", "c:3"});
+  CHECK(ps.broadcast_via("nope", pid{}, "t", std::string{"t"}, 4) == errc::not_found);
+  for (auto& p : {a, b, c})
+    REQUIRE(call<std::string>(p, 1s, std::string{"probe"}));
+  CHECK(box.size() == 0);
+  for (auto& p : {a, b, c})
+    exit(p, reason::shutdown());
 }
 
 } // TEST_SUITE

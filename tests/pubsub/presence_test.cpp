@@ -15,14 +15,16 @@ namespace {
 std::string render(const presence_diff& d) {
   std::string s;
   auto part = [&s](const char* what, const presence_list& l) {
-    for (auto& [key, metas] : l) {
-      for (auto& m : metas) {
+    for (auto& [key, kp] : l) {
+      for (auto& m : kp.metas) {
         s += s.empty() ? "" : " ";
         s += std::string{what} + " " + key + "(";
         for (auto& [k, v] : m.meta)
           s += k + "=" + v;
         s += m.prev_ref.empty() ? "" : " prev";
         s += ")";
+        for (auto& [k, v] : kp.extra)
+          s += "+" + k + "=" + v;
       }
     }
   };
@@ -47,29 +49,47 @@ pid idle(runtime& rt) {
   return *p;
 }
 
+hub_options named(std::string node) {
+  hub_options o;
+  o.node = std::move(node);
+  return o;
+}
+
+/// One node's hub and presence, and an inbox for watchers.
+struct one_node : fixture {
+  hub ps{rt};
+  presence who{ps};
+  inbox box;
+};
+
+/// Two nodes' hubs and presences in one runtime, replicated by hand.
+struct two_nodes : fixture {
+  hub ha{rt, named("a@host")};
+  hub hb{rt, named("b@host")};
+  presence pa{ha};
+  presence pb{hb};
+};
+
 } // namespace
 
 TEST_SUITE("presence") {
 
-TEST_CASE_FIXTURE(fixture, "diffs on join, update, leave and process death") {
-  hub ps{rt};
-  presence who{ps};
-  inbox box;
+TEST_CASE_FIXTURE(one_node, "diffs on join, update, leave and process death") {
   auto w = watcher(rt, ps, box, "room:1");
   auto alice = idle(rt);
   auto bob = idle(rt);
-  REQUIRE(who.track(alice, "room:1", "alice", {{"s", "on"}}) == caf::none);
+  REQUIRE(who.track(alice, "room:1", "alice", {{"s", "on"}}));
   CHECK(box.take() == std::optional<std::string>{"room:1: join alice(s=on)"});
-  REQUIRE(who.track(bob, "room:1", "bob", {{"s", "on"}}) == caf::none);
+  REQUIRE(who.track(bob, "room:1", "bob", {{"s", "on"}}));
   CHECK(box.take() == std::optional<std::string>{"room:1: join bob(s=on)"});
   auto l = who.list("room:1");
   REQUIRE(l.size() == 2);
-  CHECK(l["alice"].size() == 1);
-  CHECK(l["alice"][0].meta.at("s") == "on");
-  CHECK(l["alice"][0].pid_id == alice.id());
-  REQUIRE(who.update(alice, "room:1", "alice", {{"s", "away"}}) == caf::none);
+  CHECK(l["alice"].metas.size() == 1);
+  CHECK(l["alice"].metas[0].meta.at("s") == "on");
+  CHECK(l["alice"].metas[0].pid_id == alice.id());
+  REQUIRE(who.update(alice, "room:1", "alice", {{"s", "away"}}));
   CHECK(box.take() == std::optional<std::string>{"room:1: leave alice(s=on) join alice(s=away prev)"});
-  CHECK(who.list("room:1")["alice"][0].meta.at("s") == "away");
+  CHECK(who.list("room:1")["alice"].metas[0].meta.at("s") == "away");
   who.untrack(bob, "room:1", "bob");
   CHECK(box.take() == std::optional<std::string>{"room:1: leave bob(s=on)"});
   exit(alice, reason::kill());
@@ -80,18 +100,16 @@ TEST_CASE_FIXTURE(fixture, "diffs on join, update, leave and process death") {
   exit(w, reason::shutdown());
 }
 
-TEST_CASE_FIXTURE(fixture, "errors as values; one key may have several presences") {
-  hub ps{rt};
-  presence who{ps};
+TEST_CASE_FIXTURE(one_node, "errors as values; one key may have several presences") {
   auto a = idle(rt);
   auto b = idle(rt);
-  REQUIRE(who.track(a, "t", "k") == caf::none);
+  REQUIRE(who.track(a, "t", "k"));
   CHECK(who.track(a, "t", "k") == errc::already_registered);
   CHECK(who.update(b, "t", "k", {}) == errc::not_found);
   CHECK(who.track(a, "", "k") == errc::bad_argument);
-  REQUIRE(who.track(b, "t", "k") == caf::none);  // a second tab of the same user
-  CHECK(who.list("t")["k"].size() == 2);
-  REQUIRE(who.track(a, "u", "k") == caf::none);
+  REQUIRE(who.track(b, "t", "k"));  // a second tab of the same user
+  CHECK(who.list("t")["k"].metas.size() == 2);
+  REQUIRE(who.track(a, "u", "k"));
   exit(a, reason::shutdown());
   CHECK(wait_exit(a));
   CHECK(eventually([&] { return who.size() == 1; }));
@@ -100,31 +118,23 @@ TEST_CASE_FIXTURE(fixture, "errors as values; one key may have several presences
   CHECK(eventually([&] { return who.size() == 0; }));
 }
 
-TEST_CASE_FIXTURE(fixture, "two replicas converge through deltas; a node drop clears its entries") {
-  hub_options oa;
-  oa.node = "a@host";
-  hub_options ob;
-  ob.node = "b@host";
-  hub ha{rt, oa};
-  hub hb{rt, ob};
-  presence pa{ha};
-  presence pb{hb};
+TEST_CASE_FIXTURE(two_nodes, "two replicas converge through deltas; a node drop clears its entries") {
   inbox box;
   auto wb = watcher(rt, hb, box, "room");
   auto alice = idle(rt);
-  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}) == caf::none);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}));
   pb.merge(pa.take_delta());
   CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
   auto l = pb.list("room");
-  REQUIRE(l["alice"].size() == 1);
-  CHECK(l["alice"][0].node == "a@host");
+  REQUIRE(l["alice"].metas.size() == 1);
+  CHECK(l["alice"].metas[0].node == "a@host");
   pb.merge(pa.state());  // the whole state again: nothing new
   exit(alice, reason::shutdown());
   CHECK(eventually([&] { return pa.size() == 0; }));
   pb.merge(pa.take_delta());
   CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
   auto bob = idle(rt);
-  REQUIRE(pa.track(bob, "room", "bob") == caf::none);
+  REQUIRE(pa.track(bob, "room", "bob"));
   pb.merge(pa.take_delta());
   CHECK(box.take() == std::optional<std::string>{"room: join bob()"});
   pb.drop_node("a@host");
@@ -133,6 +143,133 @@ TEST_CASE_FIXTURE(fixture, "two replicas converge through deltas; a node drop cl
   CHECK(box.size() == 0);
   exit(bob, reason::shutdown());
   exit(wb, reason::shutdown());
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("presence (issue 14)") {
+
+TEST_CASE_FIXTURE(two_nodes, "merging a peer that dropped this node leaves its own presences alone") {
+  inbox box;
+  auto wa = watcher(rt, ha, box, "room");
+  auto alice = idle(rt);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}));
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  pb.merge(pa.take_delta());
+  pb.drop_node("a@host");  // b thinks a is gone (a netsplit), a still runs alice
+  pa.merge(pb.state());
+  CHECK(pa.list("room").size() == 1);
+  pa.untrack(alice, "room", "alice");
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  CHECK(box.size() == 0);
+  exit(alice, reason::shutdown());
+  exit(wa, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(two_nodes, "a netsplit hides a node's presences until it is up again") {
+  CHECK(pa.self() == replica_id{"a@host", ha.incarnation()});
+  inbox box;
+  auto wb = watcher(rt, hb, box, "room");
+  auto alice = idle(rt);
+  REQUIRE(pa.track(alice, "room", "alice", {{"s", "on"}}));
+  pb.merge(pa.take_delta());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  pb.replica_down(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  CHECK(pb.list("room").empty());
+  CHECK(pb.size() == 0);
+  pb.replica_up(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  CHECK(pb.list("room")["alice"].metas.size() == 1);
+  pb.drop_replica(pa.self());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)"});
+  pb.replica_up(pa.self());  // healed after all: a's whole state brings alice back
+  pb.merge(pa.state());
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)"});
+  CHECK(box.size() == 0);
+  exit(alice, reason::shutdown());
+  exit(wb, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(one_node, "track returns its ref; get_by_key lists one key's presences") {
+  auto a = idle(rt);
+  auto b = idle(rt);
+  auto ref = who.track(a, "room", "alice", {{"s", "on"}});
+  REQUIRE(ref);
+  REQUIRE(who.track(b, "room", "alice", {{"s", "tab2"}}));
+  REQUIRE(who.track(b, "room", "bob"));
+  auto alice = who.get_by_key("room", "alice");
+  REQUIRE(alice.metas.size() == 2);
+  CHECK((alice.metas[0].ref == *ref || alice.metas[1].ref == *ref));
+  CHECK(who.get_by_key("room", "bob").metas.size() == 1);
+  CHECK(who.get_by_key("room", "carol").metas.empty());
+  CHECK(who.get_by_key("hall", "alice").metas.empty());
+  auto newer = who.update(a, "room", "alice", {{"s", "away"}});
+  REQUIRE(newer);
+  CHECK(*newer != *ref);
+  exit(a, reason::shutdown());
+  exit(b, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(fixture, "a fetch hook enriches list, get_by_key and diffs") {
+  hub ps{rt};
+  presence_options o;
+  o.fetch = [](const std::string& topic, presence_list& entries) {
+    for (auto& [key, kp] : entries)
+      kp.extra["name"] = key + "@" + topic;  // e.g. loaded from a user table, once per key
+  };
+  presence who{ps, o};
+  inbox box;
+  auto w = watcher(rt, ps, box, "room");
+  auto a = idle(rt);
+  REQUIRE(who.track(a, "room", "alice", {{"s", "on"}}));
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=on)+name=alice@room"});
+  CHECK(who.list("room")["alice"].extra.at("name") == "alice@room");
+  CHECK(who.get_by_key("room", "alice").extra.at("name") == "alice@room");
+  CHECK(who.get_by_key("room", "bob").extra.empty());  // nobody: nothing to fetch
+  exit(a, reason::kill());
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=on)+name=alice@room"});
+  exit(w, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(one_node, "untrack(pid) leaves every topic at once") {
+  auto w1 = watcher(rt, ps, box, "t1");
+  auto w2 = watcher(rt, ps, box, "t2");
+  auto a = idle(rt);
+  auto b = idle(rt);
+  REQUIRE(who.track(a, "t1", "alice"));
+  REQUIRE(who.track(a, "t2", "alice"));
+  REQUIRE(who.track(b, "t2", "bob"));
+  std::multiset<std::string> joins{*box.take(), *box.take(), *box.take()};
+  CHECK(joins.size() == 3);
+  who.untrack(a);
+  std::multiset<std::string> got{*box.take(), *box.take()};
+  CHECK(got == std::multiset<std::string>{"t1: leave alice()", "t2: leave alice()"});
+  CHECK(who.size() == 1);
+  who.untrack(a);  // nothing left: no-op
+  exit(a, reason::shutdown());
+  CHECK(wait_exit(a));
+  exit(b, reason::shutdown());
+  CHECK(box.take() == std::optional<std::string>{"t2: leave bob()"});  // a's exit made no diff
+  exit(w1, reason::shutdown());
+  exit(w2, reason::shutdown());
+}
+
+TEST_CASE_FIXTURE(one_node, "update with a function of the current metadata") {
+  auto w = watcher(rt, ps, box, "room");
+  auto a = idle(rt);
+  REQUIRE(who.track(a, "room", "alice", {{"s", "on"}, {"typing", "no"}}));
+  CHECK(box.take() == std::optional<std::string>{"room: join alice(s=ontyping=no)"});
+  auto typing = [](const meta& m) {
+    auto n = m;
+    n["typing"] = "yes";
+    return n;
+  };
+  REQUIRE(who.update(a, "room", "alice", typing));
+  CHECK(box.take() == std::optional<std::string>{"room: leave alice(s=ontyping=no) join alice(s=ontyping=yes prev)"});
+  CHECK(who.update(a, "room", "bob", typing) == errc::not_found);
+  exit(a, reason::shutdown());
+  exit(w, reason::shutdown());
 }
 
 } // TEST_SUITE

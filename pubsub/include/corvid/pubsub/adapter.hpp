@@ -25,6 +25,8 @@ struct remote_broadcast {
   std::string origin;    ///< node name of the publishing hub
   uint64_t seq = 0;      ///< 1, 2, 3... per origin; a receiver seeing a jump reports a gap
   uint64_t from = 0;     ///< pid id of the sender to skip (broadcast_from), 0 = none
+  std::string target;    ///< direct_broadcast: the one node that delivers it (seq is 0: not sequenced)
+  std::string dispatcher;  ///< broadcast_via: the dispatcher's name, the same on every node
 };
 
 /// A receiver saw a jump in an origin's sequence: messages from `origin` were missed.
@@ -38,7 +40,8 @@ struct sequence_gap {
 class cluster_adapter {
 public:
   virtual ~cluster_adapter() = default;
-  /// Called once per broadcast/broadcast_from (never for local_broadcast), on the caller's thread.
+  /// Called once per broadcast (never for local_broadcast), on the caller's thread. A `target`
+  /// names the only node that should get it; sending it to every node is correct, only wasteful.
   virtual caf::error forward(const remote_broadcast& b) = 0;
 };
 

@@ -4,6 +4,8 @@
 // the subscriber's own overflow policy applies (a full `coalesce` box keeps only the latest).
 // A broadcast never blocks; big fan-outs are split per partition and pushed by helper
 // processes in bounded chunks. A subscriber that exits is unsubscribed by itself.
+// Unlike Phoenix, where a dispatcher is a module every node has, a dispatcher here is a
+// function registered by name in hub_options: functions cannot travel, names can.
 //
 //   corvid::runtime rt;
 //   corvid::pubsub::hub ps{rt};
@@ -16,8 +18,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -32,26 +36,45 @@ class runtime;
 
 namespace corvid::pubsub {
 
+/// One subscriber as a dispatcher sees it: the process and the metadata it subscribed with.
+struct subscriber {
+  pid who;
+  caf::message meta;
+};
+
+/// Delivers a broadcast its own way (Phoenix.PubSub's dispatcher): gets the topic's local
+/// subscribers with their metadata, the sender to skip (may be none) and the message, and sends.
+using dispatcher = std::function<void(const std::vector<subscriber>& subs, const pid& from, const caf::message& m)>;
+
 namespace detail {
 struct hub_state;
-caf::error publish(hub_state& st, const std::string& topic, caf::message m, const pid& skip, bool remote);
+/// How one broadcast travels: `to_node` empty = everywhere (if `remote`), `via` empty = default dispatcher.
+struct route {
+  const pid& skip;
+  bool remote = true;
+  std::string_view to_node;
+  std::string_view via;
+};
+caf::error publish(hub_state& st, const std::string& topic, caf::message m, const route& r);
 } // namespace detail
 
 /// How a hub partitions and delivers.
 struct hub_options {
-  std::string node = "nonode@nohost";  ///< this node's name: the origin stamped on broadcasts
+  std::string node;                    ///< the origin stamped on broadcasts; "" = the runtime's node name
+  uint64_t incarnation = 0;            ///< tells a restarted node from its old life; 0 = the runtime's
   size_t partitions = 8;               ///< subscriber-table shards (by pid), one helper process each
   size_t dispatch_threshold = 2048;    ///< fan-outs this large go through the helpers, smaller ones inline
   size_t chunk = 1024;                 ///< deliveries a helper makes per handler turn (fairness between jobs)
   std::shared_ptr<cluster_adapter> adapter;            ///< none = single node
   std::function<void(const sequence_gap&)> on_gap;     ///< called when deliver_remote sees a gap
+  std::map<std::string, dispatcher, std::less<>> dispatchers;       ///< by name, for broadcast_via; register the same on every node
 };
 
 /// Counters of a hub (monotonic, except subscriptions).
 struct hub_stats {
   uint64_t broadcasts = 0;     ///< broadcast calls with at least one local subscriber
-  uint64_t delivered = 0;      ///< messages accepted by subscribers' mailboxes (incl. coalesced)
-  uint64_t failed = 0;         ///< refused by a mailbox policy (reject, drop_newest) or dead
+  uint64_t delivered = 0;      ///< messages accepted by subscribers' mailboxes (incl. coalesced); not via dispatchers
+  uint64_t failed = 0;         ///< refused by a mailbox policy (reject, drop_newest) or dead; not via dispatchers
   uint64_t dispatched = 0;     ///< partition jobs handed to helper processes
   uint64_t gaps = 0;           ///< sequence gaps seen from other nodes
   size_t subscriptions = 0;    ///< (process, topic) pairs now
@@ -67,6 +90,8 @@ public:
 
   /// Subscribes `p` to `topic` (once: subscribing again is a no-op). errc::down if p is gone.
   caf::error subscribe(const pid& p, const std::string& topic);
+  /// Same, with metadata that dispatchers see; subscribing again replaces it.
+  caf::error subscribe(const pid& p, const std::string& topic, caf::message meta);
   /// Removes the subscription (no-op if absent).
   void unsubscribe(const pid& p, const std::string& topic);
 
@@ -85,6 +110,18 @@ public:
   caf::error local_broadcast(const std::string& topic, Ts&&... xs) {
     return publish(topic, caf::make_message(std::forward<Ts>(xs)...), pid{}, false);
   }
+  /// Same as broadcast, delivered by the node named `node` only (this one: a local broadcast).
+  /// errc::not_found when another node is named and no cluster adapter is installed.
+  template <class... Ts>
+  caf::error direct_broadcast(const std::string& node, const std::string& topic, Ts&&... xs) {
+    return detail::publish(*st_, topic, caf::make_message(std::forward<Ts>(xs)...), {pid{}, true, node, {}});
+  }
+  /// broadcast_from (`from` may be none) delivered by the dispatcher registered as `via` on
+  /// every node; errc::not_found if this hub has none of that name.
+  template <class... Ts>
+  caf::error broadcast_via(const std::string& via, const pid& from, const std::string& topic, Ts&&... xs) {
+    return detail::publish(*st_, topic, caf::make_message(std::forward<Ts>(xs)...), {from, true, {}, via});
+  }
   /// The general form: `m` is pushed as is to each subscriber but `skip`; `remote` = also forward.
   caf::error publish(const std::string& topic, caf::message m, const pid& skip, bool remote);
   /// Entry point for the cluster adapter: delivers a broadcast that came from another node.
@@ -95,6 +132,7 @@ public:
   size_t subscriber_count(const std::string& topic) const;
   hub_stats stats() const;
   const std::string& node() const;
+  uint64_t incarnation() const;
   runtime& rt() const;
 
 private:

@@ -8,7 +8,7 @@
 //
 //   auto p = corvid::spawn(rt, [&ps](corvid::process& self) -> corvid::behavior {
 //     auto t = std::make_shared<corvid::pubsub::throttle>(self, std::chrono::milliseconds(50),
-//                                                         corvid::pubsub::to_topic(ps, "prices"));
+//                                                         corvid::pubsub::to_topic(ps, "prices", self.self()));
 //     return {corvid::pubsub::limiter_handler(),
 //             [t](double price) { (*t)(std::string{"prices"}, price); }};  // a storm in, <= 20/s out
 //   });
@@ -45,7 +45,8 @@ inline auto limiter_handler() {
 
 /// Where a limiter's output goes; runs inside the owning process.
 using emit_fn = std::function<void(caf::message)>;
-/// Output to a topic: hub.broadcast_from(self, topic, message).
+/// Output to a topic: hub.broadcast_from(self, topic, message). Pass the owning process as
+/// `self` so that, subscribed to its own topic, it does not receive what it publishes.
 emit_fn to_topic(hub& h, std::string topic, pid self = {});
 /// Output to one process.
 emit_fn to_pid(process& self, pid to);

@@ -260,7 +260,7 @@ caf::expected<R> call(const pid& to, caf::timespan timeout, Ts&&... xs) {
 /// Never blocks. The hot path of pubsub.
 struct fanout_result {
   size_t accepted = 0;  ///< queued (or coalesced) by the receiver
-  size_t refused = 0;   ///< rejected by a full mailbox, or the receiver is gone
+  size_t refused = 0;   ///< rejected or dropped (drop_newest) by a full mailbox, or the receiver is gone
 };
 fanout_result send_many(const pid* first, const pid* last, const caf::message& m, uint64_t skip_id = 0);
 /// Sends an exit signal (OTP exit/2). Signals bypass the mailbox bound and any backlog.
