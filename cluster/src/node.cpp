@@ -104,6 +104,25 @@ public:
     on_member_ = std::move(f);
   }
 
+  size_t send_to_members(const v1::Frame& f, const std::string& only) {
+    std::vector<connection> to;
+    {
+      std::lock_guard<std::mutex> g{m_};
+      for (auto& [name, p] : peers_)
+        if (p.conn && (only.empty() || name == only))
+          to.push_back(*p.conn);
+    }
+    size_t n = 0;
+    for (auto& c : to)
+      n += c.send(lane::data, f) ? 0 : 1;
+    return n;
+  }
+
+  void on_service_frame(std::function<void(const node_id&, v1::Frame&&)> h) {
+    std::lock_guard<std::mutex> g{m_};
+    on_service_ = std::move(h);
+  }
+
   // -- transport: called by the runtime from any thread ------------------------------
 
   caf::error send(const pid& to, const pid& from, const caf::message& m, reply_handle reply) override {
@@ -420,7 +439,9 @@ private:
         return unserve(c, f.demonitor().to(), f.demonitor().from(), f.demonitor().ref(), false);
       case v1::Frame::kDown: return on_down(c, f.down());
       case v1::Frame::kMembers: return on_members(f.members());
-      default: return;  // heartbeats are the connection's; pubsub and presence come later
+      case v1::Frame::kBroadcast:
+      case v1::Frame::kPresenceDelta: return on_service(c, std::move(f));
+      default: return;  // heartbeats are the connection's
     }
   }
 
@@ -603,6 +624,20 @@ private:
     deliver_down(watcher, d.ref(), who, runtime_error(d.reason()));
   }
 
+  void on_service(const connection& c, v1::Frame&& f) {
+    std::function<void(const node_id&, v1::Frame&&)> h;
+    node_id from;
+    {
+      std::lock_guard<std::mutex> g{m_};
+      auto p = peer_by_conn(c);
+      if (!p || !on_service_)
+        return;
+      h = on_service_;
+      from = p->id;
+    }
+    h(from, std::move(f));
+  }
+
   void on_members(const v1::Members& ms) {
     std::lock_guard<std::mutex> g{m_};
     for (auto& m : ms.members())
@@ -706,6 +741,7 @@ private:
   std::set<std::string> dialing_;
   uint64_t next_ref_ = 1;
   std::function<void(const node_id&, bool)> on_member_;
+  std::function<void(const node_id&, v1::Frame&&)> on_service_;
 };
 
 result<std::shared_ptr<node>> node::start(runtime& rt, node_options opts) {
@@ -728,5 +764,11 @@ uint16_t node::port() const { return p_->port(); }
 std::vector<member_info> node::members() const { return p_->members(); }
 
 void node::on_membership(std::function<void(const node_id&, bool)> f) { p_->on_membership(std::move(f)); }
+
+size_t node::send_to_members(const v1::Frame& f, const std::string& only) { return p_->send_to_members(f, only); }
+
+void node::on_service_frame(std::function<void(const node_id&, v1::Frame&&)> h) {
+  p_->on_service_frame(std::move(h));
+}
 
 } // namespace corvid::cluster

@@ -4,65 +4,12 @@
 
 #include <thread>
 
-#include "../runtime/fixture.hpp"
-#include "corvid/cluster/node.hpp"
+#include "../support/cluster_member.hpp"
 
 using namespace corvid;
 using namespace corvid::test;
 
 namespace {
-
-const std::string secret = "a test secret that is long enough for the cluster";
-
-runtime_options opts_for(const std::string& name) {
-  runtime_options o;
-  o.threads = 1;
-  o.node = name;
-  return o;
-}
-
-cluster::node_options node_opts(std::vector<std::string> seeds = {}) {
-  cluster::node_options o;
-  o.seeds = std::move(seeds);
-  o.wire.secret = secret;
-  o.wire.heartbeat_interval = std::chrono::milliseconds(100);
-  o.wire.dead_after = std::chrono::milliseconds(1000);
-  o.redial = std::chrono::milliseconds(100);
-  return o;
-}
-
-struct member {
-  explicit member(const std::string& name, std::vector<std::string> seeds = {})
-    : rt(std::make_unique<runtime>(opts_for(name))) {
-    auto n = cluster::node::start(*rt, node_opts(std::move(seeds)));
-    REQUIRE_MESSAGE(n, (n ? "" : cluster::to_string(n.err())));
-    node = n.value();
-  }
-  ~member() { stop(); }
-  void stop() {
-    if (node)
-      node->stop();
-    node.reset();
-    if (rt) {
-      rt->shutdown_all(5s);
-      CHECK(rt->process_count() == 0);
-    }
-    rt.reset();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(node->port()); }
-  size_t up_count() const {
-    size_t n = 0;
-    for (auto& m : node->members())
-      n += m.up ? 1 : 0;
-    return n;
-  }
-  std::unique_ptr<runtime> rt;
-  std::shared_ptr<cluster::node> node;
-};
-
-pid as_seen_from(member& viewer, member& owner, const pid& p) {
-  return remote_pid(*viewer.rt, local_node(*owner.rt), p.local_id());
-}
 
 caf::expected<pid> echo(runtime& rt, inbox& box) {
   return spawn(rt, [&box](process& self) -> behavior {

@@ -26,6 +26,7 @@
 #include "corvid/cluster/error.hpp"
 #include "corvid/cluster/lane_stats.hpp"
 #include "corvid/cluster/options.hpp"
+#include "corvid/cluster/v1/wire.pb.h"
 #include "corvid/runtime/transport.hpp"
 
 namespace corvid {
@@ -67,6 +68,12 @@ public:
   std::vector<member_info> members() const;
   /// Called on every member up (true) or down (false); also telemetry corvid.cluster.node_up/_down.
   void on_membership(std::function<void(const node_id&, bool up)> f);
+
+  /// For cluster services (pubsub, presence): sends `f` on the data lane to every member up,
+  /// or only to the member named `only`; returns how many members took it.
+  size_t send_to_members(const v1::Frame& f, const std::string& only = {});
+  /// Frames with a Broadcast or PresenceDelta body go to `h`, on the I/O thread.
+  void on_service_frame(std::function<void(const node_id& from, v1::Frame&& f)> h);
 
   explicit node(std::shared_ptr<node_impl> p) : p_(std::move(p)) {}
 
