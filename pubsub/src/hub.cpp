@@ -124,7 +124,11 @@ struct hub_state : std::enable_shared_from_this<hub_state> {
   std::atomic<uint64_t> gaps{0};
   std::atomic<uint64_t> seq{0};
   std::mutex seen_m;
-  std::unordered_map<std::string, uint64_t> seen;  // origin -> last sequence delivered
+  struct origin_seen {
+    uint64_t incarnation = 0;
+    uint64_t last = 0;  // the last sequence delivered
+  };
+  std::unordered_map<std::string, origin_seen> seen;  // by origin node
   std::mutex helpers_m;
   std::condition_variable helpers_cv;
   size_t helpers_alive = 0;
@@ -303,7 +307,7 @@ caf::error publish(hub_state& st, const std::string& topic, caf::message m, cons
     // Direct broadcasts are not sequenced: the other nodes would see their numbers as gaps.
     auto seq = direct ? 0 : st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
     remote_broadcast rb{topic, std::move(m), st.opts.node, seq, r.skip.id(),
-                        std::string{r.to_node}, std::string{r.via}};
+                        std::string{r.to_node}, std::string{r.via}, st.opts.incarnation};
     if (auto e = st.opts.adapter->forward(rb); e && !err)
       err = std::move(e);
   }
@@ -443,7 +447,10 @@ caf::error hub::deliver_remote(const remote_broadcast& b) {
   std::optional<sequence_gap> gap;
   if (b.seq != 0) {
     std::lock_guard<std::mutex> g{st_->seen_m};
-    auto& last = st_->seen[b.origin];
+    auto& o = st_->seen[b.origin];
+    if (b.incarnation != o.incarnation)  // a restarted origin: its numbers start over, no gap
+      o = {b.incarnation, 0};
+    auto& last = o.last;
     if (last != 0 && b.seq <= last)
       return caf::none;  // a duplicate: already delivered
     if (last != 0 && b.seq != last + 1)

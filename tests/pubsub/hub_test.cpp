@@ -236,6 +236,14 @@ TEST_CASE_FIXTURE(fixture, "an adapter carries broadcasts to another node; gaps 
   CHECK(b.stats().gaps == 1);
   REQUIRE(call<std::string>(on_b, 1s, std::string{"probe"}));
   CHECK(box.size() == 0);
+  // The origin restarts: a new incarnation numbers from 1 again, which is neither a
+  // duplicate nor a gap.
+  auto reborn = dup;
+  reborn.incarnation = dup.incarnation + 1;
+  reborn.seq = 1;
+  CHECK(b.deliver_remote(reborn) == caf::none);
+  CHECK(box.take() == std::optional<std::string>{"on_b:1"});
+  CHECK(gaps.size() == 1);
   exit(on_a, reason::shutdown());
   exit(on_b, reason::shutdown());
 }

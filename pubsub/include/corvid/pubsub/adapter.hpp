@@ -27,6 +27,7 @@ struct remote_broadcast {
   uint64_t from = 0;     ///< pid id of the sender to skip (broadcast_from), 0 = none
   std::string target;    ///< direct_broadcast: the one node that delivers it (seq is 0: not sequenced)
   std::string dispatcher;  ///< broadcast_via: the dispatcher's name, the same on every node
+  uint64_t incarnation = 0;  ///< of the origin: a restarted origin numbers from 1 again
 };
 
 /// A receiver saw a jump in an origin's sequence: messages from `origin` were missed.

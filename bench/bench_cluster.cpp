@@ -1,0 +1,107 @@
+// Cluster benchmarks: two nodes (two runtimes in this process) over loopback TCP, through the
+// whole path a remote message takes: codec registry, Protobuf frame, lanes, socket, and back.
+// Figures (figure<TAB>value<TAB>unit): cluster_rtt_us (a process pings a process on the other
+// node and waits for each answer), cluster_oneway_per_s (a process streams small messages to
+// the other node; sends refused as overloaded are retried after a yield).
+
+#include <future>
+#include <thread>
+
+#include "bench_util.hpp"
+#include "corvid/cluster/node.hpp"
+#include "corvid/runtime.hpp"
+
+using namespace corvid;
+using namespace corvid::bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+size_t env_or(const char* name, size_t dflt) {
+  auto v = std::getenv(name);
+  return v ? std::strtoull(v, nullptr, 10) : dflt;
+}
+
+struct pair_of_nodes {
+  runtime a{make("a@bench")}, b{make("b@bench")};
+  std::shared_ptr<cluster::node> na, nb;
+  static runtime_options make(const char* name) {
+    runtime_options o;
+    o.threads = 1;  // one worker per node: the two nodes share the 2 cores with the I/O threads
+    o.node = name;
+    return o;
+  }
+  pair_of_nodes() {
+    cluster::node_options o;
+    o.wire.secret = "benchmark secret, at least thirty-two bytes long";
+    na = cluster::node::start(a, o).value();
+    o.seeds = {"127.0.0.1:" + std::to_string(na->port())};
+    nb = cluster::node::start(b, o).value();
+    while (na->members().empty() || !na->members()[0].up || nb->members().empty() || !nb->members()[0].up)
+      std::this_thread::sleep_for(1ms);  // setup, outside the measured part
+  }
+  pid in_b_from_a(const pid& p) { return remote_pid(a, local_node(b), p.local_id()); }
+};
+
+[[noreturn]] void finish() {
+  std::fflush(stdout);
+  std::_Exit(0);
+}
+
+void rtt() {
+  int n = static_cast<int>(env_or("BENCH_CLUSTER_RTT_N", 20'000));
+  pair_of_nodes p;
+  auto pong = *spawn(p.b, [](process& self) -> behavior {
+    return {[&self](int x) { (void) self.send(self.sender(), x); }};
+  });
+  auto far = p.in_b_from_a(pong);
+  std::promise<void> done;
+  auto ping = *spawn(p.a, [&done, n, far](process& self) -> behavior {
+    return {[&self, &done, n, far](int x) {
+      if (x == n)
+        done.set_value();
+      else
+        (void) self.send(far, x + 1);
+    }};
+  });
+  send(ping, -1000);  // warm-up lap, then the measured ones
+  auto t0 = clock::now();
+  send(ping, 0);
+  done.get_future().wait();
+  figure("cluster_rtt_us", us_since(t0) / n, "us");
+  finish();
+}
+
+void oneway() {
+  int n = static_cast<int>(env_or("BENCH_CLUSTER_ONEWAY_N", 500'000));
+  pair_of_nodes p;
+  std::promise<void> done;
+  auto sink = *spawn(p.b, [&done, n, seen = 0](process&) mutable -> behavior {
+    return {[&done, n, &seen](int) {
+      if (++seen == n)
+        done.set_value();
+    }};
+  });
+  auto far = p.in_b_from_a(sink);
+  std::atomic<uint64_t> retries{0};
+  auto t0 = clock::now();
+  std::thread sender([&] {
+    for (int i = 0; i < n; ++i)
+      while (send(far, i) == errc::overloaded) {
+        retries.fetch_add(1, std::memory_order_relaxed);
+        std::this_thread::yield();
+      }
+  });
+  done.get_future().wait();
+  auto secs = us_since(t0) / 1e6;
+  sender.join();
+  figure("cluster_oneway_per_s", n / secs, "per_s");
+  figure("cluster_oneway_overloaded_retries", static_cast<double>(retries.load()), "count");
+  finish();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  return run_scenarios(argc, argv, {{"cluster_rtt", rtt}, {"cluster_oneway", oneway}});
+}

@@ -1,0 +1,47 @@
+// A cluster node as its own OS process, for tests that kill, freeze and restart nodes.
+//   test_node NAME SECRET [SEED]
+// Prints "ready PORT ECHO_ID INCARNATION" once listening; ECHO_ID is a process that answers
+// every string with "re: " + it. Runs until killed or until its stdin closes.
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "corvid/cluster/node.hpp"
+#include "corvid/runtime.hpp"
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: test_node NAME SECRET [SEED]\n");
+    return 2;
+  }
+  corvid::runtime_options ro;
+  ro.threads = 1;
+  ro.node = argv[1];
+  corvid::runtime rt{ro};
+  corvid::cluster::node_options o;
+  o.wire.secret = argv[2];
+  o.wire.heartbeat_interval = std::chrono::milliseconds(100);
+  o.wire.dead_after = std::chrono::milliseconds(1000);
+  o.redial = std::chrono::milliseconds(100);
+  if (argc > 3)
+    o.seeds = {argv[3]};
+  auto n = corvid::cluster::node::start(rt, o);
+  if (!n) {
+    std::fprintf(stderr, "test_node: %s\n", corvid::cluster::to_string(n.err()).c_str());
+    return 1;
+  }
+  auto echo = corvid::spawn(rt, [](corvid::process&) -> corvid::behavior {
+    return {[](const std::string& s) { return "re: " + s; }};
+  });
+  if (!echo)
+    return 1;
+  std::printf("ready %u %llu %llu\n", n.value()->port(), static_cast<unsigned long long>(echo->local_id()),
+              static_cast<unsigned long long>(corvid::local_node(rt).incarnation));
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  n.value()->stop();
+  return 0;
+}
