@@ -47,7 +47,7 @@ public:
     for (auto& s : opts_.seeds)
       wanted_.insert(s);
     thread_ = std::thread([this] { io_.run(); });
-    asio::post(io_, [me = shared_from_this()] { me->tick(); });
+    asio::post(io_, [this] { tick(); });  // stop() joins this thread before `this` goes
     return {};
   }
 
@@ -74,6 +74,10 @@ public:
         c.close();
       timer_.cancel();
       work_.reset();
+      // Connections still dialing or in their handshake belong to no member and would keep
+      // the loop running: give the closes a moment to reach the peers, then stop it.
+      stop_timer_.expires_after(std::chrono::milliseconds(100));
+      stop_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
     });
     if (thread_.joinable())
       thread_.join();
@@ -455,9 +459,11 @@ private:
     reply_handle reply;
     if (s.has_call_ref()) {
       auto ref = s.call_ref();
-      reply = reply_to([w = weak_from_this(), c, ref](caf::expected<caf::message> r) {
+      // The reply may come long after this connection is gone (or this node): name the peer,
+      // never hold the connection itself.
+      reply = reply_to([w = weak_from_this(), peer = peer_id(c), ref](caf::expected<caf::message> r) {
         if (auto me = w.lock())
-          me->answer(c, ref, std::move(r));
+          me->answer(peer, ref, std::move(r));
       });
     }
     auto msg = decode_message(rt_, terms);
@@ -466,7 +472,10 @@ private:
     (void) deliver_message(to, from, std::move(*msg), std::move(reply));
   }
 
-  void answer(const connection& c, uint64_t ref, caf::expected<caf::message> r) {
+  void answer(const node_id& peer, uint64_t ref, caf::expected<caf::message> r) {
+    auto c = conn_of(peer);
+    if (!c)
+      return;  // the caller's node is gone: its call failed there already
     v1::Frame f;
     auto* rep = f.mutable_reply();
     rep->set_call_ref(ref);
@@ -485,7 +494,7 @@ private:
     } else {
       *rep->mutable_error() = wire_error(r.error());
     }
-    (void) c.send(lane::data, std::move(f));
+    (void) c->send(lane::data, std::move(f));
   }
 
   void on_reply(const connection& c, v1::Reply& r) {
@@ -545,9 +554,9 @@ private:
       std::lock_guard<std::mutex> g{m_};
       key = next_ref_++;
     }
-    auto hook = on_exit_of(target, [w = weak_from_this(), c, key](const pid&, const caf::error& why) {
+    auto hook = on_exit_of(target, [w = weak_from_this(), peer = peer_id(c), key](const pid&, const caf::error& why) {
       if (auto me = w.lock())
-        me->served_exited(c, key, why);
+        me->served_exited(peer, key, why);
     });
     if (!hook)
       return notify_watcher(c, target, watcher, ref, is_link, reason::noproc());
@@ -577,18 +586,20 @@ private:
     }
   }
 
-  void served_exited(const connection& c, uint64_t key, const caf::error& why) {
+  void served_exited(const node_id& peer, uint64_t key, const caf::error& why) {
     served_entry s;
+    connection c{nullptr};
     {
       std::lock_guard<std::mutex> g{m_};
-      auto p = peer_by_conn(c);
-      if (!p)
+      auto i = peers_.find(peer.name);
+      if (i == peers_.end() || i->second.id.incarnation != peer.incarnation || !i->second.conn)
         return;
-      auto i = p->served.find(key);
-      if (i == p->served.end())
+      auto j = i->second.served.find(key);
+      if (j == i->second.served.end())
         return;
-      s = i->second;
-      p->served.erase(i);
+      s = j->second;
+      i->second.served.erase(j);
+      c = *i->second.conn;
     }
     notify_watcher(c, s.target, s.watcher, s.ref, s.is_link, why);
   }
@@ -658,6 +669,22 @@ private:
     if (i->second.id.incarnation != n->incarnation)
       return {nullptr, make_error(corvid::errc::down, "a process of an earlier incarnation of " + n->name)};
     return {&i->second, caf::none};
+  }
+
+  // Who is at the other end of `c` (empty if it belongs to no member).
+  node_id peer_id(const connection& c) {
+    std::lock_guard<std::mutex> g{m_};
+    auto p = peer_by_conn(c);
+    return p ? p->id : node_id{};
+  }
+
+  // The connection to `peer` if that incarnation is still a member.
+  std::optional<connection> conn_of(const node_id& peer) {
+    std::lock_guard<std::mutex> g{m_};
+    auto i = peers_.find(peer.name);
+    if (i == peers_.end() || i->second.id.incarnation != peer.incarnation)
+      return std::nullopt;
+    return i->second.conn;
   }
 
   peer_state* peer_by_conn(const connection& c) {
@@ -732,6 +759,7 @@ private:
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
   asio::steady_timer timer_{io_};
+  asio::steady_timer stop_timer_{io_};
   std::thread thread_;
   std::optional<listener> listener_;
   std::atomic<bool> stopped_{false};
