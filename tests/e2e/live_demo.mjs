@@ -18,7 +18,9 @@ let failed = 0;
 
 function startDemo() {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["--port", port, "--address", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["--port", port, "--address", "127.0.0.1"];
+    if (process.env.E2E_TEMPLATES) args.push("--templates", process.env.E2E_TEMPLATES);
+    const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     writeFileSync(pidfile, String(p.pid));
     let out = "";
     const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), T);
@@ -110,6 +112,24 @@ async function main() {
   await test("counter: phx-window-keyup", async () => {
     await page.keyboard.press("ArrowUp");
     await textIs(page, "#count", "13");
+  });
+
+  await test("counter: an event the view does not know ends the view, which rejoins unlocked", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.click("#nope");
+    // Phoenix's answer to a handler failure: the view crashes, the client rejoins with a fresh mount
+    // and drops every element lock of the old join
+    await textIs(page, "#count", "0");
+    await connected(page);
+    await page.waitForFunction(
+      () => !document.querySelector("#nope").hasAttribute("data-phx-ref-lock") &&
+        !document.querySelector("#nope").classList.contains("phx-click-loading"),
+      null, { timeout: T });
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
   });
 
   await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {

@@ -65,6 +65,8 @@ struct channel_config {
   double event_rate = 0;                            ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                         ///< frames allowed at once before the rate applies
   std::size_t event_overrun_close = 100;            ///< frames over the rate (the bucket never refilled meanwhile) before close 1008
+  double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs a rejoin)
+  double view_crash_burst = 10;                     ///< ... at once; past that the connection is closed (1008)
 };
 
 /// The I/O side of a channel.
@@ -120,6 +122,7 @@ class channel {
   std::map<std::string, std::unique_ptr<joined_view>, std::less<>> views_;
   bool flush_scheduled_ = false;
   token_bucket bucket_;
+  token_bucket crashes_;     // each ended view costs the client's rejoin a mount: bounded per connection
   std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
   bool gave_up_ = false;     // close_connection was called: later frames are dropped
 };

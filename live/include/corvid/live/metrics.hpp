@@ -29,6 +29,7 @@ std::string_view to_string(rejection r) noexcept;
 struct live_metrics {
   std::atomic<std::uint64_t> mounts{0};          ///< successful joins
   std::atomic<std::uint64_t> events{0};          ///< client events handed to views
+  std::atomic<std::uint64_t> view_crashes{0};    ///< views ended by an error (the client rejoins)
   std::atomic<std::uint64_t> diff_bytes{0};      ///< bytes of frames carrying diffs (replies and pushes)
   std::atomic<std::uint64_t> slow_drops{0};      ///< connections dropped because their outbound queue was full
   std::atomic<std::uint64_t> idle_closes{0};     ///< connections closed after idle_timeout without a frame
