@@ -229,6 +229,26 @@ void channel::handle_frame(std::string_view text) {
   host_.send(encode_reply(f, reply_status::error, reason("unknown event: " + f.event)));
 }
 
+void channel::handle_oversized(std::string_view head, std::size_t bytes) {
+  if (gave_up_) return;
+  if (cfg_.metrics) cfg_.metrics->reject(rejection::frame_size);
+  log(log_kind::client, "websocket message of " + std::to_string(bytes) + " bytes over max_frame_bytes (" +
+                            std::to_string(cfg_.limits.max_bytes) + "): dropped");
+  std::optional<frame> f;
+  if (auto h = parse_frame_head(head))
+    f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
+  if (!admit(f ? &*f : nullptr)) return;
+  if (!f || f->event != "event") return;  // nothing else the client sends grows with user input
+  auto it = views_.find(f->topic);
+  if (it == views_.end() || (it->second->join_ref && f->join_ref != it->second->join_ref)) return;
+  // An error reply would leave the form locked, an ok one would hide the loss: the view ends visibly
+  // instead. The client's form recovery sends the change again on the rejoin; that ends this view once
+  // more, and the client then gives the form up (it never retries a form whose recovery failed).
+  fail_view(f->topic, "an event", "was over max_frame_bytes", "message too large",
+            "Your last change was too large for the server (" + std::to_string(bytes) + " bytes; the limit is " +
+                std::to_string(cfg_.limits.max_bytes) + ") and was not applied.");
+}
+
 void channel::on_join(const frame& f) {
   auto refuse = [&](json::object why) { host_.send(encode_reply(f, reply_status::error, why)); };
   if (f.topic.rfind("lv:", 0) != 0 || f.topic.size() == 3) return refuse(reason("unmatched topic"));
@@ -337,7 +357,8 @@ void channel::on_leave(const frame& f) {
   v->terminate();
 }
 
-void channel::fail_view(const std::string& topic, const char* where, const std::string& what) {
+void channel::fail_view(const std::string& topic, const char* where, const std::string& what,
+                        std::string_view reason, std::string_view message) {
   auto it = views_.find(topic);
   if (it == views_.end()) return;
   auto v = std::move(it->second);
@@ -346,7 +367,7 @@ void channel::fail_view(const std::string& topic, const char* where, const std::
   if (cfg_.metrics) cfg_.metrics->view_crashes.fetch_add(1, std::memory_order_relaxed);
   // phx_error makes the client show its error state and rejoin after its backoff: a fresh mount, as
   // Phoenix does when a LiveView process crashes. What the view said stays in the server's log.
-  host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, "view crashed"));
+  host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, reason, message));
   v->terminate();
   if (!crashes_.take()) {  // a client that keeps ending views would make every event cost a mount
     gave_up_ = true;

@@ -26,6 +26,11 @@ class frame_sink {
 struct inbound_frame {
   std::string text;
 };
+/// A text message over the frame limit, read and dropped: only its first bytes are kept.
+struct inbound_oversized {
+  std::string head;
+  std::size_t bytes = 0;
+};
 /// The connection is gone: the session process ends normally.
 struct connection_closed {};
 /// The coalescing interval has passed: send the pending diffs.
@@ -37,5 +42,6 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
 }  // namespace corvid::live::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_oversized)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::flush_tick)

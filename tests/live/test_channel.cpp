@@ -419,6 +419,33 @@ TEST_SUITE("live.channel") {
     CHECK(response(out[0]).at("reason") == "rate limited");
   }
 
+  TEST_CASE("a message over the frame limit: an event ends its view with words for the user; others are dropped") {
+    fixture f;
+    f.cfg.limits.max_bytes = 1000;
+    f.join();
+    SUBCASE("an event of the joined view") {
+      f.ch.handle_oversized(R"(["4","5","lv:phx-1","event",{"type":"form","event":"typing","value":"body=xxxx)", 70000);
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0][3] == "phx_error");
+      CHECK(out[0][4].as_object().at("reason") == "message too large");
+      CHECK(out[0][4].as_object().at("message") ==
+            "Your last change was too large for the server (70000 bytes; the limit is 1000) and was not applied.");
+      CHECK(f.ch.joined() == 0);
+      f.join();  // the client's rejoin works as ever
+      CHECK(f.ch.joined() == 1);
+    }
+    SUBCASE("from an earlier join, of no view, not an event, or not a frame at all") {
+      for (const char* head : {R"(["3","5","lv:phx-1","event",{"ty)", R"(["4","5","lv:other","event",{)",
+                               R"(["4","5","lv:phx-1","phx_join",{"ur)", R"(["4","5","lv:phx-1")", "xxxxxxxx", ""}) {
+        CAPTURE(head);
+        f.ch.handle_oversized(head, 70000);
+        CHECK(f.host.frames.empty());
+        CHECK(f.ch.joined() == 1);
+      }
+    }
+  }
+
   TEST_CASE("unknown topics, events and malformed frames never crash") {
     fixture f;
     f.ch.handle_frame(R"(["4","5","lv:nobody","event",{"type":"click","event":"inc","value":{}}])");

@@ -95,6 +95,9 @@ class channel {
 
   /// Handles one client frame; replies and pushes go to host.send. Never throws for bad input.
   void handle_frame(std::string_view text);
+  /// A message over the frame limit, of which only `head` (its first bytes) was kept: an event ends
+  /// its view with the error "message too large"; anything else is dropped.
+  void handle_oversized(std::string_view head, std::size_t bytes);
   /// Gives a message to every joined view's handle_info; the diff follows after the coalescing interval.
   void handle_info(const caf::message& msg);
   /// Sends the pending server-side diffs (called by the host when the interval has passed).
@@ -115,7 +118,8 @@ class channel {
   void after_change(joined_view& v);
   void send_pending_diff(joined_view& v);
   void apply_navigation(joined_view& v, std::string* after);
-  void fail_view(const std::string& topic, const char* where, const std::string& what);
+  void fail_view(const std::string& topic, const char* where, const std::string& what,
+                 std::string_view reason = "view crashed", std::string_view message = {});
 
   const channel_config& cfg_;
   channel_host& host_;

@@ -43,7 +43,9 @@ struct server_options {
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
   std::size_t outbound_bytes = 8 << 20;      ///< bytes queued per connection before it is dropped as too slow
-  std::size_t max_frame_bytes = 64 * 1024;   ///< larger websocket messages: close 1009
+  std::size_t max_frame_bytes = 1 << 20;     ///< a larger websocket message is read and dropped, never kept: an
+                                             ///< event ends its view with the error "message too large"
+                                             ///< (the page shows it and rejoins); past 64x this, close 1009
   std::size_t max_connections = 10'000;      ///< open TCP connections (HTTP + websocket); more get HTTP 503
   double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
