@@ -282,6 +282,8 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   beast::flat_buffer buf_;
   std::string head_;         // the first bytes of a message over max_frame_bytes
   std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
+  // bytes of frames sent to the session and not yet handled by it
+  std::shared_ptr<std::atomic<std::size_t>> inbound_ = std::make_shared<std::atomic<std::size_t>>(0);
   std::deque<std::string> out_;
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
   std::optional<std::uint16_t> close_code_;
@@ -410,10 +412,21 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   }
   std::string text = beast::buffers_to_string(buf_.data());
   buf_.consume(buf_.size());
-  if (auto err = corvid::send(session_, detail::inbound_frame{text})) {
-    // the session's mailbox is full (or it is gone): answer here, never buffer without bound
+  // Frames up to max_frame_bytes each, up to session_mailbox of them: bytes bound the queue as well.
+  const std::size_t n = text.size();
+  bool queued = false;
+  if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes)) {
+    inbound_->fetch_add(n);
+    std::shared_ptr<void> held(nullptr, [c = inbound_, n](void*) { c->fetch_sub(n); });
+    queued = !corvid::send(session_, detail::inbound_frame{text, std::move(held)});
+  }
+  if (!queued) {
+    // the session is behind (or gone): answer here, never buffer without bound
     if (auto f = parse_frame(text, srv_.ccfg.limits); f && f->ref) {
-      auto reply = encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}});
+      // an event must get a reply the client counts as done, or its element stays locked
+      auto reply = f->event == "event"
+                       ? encode_reply(*f, reply_status::ok, boost::json::object{})
+                       : encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}});
       sink->queued.fetch_add(1);
       sink->queued_bytes.fetch_add(reply.size());
       enqueue(std::move(reply));

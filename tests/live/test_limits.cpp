@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,6 +50,34 @@ struct big_string {
   int n = 0;
 };
 
+// Holds a view inside handle_event("hold") until opened, so that frames queue up behind it.
+struct gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = true, holding = false;
+  void close() {
+    std::lock_guard<std::mutex> g{m};
+    open = false;
+    holding = false;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> g{m};
+      open = true;
+    }
+    cv.notify_all();
+  }
+  void hold() {
+    std::unique_lock<std::mutex> g{m};
+    holding = true;
+    cv.wait(g, [&] { return open; });
+  }
+  bool is_holding() {
+    std::lock_guard<std::mutex> g{m};
+    return holding;
+  }
+} view_gate;
+
 struct count_view : view {
   html_template render() const override { return *html_template::parse("<b>{{ n }}</b><i>{{ blob }}</i>"); }
   void mount(const params&, const session&, live::socket& s) override {
@@ -61,6 +91,10 @@ struct count_view : view {
   status handle_event(const std::string& ev, const event_value& v, live::socket& s) override {
     if (ev == "say") {  // a form field shown as it came
       s.assign("blob", v.values.count("body") ? v.values.at("body") : "");
+      return status::ok();
+    }
+    if (ev == "hold") {
+      view_gate.hold();
       return status::ok();
     }
     if (ev != "inc") return status::unknown_event(ev);
@@ -216,6 +250,12 @@ struct ws_client {
 };
 
 std::string status_of(const json::array& f) { return std::string(f.at(4).at("status").as_string()); }
+
+// Connects `c` and joins the page's view.
+void connect_and_join(ws_client& c, const page_tokens& p) {
+  REQUIRE_FALSE(c.connect());
+  REQUIRE(status_of(c.join(p)) == "ok");
+}
 json::value response_of(const json::array& f) { return f.at(4).at("response"); }
 
 std::size_t live_sessions(corvid::runtime& rt) {
@@ -501,6 +541,44 @@ TEST_SUITE("live.limits") {
     CHECK(response_of(*r).at("diff").at("0") == "1");
     CHECK(e.rejected(rejection::frame_size) == 2);
     CHECK(eventually([&] { return e.srv->connections() == 1; }));
+  }
+
+  TEST_CASE("inbound_bytes: frames beyond the bytes queued for a busy session are not queued; their events get an ok reply") {
+    server_options o;
+    o.max_frame_bytes = 4096;
+    o.inbound_bytes = 8192;
+    o.event_rate = 0;
+    env e{o};
+    auto p = fetch_page(e.port);
+    ws_client c{e.port};
+    connect_and_join(c, p);
+    view_gate.close();
+    struct reopen {
+      ~reopen() { view_gate.release(); }  // never leave the session stuck, whatever fails
+    } reopen_at_exit;
+    REQUIRE_FALSE(c.send(c.click_frame(p, "hold")));
+    REQUIRE(eventually([&] { return view_gate.is_holding(); }));
+    json::object payload{{"type", "form"}, {"event", "say"}, {"value", "body=" + std::string(3000, 'y')}};
+    for (int i = 0; i < 6; ++i)  // two fit in 8192 bytes behind the held one; four do not
+      REQUIRE_FALSE(c.send(json::serialize(json::array{"4", std::to_string(100 + i), "lv:" + p.id, "event", payload})));
+    for (int i = 2; i < 6; ++i) {
+      auto r = c.read_json();
+      REQUIRE(r);
+      CHECK(r->at(1) == json::value(std::to_string(100 + i)));
+      CHECK(status_of(*r) == "ok");
+      CHECK(response_of(*r).as_object().empty());  // released, dropped
+    }
+    view_gate.release();
+    auto held = c.read_json();
+    REQUIRE(held);
+    CHECK(status_of(*held) == "ok");
+    for (int i = 0; i < 2; ++i) {
+      auto r = c.read_json();
+      REQUIRE(r);
+      CHECK(r->at(1) == json::value(std::to_string(100 + i)));
+      CHECK(status_of(*r) == "ok");
+      if (i == 0) CHECK(response_of(*r).as_object().contains("diff"));  // the second one changes nothing
+    }
   }
 
   TEST_CASE("event rate: events over the token bucket get an ok reply without a diff; a client that keeps going is closed (1008)") {

@@ -40,9 +40,12 @@ struct server_options {
                                              ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
                                              ///< used on loopback addresses only: elsewhere start() refuses without a secret
   std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
-  std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
+  std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process (when it is
+                                             ///< full, events get an ok reply without a diff and are dropped)
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
   std::size_t outbound_bytes = 8 << 20;      ///< bytes queued per connection before it is dropped as too slow
+  std::size_t inbound_bytes = 8 << 20;       ///< bytes of client frames queued per session (at least one frame);
+                                             ///< more are not queued: events get an ok reply, and are dropped
   std::size_t max_frame_bytes = 1 << 20;     ///< a larger websocket message is read and dropped, never kept: an
                                              ///< event ends its view with the error "message too large"
                                              ///< (the page shows it and rejoins); past 64x this, close 1009
