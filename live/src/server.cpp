@@ -748,6 +748,8 @@ std::string server::start() {
   m.ccfg.event_rate = m.opts.event_rate;
   m.ccfg.event_burst = m.opts.event_burst;
   m.ccfg.event_overrun_close = m.opts.event_overrun_close;
+  m.ccfg.view_crash_rate = m.opts.view_crash_rate;
+  m.ccfg.view_crash_burst = m.opts.view_crash_burst;
   m.load_assets();
 
   supervisor_flags flags;

@@ -15,7 +15,7 @@ namespace corvid::live {
 enum class rejection : std::uint8_t {
   connections,  ///< over max_connections (HTTP 503)
   rate,         ///< an event over the connection's event rate
-  frame_size,   ///< a websocket message over max_frame_bytes (close 1009)
+  frame_size,   ///< a websocket message over max_frame_bytes (dropped; over 64x that, close 1009)
   origin,       ///< websocket upgrade from an Origin not allowed (HTTP 403)
   token,        ///< join with a missing, tampered or expired session token
   csrf,         ///< join whose _csrf_token does not match its page

@@ -53,6 +53,8 @@ struct server_options {
   double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
   std::size_t event_overrun_close = 100;     ///< frames refused for the rate (no calm in between) before close 1008
+  double view_crash_rate = 0.2;              ///< views a second a connection may see end in an error (each one
+  double view_crash_burst = 10;              ///< costs the client's rejoin a mount), after a burst; more: close 1008
   std::chrono::milliseconds idle_timeout{60'000};       ///< no client frame (heartbeats count) for this long: the
                                                         ///< socket is closed, the session stopped (0 = never)
   std::chrono::milliseconds disconnect_timeout{5'000};  ///< a session whose connection is gone is killed if it

@@ -53,7 +53,7 @@ using event_value = live_event;
 ///
 /// There is no reply that leaves the view in place and reports an error: Phoenix's client keeps the
 /// element locked on such a reply, so the page would stop sending that event. Views that keep failing
-/// get their connection closed (channel_config::view_crash_rate) rather than rejoining without end.
+/// get their connection closed (server_options::view_crash_rate) rather than rejoining without end.
 class status {
  public:
   static status ok() { return status{}; }
