@@ -2,6 +2,7 @@
 // (/bench), the runtime's live dashboard (/dashboard) and an index.
 //
 //   live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
+//             [--max-frame-bytes N]
 //
 // --allow-host: a Host name the demo answers to besides the loopback names and --address (see
 // server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
@@ -313,9 +314,10 @@ int main(int argc, char** argv) {
     else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
     else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
     else if (a == "--allow-host") opts.allowed_hosts.push_back(next());
+    else if (a == "--max-frame-bytes") opts.max_frame_bytes = static_cast<std::size_t>(std::atoll(next().c_str()));
     else {
       std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "
-                   "[--coalesce MS] [--io-threads N]\n";
+                   "[--coalesce MS] [--io-threads N] [--max-frame-bytes N]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }

@@ -7,6 +7,28 @@
   var liveSocket = new LiveView.LiveSocket("/live", Phoenix.Socket, {
     params: { _csrf_token: csrfToken },
   });
+
+  // A view the server ended with words for the user (phx_error {"message": ...}, e.g. a change over
+  // the server's size limit) would otherwise only flash the error state while the client rejoins: the
+  // words stay in #corvid-error until clicked away.
+  window.addEventListener("phx:page-loading-start", function (e) {
+    var d = e.detail || {};
+    var err = d.unstructuredError;
+    if (d.kind !== "error" || !err || typeof err.message !== "string" || !err.message) return;
+    var box = document.getElementById("corvid-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "corvid-error";
+      box.setAttribute("role", "alert");
+      box.title = "click to close";
+      box.style.cssText = "position:fixed;top:0;left:0;right:0;z-index:2147483647;padding:.6rem 1rem;" +
+        "background:#b00020;color:#fff;font:15px/1.4 system-ui,sans-serif;cursor:pointer";
+      box.addEventListener("click", function () { box.remove(); });
+      document.body.appendChild(box);
+    }
+    box.textContent = err.message;
+  });
+
   liveSocket.connect();
   window.liveSocket = liveSocket;  // for debugging: liveSocket.enableDebug()
 })();

@@ -145,10 +145,13 @@ struct channel::joined_view {
 };
 
 channel::channel(const channel_config& cfg, channel_host& host)
-    : cfg_(cfg), host_(host), bucket_(cfg.event_rate, cfg.event_burst) {}
+    : cfg_(cfg),
+      host_(host),
+      bucket_(cfg.event_rate, cfg.event_burst),
+      crashes_(cfg.view_crash_rate, cfg.view_crash_burst) {}
 
-// Spends one token of the connection's event rate; false (after an error reply, or a close once the
-// client keeps going) if there is none.
+// Spends one token of the connection's event rate; false if there is none, after a reply the client
+// counts as done (or a close once the client keeps going).
 bool channel::admit(const frame* f) {
   if (overrun_ > 0 && bucket_.full()) overrun_ = 0;  // the client calmed down
   if (bucket_.take()) return true;
@@ -158,7 +161,10 @@ bool channel::admit(const frame* f) {
     log(log_kind::client, "closing a connection that keeps sending over its event rate");
     host_.close_connection(1008);  // policy violation; the client reconnects after its backoff
   } else if (f && f->ref) {
-    host_.send(encode_reply(*f, reply_status::error, reason("rate limited")));
+    // The client never releases an element's lock on an error reply to an event: the page would stay
+    // stuck. An ok reply without a diff unlocks it; the event is dropped (the user may click again).
+    if (f->event == "event") host_.send(encode_reply(*f, reply_status::ok, json::object{}));
+    else host_.send(encode_reply(*f, reply_status::error, reason("rate limited")));
   }
   return false;
 }
@@ -221,6 +227,26 @@ void channel::handle_frame(std::string_view text) {
     return;
   }
   host_.send(encode_reply(f, reply_status::error, reason("unknown event: " + f.event)));
+}
+
+void channel::handle_oversized(std::string_view head, std::size_t bytes) {
+  if (gave_up_) return;
+  if (cfg_.metrics) cfg_.metrics->reject(rejection::frame_size);
+  log(log_kind::client, "websocket message of " + std::to_string(bytes) + " bytes over max_frame_bytes (" +
+                            std::to_string(cfg_.limits.max_bytes) + "): dropped");
+  std::optional<frame> f;
+  if (auto h = parse_frame_head(head))
+    f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
+  if (!admit(f ? &*f : nullptr)) return;
+  if (!f || f->event != "event") return;  // nothing else the client sends grows with user input
+  auto it = views_.find(f->topic);
+  if (it == views_.end() || (it->second->join_ref && f->join_ref != it->second->join_ref)) return;
+  // An error reply would leave the form locked, an ok one would hide the loss: the view ends visibly
+  // instead. The client's form recovery sends the change again on the rejoin; that ends this view once
+  // more, and the client then gives the form up (it never retries a form whose recovery failed).
+  fail_view(f->topic, "an event", "was over max_frame_bytes", "message too large",
+            "Your last change was too large for the server (" + std::to_string(bytes) + " bytes; the limit is " +
+                std::to_string(cfg_.limits.max_bytes) + ") and was not applied.");
 }
 
 void channel::on_join(const frame& f) {
@@ -331,15 +357,23 @@ void channel::on_leave(const frame& f) {
   v->terminate();
 }
 
-void channel::fail_view(const std::string& topic, const char* where, const std::string& what) {
+void channel::fail_view(const std::string& topic, const char* where, const std::string& what,
+                        std::string_view reason, std::string_view message) {
   auto it = views_.find(topic);
   if (it == views_.end()) return;
   auto v = std::move(it->second);
   views_.erase(it);
-  view_threw(v->pattern, where, what);
-  // phx_error makes the client rejoin after its backoff: a fresh mount, like a restarted process
-  host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, "view crashed"));
+  log(log_kind::view, v->pattern + ": " + where + " " + what);
+  if (cfg_.metrics) cfg_.metrics->view_crashes.fetch_add(1, std::memory_order_relaxed);
+  // phx_error makes the client show its error state and rejoin after its backoff: a fresh mount, as
+  // Phoenix does when a LiveView process crashes. What the view said stays in the server's log.
+  host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, reason, message));
   v->terminate();
+  if (!crashes_.take()) {  // a client that keeps ending views would make every event cost a mount
+    gave_up_ = true;
+    log(log_kind::client, "closing a connection whose views keep failing");
+    host_.close_connection(1008);
+  }
 }
 
 // Carries out a navigation request. For a patch inside a request, the live_patch push goes to
@@ -376,8 +410,12 @@ void channel::on_event(const frame& f) {
   auto& v = *views_.find(f.topic)->second;
   if (cfg_.metrics) cfg_.metrics->events.fetch_add(1, std::memory_order_relaxed);
   auto ev = decode_event(f.payload);
-  if (!ev) {
-    host_.send(encode_reply(f, reply_status::error, reason(ev.error().message)));
+  // Every failure below ends the view rather than answering {"status":"error"}: the client would keep
+  // the element locked for good on such a reply, whereas a phx_error shows the error and rejoins.
+  if (!ev) return fail_view(f.topic, "an event", "could not be decoded: " + ev.error().message);
+  // Phoenix's own event for the flash close button; flash is not kept here, so there is nothing to clear.
+  if (ev->name == "lv:clear-flash") {
+    host_.send(encode_reply(f, reply_status::ok, json::object{}));
     return;
   }
   status st = status::ok();
@@ -386,16 +424,10 @@ void channel::on_event(const frame& f) {
     st = v.impl->handle_event(ev->name, *ev, v.sock);
     apply_navigation(v, &after);
   } catch (const std::exception& e) {
-    host_.send(encode_reply(f, reply_status::error, reason("view crashed")));
-    fail_view(f.topic, "handle_event", e.what());
-    return;
+    return fail_view(f.topic, "handle_event", std::string("threw: ") + e.what());
   }
-  if (!st.is_ok()) {
-    host_.send(encode_reply(f, reply_status::error, reason(st.reason())));
-    after_change(v);
-  } else {
-    send_diff_frame(encode_diff_reply(f, v.take_diff()));
-  }
+  if (!st.is_ok()) return fail_view(f.topic, "handle_event", "returned an error: " + st.reason());
+  send_diff_frame(encode_diff_reply(f, v.take_diff()));
   if (!after.empty()) host_.send(std::move(after));
 }
 
@@ -420,8 +452,7 @@ void channel::on_live_patch(const frame& f) {
     v.impl->handle_params(query, url, v.sock);
     apply_navigation(v, &after);
   } catch (const std::exception& e) {
-    host_.send(encode_reply(f, reply_status::error, reason("view crashed")));
-    fail_view(f.topic, "handle_params", e.what());
+    fail_view(f.topic, "handle_params", std::string("threw: ") + e.what());
     return;
   }
   send_diff_frame(encode_diff_reply(f, v.take_diff()));
@@ -439,7 +470,7 @@ void channel::handle_info(const caf::message& msg) {
       v.impl->handle_info(msg, v.sock);
       apply_navigation(v, nullptr);
     } catch (const std::exception& e) {
-      fail_view(t, "handle_info", e.what());
+      fail_view(t, "handle_info", std::string("threw: ") + e.what());
       continue;
     }
     after_change(v);

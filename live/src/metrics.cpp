@@ -47,6 +47,8 @@ std::string live_metrics::prometheus(std::size_t sessions, std::size_t connectio
   gauge(out, "corvid_live_connections", "Open TCP connections (HTTP and websocket).", connections);
   counter(out, "corvid_live_mounts_total", "Successful joins (view mounts over the websocket).", mounts.load());
   counter(out, "corvid_live_events_total", "Client events handed to views.", events.load());
+  counter(out, "corvid_live_view_crashes_total", "Views ended by an error (phx_error; the client rejoins).",
+          view_crashes.load());
   counter(out, "corvid_live_diff_bytes_total", "Bytes of frames carrying rendered diffs.", diff_bytes.load());
   counter(out, "corvid_live_slow_client_drops_total",
           "Connections dropped because the client did not read fast enough (outbound queue full).",

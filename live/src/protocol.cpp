@@ -66,6 +66,47 @@ result<frame> parse_frame(std::string_view text, const frame_limits& limits) {
   return f;
 }
 
+std::optional<frame_header> parse_frame_head(std::string_view in) {
+  std::size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < in.size() && (in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\r')) ++i;
+  };
+  // A JSON string or null; the string token is handed to the JSON parser so escapes are decoded
+  // (and invalid ones refused) exactly as in a whole frame.
+  auto element = [&](std::optional<std::string>& out) -> bool {
+    skip_ws();
+    if (in.substr(i, 4) == "null") {
+      i += 4;
+      out.reset();
+    } else if (i < in.size() && in[i] == '"') {
+      std::size_t j = i + 1;
+      while (j < in.size() && in[j] != '"') j += in[j] == '\\' ? 2 : 1;
+      if (j >= in.size()) return false;
+      boost::system::error_code ec;
+      json::value v = json::parse(json::string_view(in.data() + i, j + 1 - i), ec);
+      if (ec || !v.is_string()) return false;
+      out = std::string(v.get_string());
+      i = j + 1;
+    } else {
+      return false;
+    }
+    skip_ws();
+    if (i >= in.size() || in[i] != ',') return false;
+    ++i;
+    return true;
+  };
+  skip_ws();
+  if (i >= in.size() || in[i] != '[') return std::nullopt;
+  ++i;
+  frame_header h;
+  std::optional<std::string> topic, event;
+  if (!element(h.join_ref) || !element(h.ref) || !element(topic) || !element(event)) return std::nullopt;
+  if (!topic || !event || event->empty()) return std::nullopt;
+  h.topic = std::move(*topic);
+  h.event = std::move(*event);
+  return h;
+}
+
 namespace {
 // The frame around a payload is assembled as text so a diff is serialized once, never copied
 // into an intermediate json::value.
@@ -153,8 +194,11 @@ std::string encode_redirect(opt_ref join_ref, std::string_view topic, std::strin
 }
 
 // phx_error and phx_close carry the join ref in both ref positions, as Phoenix sends them.
-std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason) {
-  return encode_frame(join_ref, join_ref, topic, "phx_error", json::object{{"reason", reason}});
+std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason,
+                             std::string_view message) {
+  json::object payload{{"reason", reason}};
+  if (!message.empty()) payload["message"] = message;
+  return encode_frame(join_ref, join_ref, topic, "phx_error", payload);
 }
 
 std::string encode_phx_close(opt_ref join_ref, std::string_view topic) {

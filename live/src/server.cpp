@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -241,6 +242,13 @@ class conn_slot {
 
 // ---- websocket connection -------------------------------------------------------------------------
 
+// A message is read at most this much at a time, so one over max_frame_bytes is never held whole.
+constexpr std::size_t read_piece = 64 * 1024;
+// What is kept of a message over max_frame_bytes: enough for its refs, topic and event.
+constexpr std::size_t oversize_head = 1024;
+// Messages over this many times max_frame_bytes fail the connection instead of being read and dropped.
+constexpr std::size_t oversize_close_factor = 64;
+
 struct sink_state;
 
 class ws_conn : public std::enable_shared_from_this<ws_conn> {
@@ -272,6 +280,10 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   std::uint64_t id_;
   conn_slot slot_;
   beast::flat_buffer buf_;
+  std::string head_;         // the first bytes of a message over max_frame_bytes
+  std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
+  // bytes of frames sent to the session and not yet handled by it
+  std::shared_ptr<std::atomic<std::size_t>> inbound_ = std::make_shared<std::atomic<std::size_t>>(0);
   std::deque<std::string> out_;
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
   std::optional<std::uint16_t> close_code_;
@@ -323,7 +335,12 @@ void ws_conn::start(http::request<http::string_body> req) {
                        : websocket::stream_base::none();
   t.keep_alive_pings = false;
   ws_.set_option(t);
-  ws_.read_message_max(srv_.opts.max_frame_bytes);
+  // Messages over max_frame_bytes are read in pieces and dropped (see on_read), so the client can be
+  // told; only far larger ones fail the connection (1009), so that they cost no more than bandwidth.
+  const std::size_t frame_max = std::max<std::size_t>(srv_.opts.max_frame_bytes, 1);
+  ws_.read_message_max(frame_max > std::numeric_limits<std::size_t>::max() / oversize_close_factor
+                           ? std::numeric_limits<std::size_t>::max()
+                           : frame_max * oversize_close_factor);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "corvid"); }));
   ws_.async_accept(req, beast::bind_front_handler(&ws_conn::on_accept, shared_from_this()));
@@ -356,32 +373,60 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
 }
 
 void ws_conn::do_read() {
-  ws_.async_read(buf_, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
+  ws_.async_read_some(buf_, read_piece, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
 }
 
 void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
       srv_.metrics.reject(rejection::frame_size);
-      log(log_kind::client, "websocket message over max_frame_bytes: closed (1009)");
+      log(log_kind::client, "websocket message over " + std::to_string(oversize_close_factor) +
+                                "x max_frame_bytes: closed (1009)");
     } else if (ec == beast::error::timeout && !closing_) {
       srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
     }
     return finished();
   }
+  if (dropped_ > 0 || buf_.size() > srv_.opts.max_frame_bytes) {
+    if (dropped_ == 0) {
+      auto data = static_cast<const char*>(buf_.data().data());
+      head_.assign(data, std::min<std::size_t>(buf_.size(), oversize_head));
+    }
+    dropped_ += buf_.size();
+    buf_.consume(buf_.size());
+  }
+  if (!ws_.is_message_done()) return do_read();
   if (!ws_.got_text()) {  // binary frames (uploads) are not supported
     buf_.consume(buf_.size());
+    dropped_ = 0;
     srv_.metrics.reject(rejection::malformed);
     log(log_kind::client, "binary websocket message: closed (1003)");
     close(1003);  // unsupported data; the client reconnects
     return do_read();
   }
+  if (dropped_ > 0) {  // only the session knows whether this was an event of a joined view
+    (void)corvid::send(session_, detail::inbound_oversized{std::move(head_), dropped_});
+    head_.clear();
+    dropped_ = 0;
+    return do_read();
+  }
   std::string text = beast::buffers_to_string(buf_.data());
   buf_.consume(buf_.size());
-  if (auto err = corvid::send(session_, detail::inbound_frame{text})) {
-    // the session's mailbox is full (or it is gone): answer here, never buffer without bound
+  // Frames up to max_frame_bytes each, up to session_mailbox of them: bytes bound the queue as well.
+  const std::size_t n = text.size();
+  bool queued = false;
+  if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes)) {
+    inbound_->fetch_add(n);
+    std::shared_ptr<void> held(nullptr, [c = inbound_, n](void*) { c->fetch_sub(n); });
+    queued = !corvid::send(session_, detail::inbound_frame{text, std::move(held)});
+  }
+  if (!queued) {
+    // the session is behind (or gone): answer here, never buffer without bound
     if (auto f = parse_frame(text, srv_.ccfg.limits); f && f->ref) {
-      auto reply = encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}});
+      // an event must get a reply the client counts as done, or its element stays locked
+      auto reply = f->event == "event"
+                       ? encode_reply(*f, reply_status::ok, boost::json::object{})
+                       : encode_reply(*f, reply_status::error, boost::json::object{{"reason", "overloaded"}});
       sink->queued.fetch_add(1);
       sink->queued_bytes.fetch_add(reply.size());
       enqueue(std::move(reply));
@@ -703,6 +748,8 @@ std::string server::start() {
   m.ccfg.event_rate = m.opts.event_rate;
   m.ccfg.event_burst = m.opts.event_burst;
   m.ccfg.event_overrun_close = m.opts.event_overrun_close;
+  m.ccfg.view_crash_rate = m.opts.view_crash_rate;
+  m.ccfg.view_crash_burst = m.opts.view_crash_burst;
   m.load_assets();
 
   supervisor_flags flags;

@@ -50,6 +50,7 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
     });
     caf::behavior own{
         [st](inbound_frame& f) { st->ch.handle_frame(f.text); },
+        [st](inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
         [st](flush_tick) { st->ch.flush(); },
         [&self](connection_closed) { self.exit(); },
     };

@@ -25,6 +25,12 @@ class frame_sink {
 /// A text frame from the client, for the session process.
 struct inbound_frame {
   std::string text;
+  std::shared_ptr<void> held = nullptr;  // the connection's count of queued bytes, released with the message
+};
+/// A text message over the frame limit, read and dropped: only its first bytes are kept.
+struct inbound_oversized {
+  std::string head;
+  std::size_t bytes = 0;
 };
 /// The connection is gone: the session process ends normally.
 struct connection_closed {};
@@ -37,5 +43,6 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
 }  // namespace corvid::live::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_oversized)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::flush_tick)

@@ -16,15 +16,20 @@ let demo = null;
 let passed = 0;
 let failed = 0;
 
-function startDemo() {
+// extra: more demo flags; onPort(n) learns the port when `extra` holds "--port 0".
+function startDemo(extra = [], onPort = null) {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["--port", port, "--address", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
-    writeFileSync(pidfile, String(p.pid));
+    const args = extra.includes("--port") ? extra : ["--port", port, ...extra];
+    if (process.env.E2E_TEMPLATES) args.push("--templates", process.env.E2E_TEMPLATES);
+    const p = spawn(bin, [...args, "--address", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
+    if (!onPort) writeFileSync(pidfile, String(p.pid));
     let out = "";
     const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), T);
     p.stdout.on("data", (d) => {
       out += d;
-      if (out.includes("corvid live demo on")) {
+      const m = out.match(/corvid live demo on http:\/\/[^:]+:(\d+)\//);
+      if (m) {
+        if (onPort) onPort(m[1]);
         clearTimeout(timer);
         resolve(p);
       }
@@ -110,6 +115,24 @@ async function main() {
   await test("counter: phx-window-keyup", async () => {
     await page.keyboard.press("ArrowUp");
     await textIs(page, "#count", "13");
+  });
+
+  await test("counter: an event the view does not know ends the view, which rejoins unlocked", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.click("#nope");
+    // Phoenix's answer to a handler failure: the view crashes, the client rejoins with a fresh mount
+    // and drops every element lock of the old join
+    await textIs(page, "#count", "0");
+    await connected(page);
+    await page.waitForFunction(
+      () => !document.querySelector("#nope").hasAttribute("data-phx-ref-lock") &&
+        !document.querySelector("#nope").classList.contains("phx-click-loading"),
+      null, { timeout: T });
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
   });
 
   await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {
@@ -223,6 +246,48 @@ async function main() {
     await page.click("#inc");
     await textIs(page, "#count", "1");
     if ((await page.evaluate(() => window.__corvidMarker)) !== "survives") throw new Error("page reloaded");
+  });
+
+  await test("chat: a 70 kB form change is accepted with the default limits", async () => {
+    const opens = [];
+    const onWs = (ws) => opens.push(ws.url());
+    page.on("websocket", onWs);
+    await page.goto(`${base}/chat`);
+    await connected(page);
+    await page.fill("#body", "y".repeat(70 * 1024));
+    await textIs(page, "#hint", "too long: only the first 500 bytes are kept");
+    await connected(page);
+    page.off("websocket", onWs);
+    if (opens.length !== 1) throw new Error(`${opens.length} websocket opens`);
+    if (await page.$("#corvid-error")) throw new Error("an error banner is shown");
+  });
+
+  await test("chat: a form change over --max-frame-bytes shows an error and does not loop", async () => {
+    let smallPort = null;
+    const small = await startDemo(["--port", "0", "--max-frame-bytes", "16384"], (p) => (smallPort = p));
+    const p = await ctx.newPage();
+    try {
+      const opens = [];
+      p.on("websocket", (ws) => opens.push(ws.url()));
+      await p.goto(`http://127.0.0.1:${smallPort}/chat`);
+      await connected(p);
+      await p.fill("#body", "z".repeat(70 * 1024));
+      await p.waitForFunction(
+        () => /too large/.test(document.querySelector("#corvid-error")?.textContent || ""), null, { timeout: T });
+      // the client rejoins (its form recovery resends the change once, then gives the form up) and
+      // stays connected on the same socket
+      await connected(p);
+      await p.waitForFunction(() => !document.querySelector("[data-phx-main].phx-error"), null, { timeout: T });
+      await p.fill("#body", "short");
+      await p.click("#send");
+      await p.waitForFunction(() => document.querySelector("#messages").textContent.includes("short"), null,
+        { timeout: T });
+      if (opens.length > 2) throw new Error(`${opens.length} websocket opens`);
+      if (!(await p.$("#corvid-error"))) throw new Error("the error banner went away");
+    } finally {
+      await p.close();
+      await stopDemo(small, "SIGTERM");
+    }
   });
 
   await test("no JavaScript errors on the pages", async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests of the live demo (called by scripts/test.sh; builds nothing):
 #   tests/e2e/run.sh            LIVE_DEMO_BIN=path to test another binary (default: build/examples/live_demo/live_demo)
-# Starts the demo on a free port on 127.0.0.1, drives /usr/bin/chromium with playwright-core, and
+# Starts the demo (with this tree's templates) on a free port on 127.0.0.1, drives /usr/bin/chromium with playwright-core, and
 # prints "N passed, N failed" last; exits non-zero on any failure. The demo is always killed at exit.
 set -uo pipefail
 
@@ -35,5 +35,5 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 echo "e2e: $bin on 127.0.0.1:$port"
 # A fresh state directory: the demo makes its session secret there (as on a new machine) and finds
 # it again after the restart test's restart.
-XDG_STATE_HOME="$work/state" LIVE_DEMO_BIN="$bin" E2E_PORT="$port" E2E_PIDFILE="$pidfile" E2E_PROFILE="$work/profile" \
+XDG_STATE_HOME="$work/state" LIVE_DEMO_BIN="$bin" E2E_TEMPLATES="$repo/examples/live_demo/templates" E2E_PORT="$port" E2E_PIDFILE="$pidfile" E2E_PROFILE="$work/profile" \
   node "$here/live_demo.mjs"

@@ -50,6 +50,7 @@ struct counter_view : view {
     else if (ev == "boom") throw std::runtime_error("boom");
     else if (ev == "patch") s.push_patch("/counter?step=7");
     else if (ev == "go") s.push_navigate("/other");
+    else if (ev == "fail") return status::error("a reason for the log only");
     else return status::unknown_event(ev);
     return status::ok();
   }
@@ -81,7 +82,9 @@ struct echo_view : view {
 struct fake_host : channel_host {
   std::vector<std::string> frames;
   std::vector<std::chrono::milliseconds> flushes;
+  std::vector<std::uint16_t> closes;
   void send(std::string f) override { frames.push_back(std::move(f)); }
+  void close_connection(std::uint16_t code) override { closes.push_back(code); }
   void schedule_flush(std::chrono::milliseconds d) override { flushes.push_back(d); }
   // The frames sent since the last call, parsed.
   std::vector<json::array> take() {
@@ -295,14 +298,17 @@ TEST_SUITE("live.channel") {
     auto out = f.host.take();
     REQUIRE(out.size() == 1);
     CHECK(response(out[0]).at("diff").as_object().at("0") == "2");
+    // a payload that cannot be decoded ends the view (an error reply would leave the form locked)
     f.ch.handle_frame(R"(["4","8","lv:phx-1","event",{"type":"form","event":"add","value":"by=%zz","meta":{}}])");
     out = f.host.take();
     REQUIRE(out.size() == 1);
-    CHECK(status_of(out[0]) == "error");
+    CHECK(out[0][3] == "phx_error");
+    CHECK(f.ch.joined() == 0);
+    f.join();
     f.ch.handle_frame(R"(["4","9","lv:phx-1","event",{"type":"click"}])");
     out = f.host.take();
     REQUIRE(out.size() == 1);
-    CHECK(status_of(out[0]) == "error");
+    CHECK(out[0][3] == "phx_error");
   }
 
   TEST_CASE("a keyup without a key reaches the view and gets an ok reply (the input stays usable)") {
@@ -337,13 +343,107 @@ TEST_SUITE("live.channel") {
     CHECK(f.ch.joined() == 0);
   }
 
-  TEST_CASE("unknown event: an error reply, and the view keeps working") {
+  // The client keeps an element locked after an error reply to its event; Phoenix crashes the LiveView
+  // instead (no handle_event clause matches), and the client's rejoin releases every lock.
+  TEST_CASE("unknown event or status::error: no reply, phx_error ends the view, and the rejoin mounts afresh") {
+    fixture f;
+    for (const char* ev : {"nope", "fail"}) {
+      CAPTURE(ev);
+      f.join();
+      CHECK(response(f.event("5", "inc")).at("diff").as_object().at("0") == "1");
+      auto out = f.events("6", ev);
+      REQUIRE(out.size() == 1);
+      CHECK(out[0][0] == "4");
+      CHECK(out[0][2] == "lv:phx-1");
+      CHECK(out[0][3] == "phx_error");
+      CHECK(out[0][4].as_object().at("reason") == "view crashed");  // the view's words stay in the log
+      CHECK_FALSE(out[0][4].as_object().contains("message"));
+      CHECK(f.ch.joined() == 0);
+      auto rejoin = f.join();
+      CHECK(rejoin[4].as_object().at("response").as_object().at("rendered").as_object().at("0") == "0");
+    }
+    CHECK(f.j.terminated == 3);  // two crashes, and the second join replacing the first rejoin
+    CHECK(f.host.closes.empty());
+  }
+
+  TEST_CASE("lv:clear-flash: an ok reply without a diff, the view untouched") {
     fixture f;
     f.join();
-    auto r = f.event("5", "nope");
-    CHECK(status_of(r) == "error");
-    CHECK(response(r).at("reason") == "unknown event: nope");
+    auto r = f.event("5", "lv:clear-flash", json::object{{"key", "info"}});
+    CHECK(status_of(r) == "ok");
+    CHECK(response(r).empty());
     CHECK(response(f.event("6", "inc")).at("diff").as_object().at("0") == "1");
+  }
+
+  TEST_CASE("views that keep failing: the connection is closed (1008) instead of rejoining without end") {
+    fixture f;
+    f.cfg.view_crash_rate = 0.001;  // no refill within the test
+    f.cfg.view_crash_burst = 3;
+    channel ch{f.cfg, f.host};
+    auto fail_once = [&] {
+      ch.handle_frame(f.join_frame("4", f.sessions.sign("/counter", "/counter")));
+      ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"nope","value":{}}])");
+      return f.host.take();
+    };
+    for (int i = 0; i < 3; ++i) {
+      CHECK(fail_once().back()[3] == "phx_error");
+      CHECK(f.host.closes.empty());
+    }
+    CHECK(fail_once().back()[3] == "phx_error");
+    REQUIRE(f.host.closes.size() == 1);
+    CHECK(f.host.closes[0] == 1008);
+    ch.handle_frame(f.join_frame("4", f.sessions.sign("/counter", "/counter")));
+    CHECK(f.host.frames.empty());  // given up: nothing more is answered
+  }
+
+  TEST_CASE("an event over the event rate gets an ok reply without a diff, so the element is released") {
+    fixture f;
+    f.cfg.event_rate = 0.001;
+    f.cfg.event_burst = 2;
+    channel ch{f.cfg, f.host};
+    ch.handle_frame(f.join_frame("4", f.sessions.sign("/counter", "/counter")));
+    ch.handle_frame(R"(["4","5","lv:phx-1","event",{"type":"click","event":"inc","value":{}}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(response(out[1]).at("diff").as_object().at("0") == "1");
+    ch.handle_frame(R"(["4","6","lv:phx-1","event",{"type":"click","event":"inc","value":{}}])");
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][1] == "6");
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(response(out[0]).empty());
+    ch.handle_frame(R"([null,"7","phoenix","heartbeat",{}])");  // anything else: an error reply as before
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "error");
+    CHECK(response(out[0]).at("reason") == "rate limited");
+  }
+
+  TEST_CASE("a message over the frame limit: an event ends its view with words for the user; others are dropped") {
+    fixture f;
+    f.cfg.limits.max_bytes = 1000;
+    f.join();
+    SUBCASE("an event of the joined view") {
+      f.ch.handle_oversized(R"(["4","5","lv:phx-1","event",{"type":"form","event":"typing","value":"body=xxxx)", 70000);
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0][3] == "phx_error");
+      CHECK(out[0][4].as_object().at("reason") == "message too large");
+      CHECK(out[0][4].as_object().at("message") ==
+            "Your last change was too large for the server (70000 bytes; the limit is 1000) and was not applied.");
+      CHECK(f.ch.joined() == 0);
+      f.join();  // the client's rejoin works as ever
+      CHECK(f.ch.joined() == 1);
+    }
+    SUBCASE("from an earlier join, of no view, not an event, or not a frame at all") {
+      for (const char* head : {R"(["3","5","lv:phx-1","event",{"ty)", R"(["4","5","lv:other","event",{)",
+                               R"(["4","5","lv:phx-1","phx_join",{"ur)", R"(["4","5","lv:phx-1")", "xxxxxxxx", ""}) {
+        CAPTURE(head);
+        f.ch.handle_oversized(head, 70000);
+        CHECK(f.host.frames.empty());
+        CHECK(f.ch.joined() == 1);
+      }
+    }
   }
 
   TEST_CASE("unknown topics, events and malformed frames never crash") {
@@ -362,13 +462,12 @@ TEST_SUITE("live.channel") {
     CHECK(f.ch.joined() == 1);
   }
 
-  TEST_CASE("a view that throws: error reply, phx_error so the client rejoins, the channel lives on") {
+  TEST_CASE("a view that throws: phx_error so the client rejoins, the channel lives on") {
     fixture f;
     f.join();
     auto out = f.events("5", "boom");
-    REQUIRE(out.size() == 2);
-    CHECK(status_of(out[0]) == "error");
-    CHECK(out[1][3] == "phx_error");
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][3] == "phx_error");
     CHECK(f.ch.joined() == 0);
     CHECK(f.j.terminated == 1);
     f.join();  // the client's rejoin

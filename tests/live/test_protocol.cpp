@@ -65,12 +65,32 @@ TEST_SUITE("live.protocol") {
     }
   }
 
-  TEST_CASE("oversize frames are refused before parsing") {
+  TEST_CASE("oversize frames are refused before parsing; the default takes a 70 kB form change") {
     std::string big = R"(["4","4","t","e",{"x":")" + std::string(70 * 1024, 'a') + R"("}])";
-    auto r = parse_frame(big);
+    CHECK(parse_frame(big).ok());
+    auto r = parse_frame(big, frame_limits{64 * 1024, 32});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == errc::too_large);
-    CHECK(parse_frame(big, frame_limits{128 * 1024, 32}).ok());
+  }
+
+  TEST_CASE("the head of a frame whose payload was cut off") {
+    auto h = parse_frame_head(R"( [ "4" , "17","lv:phx-F\"1","event",{"type":"form","value":"body=xxxx)");
+    REQUIRE(h);
+    CHECK(h->join_ref == "4");
+    CHECK(h->ref == "17");
+    CHECK(h->topic == "lv:phx-F\"1");
+    CHECK(h->event == "event");
+    h = parse_frame_head(R"([null,null,"phoenix","heartbeat",)");
+    REQUIRE(h);
+    CHECK_FALSE(h->join_ref);
+    CHECK_FALSE(h->ref);
+    CHECK(h->topic == "phoenix");
+    for (const char* bad : {"", "[", R"(["4","17","lv:x","eve)", R"(["4","17","lv:x","event")", R"(["4",17,"lv:x","event",{)",
+                            R"(["4","17",null,"event",{)", R"(["4","17","lv:x","",{)", R"({"4","17","lv:x","event",{)",
+                            R"(["4","1\q","lv:x","event",{)", R"(["4","17","lv:x","event\)"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(parse_frame_head(bad));
+    }
   }
 
   TEST_CASE("replies echo the push's refs and topic") {
@@ -110,6 +130,8 @@ TEST_SUITE("live.protocol") {
     CHECK(encode_redirect("4", "lv:x", "/login") == R"(["4",null,"lv:x","redirect",{"to":"/login"}])");
     CHECK(encode_phx_error("21", "lv:x", "channel_crash") ==
           R"(["21","21","lv:x","phx_error",{"reason":"channel_crash"}])");
+    CHECK(encode_phx_error("21", "lv:x", "message too large", "Too large.") ==
+          R"(["21","21","lv:x","phx_error",{"reason":"message too large","message":"Too large."}])");
     CHECK(encode_phx_close("21", "lv:x") == R"(["21","21","lv:x","phx_close",{}])");
   }
 

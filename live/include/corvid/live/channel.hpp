@@ -65,6 +65,8 @@ struct channel_config {
   double event_rate = 0;                            ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                         ///< frames allowed at once before the rate applies
   std::size_t event_overrun_close = 100;            ///< frames over the rate (the bucket never refilled meanwhile) before close 1008
+  double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs a rejoin)
+  double view_crash_burst = 10;                     ///< ... at once; past that the connection is closed (1008)
 };
 
 /// The I/O side of a channel.
@@ -93,6 +95,9 @@ class channel {
 
   /// Handles one client frame; replies and pushes go to host.send. Never throws for bad input.
   void handle_frame(std::string_view text);
+  /// A message over the frame limit, of which only `head` (its first bytes) was kept: an event ends
+  /// its view with the error "message too large"; anything else is dropped.
+  void handle_oversized(std::string_view head, std::size_t bytes);
   /// Gives a message to every joined view's handle_info; the diff follows after the coalescing interval.
   void handle_info(const caf::message& msg);
   /// Sends the pending server-side diffs (called by the host when the interval has passed).
@@ -113,13 +118,15 @@ class channel {
   void after_change(joined_view& v);
   void send_pending_diff(joined_view& v);
   void apply_navigation(joined_view& v, std::string* after);
-  void fail_view(const std::string& topic, const char* where, const std::string& what);
+  void fail_view(const std::string& topic, const char* where, const std::string& what,
+                 std::string_view reason = "view crashed", std::string_view message = {});
 
   const channel_config& cfg_;
   channel_host& host_;
   std::map<std::string, std::unique_ptr<joined_view>, std::less<>> views_;
   bool flush_scheduled_ = false;
   token_bucket bucket_;
+  token_bucket crashes_;     // each ended view costs the client's rejoin a mount: bounded per connection
   std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
   bool gave_up_ = false;     // close_connection was called: later frames are dropped
 };

@@ -15,7 +15,7 @@ namespace corvid::live {
 enum class rejection : std::uint8_t {
   connections,  ///< over max_connections (HTTP 503)
   rate,         ///< an event over the connection's event rate
-  frame_size,   ///< a websocket message over max_frame_bytes (close 1009)
+  frame_size,   ///< a websocket message over max_frame_bytes (dropped; over 64x that, close 1009)
   origin,       ///< websocket upgrade from an Origin not allowed (HTTP 403)
   token,        ///< join with a missing, tampered or expired session token
   csrf,         ///< join whose _csrf_token does not match its page
@@ -29,6 +29,7 @@ std::string_view to_string(rejection r) noexcept;
 struct live_metrics {
   std::atomic<std::uint64_t> mounts{0};          ///< successful joins
   std::atomic<std::uint64_t> events{0};          ///< client events handed to views
+  std::atomic<std::uint64_t> view_crashes{0};    ///< views ended by an error (the client rejoins)
   std::atomic<std::uint64_t> diff_bytes{0};      ///< bytes of frames carrying diffs (replies and pushes)
   std::atomic<std::uint64_t> slow_drops{0};      ///< connections dropped because their outbound queue was full
   std::atomic<std::uint64_t> idle_closes{0};     ///< connections closed after idle_timeout without a frame

@@ -24,12 +24,23 @@ struct frame {
 
 /// Bounds applied before and while parsing, so hostile input costs little.
 struct frame_limits {
-  std::size_t max_bytes = 64 * 1024;
+  std::size_t max_bytes = 1 << 20;
   std::size_t max_depth = 32;
 };
 
 /// Parses a text frame. Errors: too_large, malformed_json, bad_frame (not a 5-array, wrong element types).
 result<frame> parse_frame(std::string_view text, const frame_limits& limits = {});
+
+/// The four leading elements of a frame, read from a prefix of it: what is left of a websocket message
+/// over the size limit, whose payload was discarded unread, so that it can still be answered.
+/// Every element must be complete within `prefix`; the payload is never looked at.
+struct frame_header {
+  std::optional<std::string> join_ref;
+  std::optional<std::string> ref;
+  std::string topic;
+  std::string event;
+};
+std::optional<frame_header> parse_frame_head(std::string_view prefix);
 
 using opt_ref = std::optional<std::string_view>;
 
@@ -68,8 +79,10 @@ std::string encode_live_redirect(opt_ref join_ref, std::string_view topic, std::
 /// redirect push: full browser navigation.
 std::string encode_redirect(opt_ref join_ref, std::string_view topic, std::string_view to,
                             std::optional<std::string_view> flash = std::nullopt);
-/// phx_error: the channel crashed; the client rejoins after its backoff.
-std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason);
+/// phx_error: the channel crashed; the client shows its error state and rejoins after its backoff.
+/// A non-empty `message` (words for the user) goes along as "message"; the page boot script shows it.
+std::string encode_phx_error(opt_ref join_ref, std::string_view topic, std::string_view reason,
+                             std::string_view message = {});
 /// phx_close: the channel ended cleanly; the client does not rejoin.
 std::string encode_phx_close(opt_ref join_ref, std::string_view topic);
 

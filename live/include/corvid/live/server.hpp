@@ -40,14 +40,21 @@ struct server_options {
                                              ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
                                              ///< used on loopback addresses only: elsewhere start() refuses without a secret
   std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
-  std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process
+  std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process (when it is
+                                             ///< full, events get an ok reply without a diff and are dropped)
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
   std::size_t outbound_bytes = 8 << 20;      ///< bytes queued per connection before it is dropped as too slow
-  std::size_t max_frame_bytes = 64 * 1024;   ///< larger websocket messages: close 1009
+  std::size_t inbound_bytes = 8 << 20;       ///< bytes of client frames queued per session (at least one frame);
+                                             ///< more are not queued: events get an ok reply, and are dropped
+  std::size_t max_frame_bytes = 1 << 20;     ///< a larger websocket message is read and dropped, never kept: an
+                                             ///< event ends its view with the error "message too large"
+                                             ///< (the page shows it and rejoins); past 64x this, close 1009
   std::size_t max_connections = 10'000;      ///< open TCP connections (HTTP + websocket); more get HTTP 503
   double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
   std::size_t event_overrun_close = 100;     ///< frames refused for the rate (no calm in between) before close 1008
+  double view_crash_rate = 0.2;              ///< views a second a connection may see end in an error (each one
+  double view_crash_burst = 10;              ///< costs the client's rejoin a mount), after a burst; more: close 1008
   std::chrono::milliseconds idle_timeout{60'000};       ///< no client frame (heartbeats count) for this long: the
                                                         ///< socket is closed, the session stopped (0 = never)
   std::chrono::milliseconds disconnect_timeout{5'000};  ///< a session whose connection is gone is killed if it

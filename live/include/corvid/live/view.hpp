@@ -39,7 +39,21 @@ using session = params;
 /// An event's decoded value (`values` holds phx-value-*, form fields, "key", "value").
 using event_value = live_event;
 
-/// Outcome of handle_event: ok, or an error reason the client receives as {"status":"error"}.
+/// Outcome of handle_event.
+///
+///  - ok(): the event was handled. The reply carries the diff; the clicked element is released. Everything
+///    the user should see, including "that input is not valid" or "try again later", belongs here, as
+///    assigns the template shows.
+///  - unknown_event(name): the view has no such event (a template or client bug). As in Phoenix, where
+///    a handle_event clause that does not match crashes the LiveView, the view ends: the reason goes to
+///    the server's log, the page shows its error state (the phx-error class) and rejoins after the
+///    client's backoff with a fresh mount (the assigns start over; forms are recovered).
+///  - error(reason): the handler failed and the view cannot go on (a broken invariant); the same as
+///    unknown_event. So does an exception out of handle_event.
+///
+/// There is no reply that leaves the view in place and reports an error: Phoenix's client keeps the
+/// element locked on such a reply, so the page would stop sending that event. Views that keep failing
+/// get their connection closed (server_options::view_crash_rate) rather than rejoining without end.
 class status {
  public:
   static status ok() { return status{}; }
@@ -149,7 +163,8 @@ class view {
   virtual void mount(const params& query, const session& s, socket& sock) { (void)query, (void)s, (void)sock; }
   /// After mount and on every live_patch; `url` is absolute as the browser shows it.
   virtual void handle_params(const params& query, const std::string& url, socket& sock) { (void)query, (void)url, (void)sock; }
-  /// A client event (phx-click, phx-submit, ...); the reply carries the diff at once.
+  /// A client event (phx-click, phx-submit, ...); the reply carries the diff at once. What to return
+  /// when: see status. ("lv:clear-flash", the flash close button of Phoenix's components, never gets here.)
   virtual status handle_event(const std::string& event, const event_value& v, socket& sock) {
     (void)v, (void)sock;
     return status::unknown_event(event);
