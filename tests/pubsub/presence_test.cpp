@@ -60,6 +60,8 @@ struct one_node : fixture {
   hub ps{rt};
   presence who{ps};
   inbox box;
+  // Processes report into `box`: they must be gone before it is.
+  ~one_node() { rt.shutdown_all(5s); }
 };
 
 /// Two nodes' hubs and presences in one runtime, replicated by hand.

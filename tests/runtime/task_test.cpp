@@ -48,18 +48,21 @@ TEST_CASE_FIXTURE(fixture, "a linked task that crashes takes its caller down unl
   std::string why;
   CHECK(wait_exit(*p, &why));
   CHECK(why == "exception: bad task");
-  auto q = spawn(rt, [&box](process& self) -> behavior {
+  inbox box_q;  // p may still report into `box`: q's answer must be q's own
+  auto q = spawn(rt, [&box_q](process& self) -> behavior {
     async(self, []() -> int { throw std::runtime_error("bad task"); },
-          [&box](int) { box.put("ok"); }, [&box](caf::error& e) { box.put(describe(e)); },
+          [&box_q](int) { box_q.put("ok"); }, [&box_q](caf::error& e) { box_q.put(describe(e)); },
           /*link=*/false);
     return {[](int) {}};
   });
   REQUIRE(q);
-  auto m = box.take();
+  auto m = box_q.take();
   REQUIRE(m);
   CHECK(m->rfind("down", 0) == 0);
   CHECK(q->alive());
   exit(*q, reason::shutdown());
+  CHECK(wait_exit(*q));
+  rt.shutdown_all(5s);  // nothing may report into the inboxes once they are gone
 }
 
 TEST_CASE_FIXTURE(fixture, "supervised tasks run under a dynamic supervisor and are not restarted") {
