@@ -139,11 +139,7 @@ public:
     auto* s = f.mutable_send();
     s->set_to_id(to.local_id());
     *s->mutable_from() = wire_pid(rt_, from);
-    for (auto& t : *terms) {
-      auto* e = s->add_elements();
-      e->set_type(std::move(t.type));
-      e->set_data(std::move(t.data));
-    }
+    put_terms(std::move(*terms), *s->mutable_elements());
     uint64_t ref = 0;
     std::optional<connection> c;
     {
@@ -452,10 +448,7 @@ private:
   void on_send(const connection& c, v1::Send& s) {
     auto to = remote_pid(rt_, self_, s.to_id());
     auto from = runtime_pid(rt_, s.from());
-    std::vector<wire_term> terms;
-    terms.reserve(static_cast<size_t>(s.elements_size()));
-    for (auto& e : *s.mutable_elements())
-      terms.push_back({std::move(*e.mutable_type()), std::move(*e.mutable_data())});
+    auto terms = take_terms(*s.mutable_elements());
     reply_handle reply;
     if (s.has_call_ref()) {
       auto ref = s.call_ref();
@@ -484,12 +477,7 @@ private:
       if (!terms) {
         *rep->mutable_error() = wire_error(terms.error());
       } else {
-        auto* ok = rep->mutable_ok();
-        for (auto& t : *terms) {
-          auto* e = ok->add_elements();
-          e->set_type(std::move(t.type));
-          e->set_data(std::move(t.data));
-        }
+        put_terms(std::move(*terms), *rep->mutable_ok()->mutable_elements());
       }
     } else {
       *rep->mutable_error() = wire_error(r.error());
@@ -512,10 +500,7 @@ private:
     }
     if (r.has_error())
       return rh->fail(runtime_error(r.error()));
-    std::vector<wire_term> terms;
-    for (auto& e : *r.mutable_ok()->mutable_elements())
-      terms.push_back({std::move(*e.mutable_type()), std::move(*e.mutable_data())});
-    auto m = decode_message(rt_, terms);
+    auto m = decode_message(rt_, take_terms(*r.mutable_ok()->mutable_elements()));
     if (m)
       rh->deliver_message(std::move(*m));
     else

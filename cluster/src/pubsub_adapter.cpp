@@ -4,6 +4,7 @@
 
 #include "corvid/pubsub/hub.hpp"
 #include "corvid/runtime/codec.hpp"
+#include "wire_values.hpp"
 
 namespace corvid::cluster {
 
@@ -31,11 +32,7 @@ caf::error pubsub_adapter::forward(const pubsub::remote_broadcast& b) {
   x->set_from_id(b.from);
   x->set_target(b.target);
   x->set_dispatcher(b.dispatcher);
-  for (auto& t : *terms) {
-    auto* e = x->add_elements();
-    e->set_type(std::move(t.type));
-    e->set_data(std::move(t.data));
-  }
+  put_terms(std::move(*terms), *x->mutable_elements());
   // A member that cannot take it now (its lane is full) misses it; its hub reports the gap.
   (void) node_->send_to_members(f, b.target);
   return caf::none;
@@ -43,11 +40,7 @@ caf::error pubsub_adapter::forward(const pubsub::remote_broadcast& b) {
 
 void pubsub_adapter::arrived(v1::Frame&& f) {
   auto& x = *f.mutable_broadcast();
-  std::vector<wire_term> terms;
-  terms.reserve(static_cast<size_t>(x.elements_size()));
-  for (auto& e : *x.mutable_elements())
-    terms.push_back({std::move(*e.mutable_type()), std::move(*e.mutable_data())});
-  auto payload = decode_message(rt_, terms);
+  auto payload = decode_message(rt_, take_terms(*x.mutable_elements()));
   if (!payload)
     return;  // a type this node has no codec for: nothing to deliver it as
   pubsub::remote_broadcast b;

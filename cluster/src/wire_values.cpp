@@ -53,6 +53,23 @@ caf::error runtime_error(const v1::ErrorValue& w) {
   return caf::error{code, cat, caf::make_message(w.context())};
 }
 
+void put_terms(std::vector<wire_term>&& terms, wire_terms& out) {
+  out.Reserve(static_cast<int>(terms.size()));
+  for (auto& t : terms) {
+    auto* e = out.Add();
+    e->set_type(std::move(t.type));
+    e->set_data(std::move(t.data));
+  }
+}
+
+std::vector<wire_term> take_terms(wire_terms& in) {
+  std::vector<wire_term> out;
+  out.reserve(static_cast<size_t>(in.size()));
+  for (auto& e : in)
+    out.push_back({std::move(*e.mutable_type()), std::move(*e.mutable_data())});
+  return out;
+}
+
 caf::error runtime_error(const error& e) {
   switch (e.kind) {
     case errc::none: return caf::none;
