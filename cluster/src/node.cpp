@@ -105,10 +105,12 @@ public:
 
   void on_membership(std::function<void(const node_id&, bool)> f) {
     std::lock_guard<std::mutex> g{m_};
-    on_member_ = std::move(f);
+    on_member_.push_back(std::move(f));
   }
 
-  size_t send_to_members(const v1::Frame& f, const std::string& only) {
+  node_id self() const { return self_; }
+
+  size_t send_to_members(const v1::Frame& f, const std::string& only, lane l) {
     std::vector<connection> to;
     {
       std::lock_guard<std::mutex> g{m_};
@@ -118,13 +120,13 @@ public:
     }
     size_t n = 0;
     for (auto& c : to)
-      n += c.send(lane::data, f) ? 0 : 1;
+      n += c.send(l, f) ? 0 : 1;
     return n;
   }
 
-  void on_service_frame(std::function<void(const node_id&, v1::Frame&&)> h) {
+  void on_frame(v1::Frame::BodyCase body, std::function<void(const node_id&, v1::Frame&&)> h) {
     std::lock_guard<std::mutex> g{m_};
-    on_service_ = std::move(h);
+    on_service_[body] = std::move(h);
   }
 
   // -- transport: called by the runtime from any thread ------------------------------
@@ -267,7 +269,7 @@ private:
     if (!pi)
       return;
     std::optional<peer_state> replaced;
-    std::function<void(const node_id&, bool)> cb;
+    std::vector<std::function<void(const node_id&, bool)>> cb;
     {
       std::lock_guard<std::mutex> g{m_};
       auto& p = peers_[pi->node_name];
@@ -292,17 +294,20 @@ private:
         wanted_.insert(p.address);
       cb = on_member_;
     }
-    if (replaced)
+    if (replaced) {
       settle_down(*replaced);
+      for (auto& f : cb)
+        f(replaced->id, false);
+    }
     gossip(c);
     telemetry_member("corvid.cluster.node_up", {pi->node_name, pi->incarnation});
-    if (cb)
-      cb({pi->node_name, pi->incarnation}, true);
+    for (auto& f : cb)
+      f({pi->node_name, pi->incarnation}, true);
   }
 
   void closed(const connection& c, const error& e) {
     std::optional<peer_state> gone;
-    std::function<void(const node_id&, bool)> cb;
+    std::vector<std::function<void(const node_id&, bool)>> cb;
     {
       std::lock_guard<std::mutex> g{m_};
       for (auto& [name, p] : peers_) {
@@ -319,8 +324,8 @@ private:
     if (telemetry::wanted("corvid.cluster.node_down"))
       telemetry::execute({"corvid.cluster.node_down", {},
                           {{"node", gone->id.name}, {"reason", to_string(e)}}});
-    if (cb)
-      cb(gone->id, false);
+    for (auto& f : cb)
+      f(gone->id, false);
   }
 
   // Empties a peer's state (under the lock); settle_down then tells the processes.
@@ -439,9 +444,8 @@ private:
         return unserve(c, f.demonitor().to(), f.demonitor().from(), f.demonitor().ref(), false);
       case v1::Frame::kDown: return on_down(c, f.down());
       case v1::Frame::kMembers: return on_members(f.members());
-      case v1::Frame::kBroadcast:
-      case v1::Frame::kPresenceDelta: return on_service(c, std::move(f));
-      default: return;  // heartbeats are the connection's
+      case v1::Frame::kHeartbeat: return;  // the connection's
+      default: return on_service(c, std::move(f));
     }
   }
 
@@ -626,9 +630,10 @@ private:
     {
       std::lock_guard<std::mutex> g{m_};
       auto p = peer_by_conn(c);
-      if (!p || !on_service_)
-        return;
-      h = on_service_;
+      auto i = on_service_.find(f.body_case());
+      if (!p || i == on_service_.end())
+        return;  // a body no service here handles (a newer minor's): skipped
+      h = i->second;
       from = p->id;
     }
     h(from, std::move(f));
@@ -753,8 +758,8 @@ private:
   std::set<std::string> wanted_;             // addresses to stay connected to
   std::set<std::string> dialing_;
   uint64_t next_ref_ = 1;
-  std::function<void(const node_id&, bool)> on_member_;
-  std::function<void(const node_id&, v1::Frame&&)> on_service_;
+  std::vector<std::function<void(const node_id&, bool)>> on_member_;
+  std::map<int, std::function<void(const node_id&, v1::Frame&&)>> on_service_;
 };
 
 result<std::shared_ptr<node>> node::start(runtime& rt, node_options opts) {
@@ -778,10 +783,14 @@ std::vector<member_info> node::members() const { return p_->members(); }
 
 void node::on_membership(std::function<void(const node_id&, bool)> f) { p_->on_membership(std::move(f)); }
 
-size_t node::send_to_members(const v1::Frame& f, const std::string& only) { return p_->send_to_members(f, only); }
+node_id node::self() const { return p_->self(); }
 
-void node::on_service_frame(std::function<void(const node_id&, v1::Frame&&)> h) {
-  p_->on_service_frame(std::move(h));
+size_t node::send_to_members(const v1::Frame& f, const std::string& only, lane l) {
+  return p_->send_to_members(f, only, l);
+}
+
+void node::on_frame(v1::Frame::BodyCase body, std::function<void(const node_id&, v1::Frame&&)> h) {
+  p_->on_frame(body, std::move(h));
 }
 
 } // namespace corvid::cluster

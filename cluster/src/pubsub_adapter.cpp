@@ -13,8 +13,8 @@ void pubsub_adapter::attach(pubsub::hub& h) {
     std::lock_guard<std::mutex> g{m_};
     hub_ = &h;
   }
-  node_->on_service_frame([w = weak_from_this()](const node_id&, v1::Frame&& f) {
-    if (auto me = w.lock(); me && f.has_broadcast())
+  node_->on_frame(v1::Frame::kBroadcast, [w = weak_from_this()](const node_id&, v1::Frame&& f) {
+    if (auto me = w.lock())
       me->arrived(std::move(f));
   });
 }

@@ -66,14 +66,18 @@ public:
   uint16_t port() const;
   /// Every member known, up or not (this node excluded).
   std::vector<member_info> members() const;
-  /// Called on every member up (true) or down (false); also telemetry corvid.cluster.node_up/_down.
+  /// Adds a subscriber called on every member up (true) or down (false), on the I/O thread;
+  /// also telemetry corvid.cluster.node_up/_down.
   void on_membership(std::function<void(const node_id&, bool up)> f);
+  /// This node's name and incarnation.
+  node_id self() const;
 
-  /// For cluster services (pubsub, presence): sends `f` on the data lane to every member up,
-  /// or only to the member named `only`; returns how many members took it.
-  size_t send_to_members(const v1::Frame& f, const std::string& only = {});
-  /// Frames with a Broadcast or PresenceDelta body go to `h`, on the I/O thread.
-  void on_service_frame(std::function<void(const node_id& from, v1::Frame&& f)> h);
+  /// For cluster services (pubsub, presence, registry): sends `f` on lane `l` to every member
+  /// up, or only to the member named `only`; returns how many members took it.
+  size_t send_to_members(const v1::Frame& f, const std::string& only = {}, lane l = lane::data);
+  /// Frames whose body is `body` (a service's: Broadcast, PresenceDelta, registry frames) go to
+  /// `h`, on the I/O thread, in the order the peer sent them. One handler per body kind.
+  void on_frame(v1::Frame::BodyCase body, std::function<void(const node_id& from, v1::Frame&& f)> h);
 
   explicit node(std::shared_ptr<node_impl> p) : p_(std::move(p)) {}
 
