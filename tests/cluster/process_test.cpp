@@ -2,76 +2,12 @@
 // in this test process (tests/cluster/test_node.cpp is the other side).
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <sstream>
-
-#include "../support/cluster_member.hpp"
-
-extern char** environ;
+#include "../support/child_node.hpp"
 
 using namespace corvid;
 using namespace corvid::test;
 
-namespace {
-
-// A test_node child process; killed (and reaped) when this goes away.
-struct child_node {
-  pid_t os_pid = -1;
-  int to_child = -1;
-  uint16_t port = 0;
-  uint64_t echo_id = 0;
-  uint64_t incarnation = 0;
-
-  child_node(const std::string& name, const std::string& seed) {
-    const char* exe = std::getenv("CORVID_TEST_NODE");
-    REQUIRE_MESSAGE(exe, "CORVID_TEST_NODE must name the test_node program");
-    int out[2], in[2];
-    REQUIRE(pipe(out) == 0);
-    REQUIRE(pipe(in) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    std::vector<std::string> args{exe, name, secret, seed};
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&os_pid, exe, &fa, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(in[0]);
-    to_child = in[1];
-    // The first line says it is ready (a read with no deadline: the meson test timeout bounds it).
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n')
-      line += c;
-    close(out[0]);
-    std::istringstream is{line};
-    std::string word;
-    is >> word >> port >> echo_id >> incarnation;
-    REQUIRE_MESSAGE(word == "ready", "test_node said: " << line);
-  }
-  ~child_node() {
-    if (os_pid > 0) {
-      kill(os_pid, SIGCONT);
-      kill(os_pid, SIGKILL);
-      waitpid(os_pid, nullptr, 0);
-    }
-    if (to_child >= 0)
-      close(to_child);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-};
-
-} // namespace
 
 TEST_SUITE("cluster processes") {
 

@@ -1,9 +1,12 @@
 // A cluster node as its own OS process, for tests that kill, freeze and restart nodes.
 //   test_node NAME SECRET [SEED]
 // Prints "ready PORT ECHO_ID INCARNATION" once listening; ECHO_ID is a process that answers
-// every string with "re: " + it. Runs until killed or until its stdin closes.
+// every string with "re: " + it. Then reads commands, one per line (see `commands` below),
+// and answers each with one line. Runs until killed or until its stdin closes.
 
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <iostream>
 #include <string>
 
@@ -39,8 +42,22 @@ int main(int argc, char** argv) {
   std::printf("ready %u %llu %llu\n", n.value()->port(), static_cast<unsigned long long>(echo->local_id()),
               static_cast<unsigned long long>(corvid::local_node(rt).incarnation));
   std::fflush(stdout);
+  // A command's first word picks its handler; the rest of the line is its argument.
+  std::map<std::string, std::function<std::string(const std::string&)>> commands{
+    {"members", [&](const std::string&) {
+       size_t up = 0;
+       for (auto& m : n.value()->members())
+         up += m.up ? 1 : 0;
+       return std::to_string(up);
+     }},
+  };
   std::string line;
   while (std::getline(std::cin, line)) {
+    auto sp = line.find(' ');
+    auto i = commands.find(line.substr(0, sp));
+    auto out = i == commands.end() ? "unknown command" : i->second(sp == std::string::npos ? "" : line.substr(sp + 1));
+    std::printf("%s\n", out.c_str());
+    std::fflush(stdout);
   }
   n.value()->stop();
   return 0;
