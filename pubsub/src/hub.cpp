@@ -123,12 +123,9 @@ struct hub_state : std::enable_shared_from_this<hub_state> {
   std::atomic<uint64_t> dispatched{0};
   std::atomic<uint64_t> gaps{0};
   std::atomic<uint64_t> seq{0};
-  std::mutex seen_m;
-  struct origin_seen {
-    uint64_t incarnation = 0;
-    uint64_t last = 0;  // the last sequence delivered
-  };
-  std::unordered_map<std::string, origin_seen> seen;  // by origin node
+  std::mutex publish_m;  // numbering and forwarding are one step: other nodes see seq order
+  std::mutex seen_m;     // held while delivering remote broadcasts: they reach mailboxes in order
+  std::unique_ptr<sequencer> order;
   std::mutex helpers_m;
   std::condition_variable helpers_cv;
   size_t helpers_alive = 0;
@@ -304,11 +301,17 @@ caf::error publish(hub_state& st, const std::string& topic, caf::message m, cons
   if (here)
     err = st.deliver_here(topic, m, r.skip, r.via);
   if (away && st.opts.adapter) {
-    // Direct broadcasts are not sequenced: the other nodes would see their numbers as gaps.
-    auto seq = direct ? 0 : st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    remote_broadcast rb{topic, std::move(m), st.opts.node, seq, r.skip.id(),
+    remote_broadcast rb{topic, std::move(m), st.opts.node, 0, r.skip.id(),
                         std::string{r.to_node}, std::string{r.via}, st.opts.incarnation};
-    if (auto e = st.opts.adapter->forward(rb); e && !err)
+    caf::error e;
+    if (direct) {  // not sequenced: the other nodes would see their numbers as gaps
+      e = st.opts.adapter->forward(rb);
+    } else {
+      std::lock_guard<std::mutex> g{st.publish_m};
+      rb.seq = st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+      e = st.opts.adapter->forward(rb);
+    }
+    if (e && !err)
       err = std::move(e);
   }
   return err;
@@ -330,6 +333,7 @@ hub::hub(runtime& rt, hub_options opts) : st_(std::make_shared<detail::hub_state
     opts.incarnation = local_node(rt).incarnation;
   st_->rt = &rt;
   st_->opts = std::move(opts);
+  st_->order = std::make_unique<sequencer>(st_->opts.ordering, st_->opts.adapter && st_->opts.adapter->can_resend());
   for (size_t k = 0; k < st_->opts.partitions; ++k)
     st_->parts.push_back(std::make_unique<detail::partition>());
   for (size_t k = 0; k < st_->opts.partitions; ++k)
@@ -444,29 +448,61 @@ caf::error hub::deliver_remote(const remote_broadcast& b) {
     return caf::none;  // our own broadcast, echoed back
   if (!b.target.empty() && b.target != st_->opts.node)
     return caf::none;  // a direct broadcast to another node
-  std::optional<sequence_gap> gap;
-  if (b.seq != 0) {
-    std::lock_guard<std::mutex> g{st_->seen_m};
-    auto& o = st_->seen[b.origin];
-    if (b.incarnation != o.incarnation)  // a restarted origin: its numbers start over, no gap
-      o = {b.incarnation, 0};
-    auto& last = o.last;
-    if (last != 0 && b.seq <= last)
-      return caf::none;  // a duplicate: already delivered
-    if (last != 0 && b.seq != last + 1)
-      gap = sequence_gap{b.origin, last + 1, b.seq};
-    last = b.seq;
-  }
-  if (gap) {
+  if (b.seq == 0)
+    return st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
+  sequencer::step out;
+  std::unique_lock<std::mutex> g{st_->seen_m};
+  st_->order->arrived(b, sequencer::clock::now(), out);
+  return settle(std::move(g), out);
+}
+
+void hub::origin_status(const std::string& origin, uint64_t incarnation, uint64_t latest) {
+  if (origin == st_->opts.node)
+    return;
+  sequencer::step out;
+  std::unique_lock<std::mutex> g{st_->seen_m};
+  st_->order->status(origin, incarnation, latest, sequencer::clock::now(), out);
+  (void) settle(std::move(g), out);
+}
+
+void hub::resend_gone(const std::string& origin, uint64_t incarnation, uint64_t from, uint64_t to) {
+  sequencer::step out;
+  std::unique_lock<std::mutex> g{st_->seen_m};
+  st_->order->gone(origin, incarnation, from, to, out);
+  (void) settle(std::move(g), out);
+}
+
+void hub::tick() {
+  sequencer::step out;
+  std::unique_lock<std::mutex> g{st_->seen_m};
+  st_->order->expire(sequencer::clock::now(), out);
+  (void) settle(std::move(g), out);
+}
+
+size_t hub::held() const {
+  std::lock_guard<std::mutex> g{st_->seen_m};
+  return st_->order->held();
+}
+
+// Delivers in order (still under the lock that ordered them), then reports and asks unlocked.
+caf::error hub::settle(std::unique_lock<std::mutex> g, sequencer::step& out) {
+  caf::error err;
+  for (auto& d : out.deliver)
+    if (auto e = st_->deliver_here(d.topic, d.payload, pid{}, d.dispatcher); e && !err)
+      err = std::move(e);
+  g.unlock();
+  for (auto& gap : out.gaps) {
     st_->gaps.fetch_add(1, std::memory_order_relaxed);
     if (telemetry::wanted("corvid.pubsub.gap"))
       telemetry::execute({"corvid.pubsub.gap",
-                          {{"expected", double(gap->expected)}, {"received", double(gap->received)}},
-                          {{"origin", gap->origin}, {"topic", b.topic}}});
+                          {{"expected", double(gap.expected)}, {"received", double(gap.received)}},
+                          {{"origin", gap.origin}}});
     if (st_->opts.on_gap)
-      st_->opts.on_gap(*gap);
+      st_->opts.on_gap(gap);
   }
-  return st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
+  for (auto& r : out.resend)
+    st_->opts.adapter->request_resend(r);
+  return err;
 }
 
 std::vector<pid> hub::subscribers(const std::string& topic) const {

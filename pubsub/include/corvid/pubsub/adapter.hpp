@@ -30,11 +30,20 @@ struct remote_broadcast {
   uint64_t incarnation = 0;  ///< of the origin: a restarted origin numbers from 1 again
 };
 
-/// A receiver saw a jump in an origin's sequence: messages from `origin` were missed.
+/// Broadcasts of `origin` that never arrived and cannot be repaired: [expected, received).
 struct sequence_gap {
   std::string origin;
-  uint64_t expected = 0;  ///< the sequence number that should have come next
-  uint64_t received = 0;  ///< the one that came
+  uint64_t expected = 0;  ///< the first sequence number missed
+  uint64_t received = 0;  ///< the one delivered next (one past the last missed)
+  uint64_t incarnation = 0;
+};
+
+/// A receiver asks `origin` for its broadcasts [from, to] again.
+struct resend_request {
+  std::string origin;
+  uint64_t incarnation = 0;
+  uint64_t from = 0;
+  uint64_t to = 0;
 };
 
 /// Transport underneath a hub: ships local broadcasts to the other nodes. Must not block.
@@ -44,6 +53,11 @@ public:
   /// Called once per broadcast (never for local_broadcast), on the caller's thread. A `target`
   /// names the only node that should get it; sending it to every node is correct, only wasteful.
   virtual caf::error forward(const remote_broadcast& b) = 0;
+  /// True if request_resend can repair holes; otherwise the hub reports a hole at once.
+  virtual bool can_resend() const { return false; }
+  /// Asks the origin to send a range again (it answers through hub::deliver_remote, or
+  /// hub::resend_gone for what it no longer has). Must not block.
+  virtual void request_resend(const resend_request&) {}
 };
 
 } // namespace corvid::pubsub

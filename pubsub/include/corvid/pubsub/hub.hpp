@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 #include <caf/make_message.hpp>
 
 #include "corvid/pubsub/adapter.hpp"
+#include "corvid/pubsub/sequencer.hpp"
 #include "corvid/runtime/pid.hpp"
 
 namespace corvid {
@@ -66,7 +68,8 @@ struct hub_options {
   size_t dispatch_threshold = 2048;    ///< fan-outs this large go through the helpers, smaller ones inline
   size_t chunk = 1024;                 ///< deliveries a helper makes per handler turn (fairness between jobs)
   std::shared_ptr<cluster_adapter> adapter;            ///< none = single node
-  std::function<void(const sequence_gap&)> on_gap;     ///< called when deliver_remote sees a gap
+  std::function<void(const sequence_gap&)> on_gap;     ///< called for each range of broadcasts lost for good
+  sequencer_options ordering;                          ///< holding behind a hole while the adapter repairs it
   std::map<std::string, dispatcher, std::less<>> dispatchers;       ///< by name, for broadcast_via; register the same on every node
 };
 
@@ -76,7 +79,7 @@ struct hub_stats {
   uint64_t delivered = 0;      ///< messages accepted by subscribers' mailboxes (incl. coalesced); not via dispatchers
   uint64_t failed = 0;         ///< refused by a mailbox policy (reject, drop_newest) or dead; not via dispatchers
   uint64_t dispatched = 0;     ///< partition jobs handed to helper processes
-  uint64_t gaps = 0;           ///< sequence gaps seen from other nodes
+  uint64_t gaps = 0;           ///< ranges of other nodes' broadcasts lost for good (see on_gap)
   size_t subscriptions = 0;    ///< (process, topic) pairs now
 };
 
@@ -124,8 +127,17 @@ public:
   }
   /// The general form: `m` is pushed as is to each subscriber but `skip`; `remote` = also forward.
   caf::error publish(const std::string& topic, caf::message m, const pid& skip, bool remote);
-  /// Entry point for the cluster adapter: delivers a broadcast that came from another node.
+  /// Entry point for the cluster adapter: delivers a broadcast that came from another node, in
+  /// its origin's order (held behind a hole while the adapter asks for a resend).
   caf::error deliver_remote(const remote_broadcast& b);
+  /// Cluster adapter: `origin`'s latest seq, sent periodically, so a lost tail is noticed.
+  void origin_status(const std::string& origin, uint64_t incarnation, uint64_t latest);
+  /// Cluster adapter: `origin` cannot resend [from, to]; reported through on_gap.
+  void resend_gone(const std::string& origin, uint64_t incarnation, uint64_t from, uint64_t to);
+  /// Cluster adapter, periodically: reports holes held past ordering.hold_for.
+  void tick();
+  /// Remote broadcasts held behind holes now.
+  size_t held() const;
 
   /// The live subscribers of `topic`.
   std::vector<pid> subscribers(const std::string& topic) const;
@@ -137,6 +149,7 @@ public:
 
 private:
   friend std::function<void(caf::message)> to_topic(hub& h, std::string topic, pid self);
+  caf::error settle(std::unique_lock<std::mutex> g, sequencer::step& out);
   std::shared_ptr<detail::hub_state> st_;
 };
 
