@@ -43,7 +43,8 @@ public:
     if (!l)
       return l.err();
     listener_ = l.value();
-    opts_.wire.listen_address = opts_.listen_host + ":" + std::to_string(listener_->port());
+    opts_.wire.listen_address =
+      opts_.advertise.empty() ? opts_.listen_host + ":" + std::to_string(listener_->port()) : opts_.advertise;
     for (auto& s : opts_.seeds)
       wanted_.insert(s);
     thread_ = std::thread([this] { io_.run(); });
@@ -73,6 +74,8 @@ public:
       for (auto& c : conns)
         c.close();
       timer_.cancel();
+      for (auto& t : periodic_)
+        t->cancel();
       work_.reset();
       // Connections still dialing or in their handshake belong to no member and would keep
       // the loop running: give the closes a moment to reach the peers, then stop it.
@@ -127,6 +130,16 @@ public:
   void on_frame(v1::Frame::BodyCase body, std::function<void(const node_id&, v1::Frame&&)> h) {
     std::lock_guard<std::mutex> g{m_};
     on_service_[body] = std::move(h);
+  }
+
+  void every(std::chrono::milliseconds interval, std::function<void()> f) {
+    auto t = std::make_shared<asio::steady_timer>(io_);
+    asio::post(io_, [this, t, interval, f = std::move(f)]() mutable {
+      if (stopped_)
+        return;
+      periodic_.push_back(t);
+      arm(t, interval, std::move(f));
+    });
   }
 
   // -- transport: called by the runtime from any thread ------------------------------
@@ -394,6 +407,18 @@ private:
     });
   }
 
+  void arm(const std::shared_ptr<asio::steady_timer>& t, std::chrono::milliseconds interval,
+           std::function<void()> f) {
+    t->expires_after(interval);
+    t->async_wait([w = weak_from_this(), t, interval, f = std::move(f)](const boost::system::error_code& ec) mutable {
+      auto me = w.lock();
+      if (!me || ec || me->stopped_)
+        return;
+      f();
+      me->arm(t, interval, std::move(f));
+    });
+  }
+
   void dial(const std::string& address) {
     auto colon = address.rfind(':');
     boost::system::error_code ec;
@@ -629,12 +654,15 @@ private:
     node_id from;
     {
       std::lock_guard<std::mutex> g{m_};
-      auto p = peer_by_conn(c);
+      // By identity, not by connection: a duplicate connection being closed (both sides
+      // dialed at once) may still carry a peer's frames, and they are as authentic.
+      auto pi = c.peer();
+      auto p = pi ? peers_.find(pi->node_name) : peers_.end();
       auto i = on_service_.find(f.body_case());
-      if (!p || i == on_service_.end())
-        return;  // a body no service here handles (a newer minor's): skipped
+      if (p == peers_.end() || p->second.id.incarnation != pi->incarnation || i == on_service_.end())
+        return;  // a stranger's, or a body no service here handles (a newer minor's): skipped
       h = i->second;
-      from = p->id;
+      from = p->second.id;
     }
     h(from, std::move(f));
   }
@@ -750,6 +778,7 @@ private:
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
   asio::steady_timer timer_{io_};
   asio::steady_timer stop_timer_{io_};
+  std::vector<std::shared_ptr<asio::steady_timer>> periodic_;  // every(): touched on the io thread only
   std::thread thread_;
   std::optional<listener> listener_;
   std::atomic<bool> stopped_{false};
@@ -788,6 +817,8 @@ node_id node::self() const { return p_->self(); }
 size_t node::send_to_members(const v1::Frame& f, const std::string& only, lane l) {
   return p_->send_to_members(f, only, l);
 }
+
+void node::every(std::chrono::milliseconds interval, std::function<void()> f) { p_->every(interval, std::move(f)); }
 
 void node::on_frame(v1::Frame::BodyCase body, std::function<void(const node_id&, v1::Frame&&)> h) {
   p_->on_frame(body, std::move(h));

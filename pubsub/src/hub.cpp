@@ -449,7 +449,7 @@ caf::error hub::deliver_remote(const remote_broadcast& b) {
   if (!b.target.empty() && b.target != st_->opts.node)
     return caf::none;  // a direct broadcast to another node
   if (b.seq == 0)
-    return st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
+    return b.payload.empty() ? caf::none : st_->deliver_here(b.topic, b.payload, pid{}, b.dispatcher);  // `from` is remote: nobody here to skip
   sequencer::step out;
   std::unique_lock<std::mutex> g{st_->seen_m};
   st_->order->arrived(b, sequencer::clock::now(), out);
@@ -488,7 +488,9 @@ size_t hub::held() const {
 caf::error hub::settle(std::unique_lock<std::mutex> g, sequencer::step& out) {
   caf::error err;
   for (auto& d : out.deliver)
-    if (auto e = st_->deliver_here(d.topic, d.payload, pid{}, d.dispatcher); e && !err)
+    if (d.payload.empty())
+      continue;  // counted in its origin's order, but undecodable here (the adapter said why)
+    else if (auto e = st_->deliver_here(d.topic, d.payload, pid{}, d.dispatcher); e && !err)
       err = std::move(e);
   g.unlock();
   for (auto& gap : out.gaps) {

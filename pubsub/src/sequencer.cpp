@@ -53,7 +53,7 @@ void sequencer::arrived(remote_broadcast b, clock::time_point now, step& out) {
       o.waiting = true;
       o.waiting_since = now;
     }
-    ask(origin, o, seq - 1, out);
+    ask(origin, o, seq - 1, now, out);
     o.asked_upto = std::max(o.asked_upto, seq);  // it is here: never ask for it
     if (o.held.size() > opts_.max_held)
       give_up(origin, o, now, out);
@@ -75,7 +75,7 @@ void sequencer::status(const std::string& origin, uint64_t incarnation, uint64_t
         o.waiting = true;
         o.waiting_since = now;
       }
-      ask(origin, o, latest, out);
+      ask(origin, o, latest, now, out);
     }
   }
   expire(now, out);
@@ -102,9 +102,17 @@ void sequencer::gone(const std::string& origin, uint64_t incarnation, uint64_t f
 }
 
 void sequencer::expire(clock::time_point now, step& out) {
-  for (auto& [origin, o] : origins_)
-    if (o.waiting && now - o.waiting_since >= opts_.hold_for)
+  for (auto& [origin, o] : origins_) {
+    if (!o.waiting)
+      continue;
+    if (now - o.waiting_since >= opts_.hold_for) {
       give_up(origin, o, now, out);
+    } else if (can_resend_ && now - o.asked_at >= opts_.ask_again) {
+      // The request or its answer was lost (a connection replaced under it): the whole hole again.
+      o.asked_upto = o.last;
+      ask(origin, o, (o.held.empty() ? o.known + 1 : o.held.begin()->first) - 1, now, out);
+    }
+  }
 }
 
 size_t sequencer::held() const {
@@ -140,12 +148,13 @@ void sequencer::give_up(const std::string& origin, origin_state& o, clock::time_
     o.waiting_since = now;  // the next hole gets its own full hold
 }
 
-void sequencer::ask(const std::string& origin, origin_state& o, uint64_t upto, step& out) {
+void sequencer::ask(const std::string& origin, origin_state& o, uint64_t upto, clock::time_point now, step& out) {
   auto from = std::max(o.last + 1, o.asked_upto + 1);
   if (upto < from)
     return;
   out.resend.push_back({origin, o.incarnation, from, upto});
-  o.asked_upto = upto;
+  o.asked_upto = std::max(o.asked_upto, upto);
+  o.asked_at = now;
 }
 
 } // namespace corvid::pubsub

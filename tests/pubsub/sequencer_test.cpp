@@ -110,13 +110,30 @@ TEST_CASE("a hole nobody repairs is reported after hold_for, not before") {
   CHECK(seqs(out) == std::vector<uint64_t>{1, 3});
 }
 
+TEST_CASE("a resend that is not answered is asked for again, the whole hole") {
+  sequencer s{{.hold_for = 2s, .ask_again = 400ms}, true};
+  sequencer::step out;
+  s.arrived(from_a(1), t0, out);
+  s.arrived(from_a(3), t0, out);
+  s.arrived(from_a(6), t0 + 100ms, out);
+  CHECK(asked(out) == std::vector<range>{{2, 2}, {4, 5}});
+  s.expire(t0 + 499ms, out);  // 400 ms after the last ask
+  CHECK(out.resend.size() == 2);
+  s.expire(t0 + 500ms, out);
+  CHECK(asked(out).back() == range{2, 2});
+  s.arrived(from_a(2), t0 + 550ms, out);
+  CHECK(seqs(out) == std::vector<uint64_t>{1, 2, 3});
+  s.expire(t0 + 900ms, out);
+  CHECK(asked(out).back() == range{4, 5});
+}
+
 TEST_CASE("a status shows a lost tail: it is asked for, and reported if it never comes") {
   sequencer s{{.hold_for = 1s}, true};
   sequencer::step out;
   s.arrived(from_a(1), t0, out);
   s.status("a@h", 7, 4, t0, out);
   CHECK(asked(out) == std::vector<range>{{2, 4}});
-  s.status("a@h", 7, 4, t0 + 500ms, out);  // the same status again asks nothing more
+  s.status("a@h", 7, 4, t0 + 300ms, out);  // the same status again asks nothing more
   CHECK(out.resend.size() == 1);
   s.arrived(from_a(2), t0 + 600ms, out);
   s.expire(t0 + 1s, out);

@@ -30,10 +30,15 @@ inline cluster::node_options node_opts(std::vector<std::string> seeds = {}) {
   return o;
 }
 
+/// Tag: a member built from node_options of the test's own making.
+struct custom_t {};
+inline constexpr custom_t custom{};
+
 struct member {
   explicit member(const std::string& name, std::vector<std::string> seeds = {})
-    : rt(std::make_unique<runtime>(opts_for(name))) {
-    auto n = cluster::node::start(*rt, node_opts(std::move(seeds)));
+    : member(name, custom, node_opts(std::move(seeds))) {}
+  member(const std::string& name, custom_t, cluster::node_options o) : rt(std::make_unique<runtime>(opts_for(name))) {
+    auto n = cluster::node::start(*rt, std::move(o));
     REQUIRE_MESSAGE(n, (n ? "" : cluster::to_string(n.err())));
     node = n.value();
   }

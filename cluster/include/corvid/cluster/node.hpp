@@ -40,6 +40,8 @@ struct node_options {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;                      ///< 0 = any free port (see node::port())
   std::vector<std::string> seeds;                ///< "host:port" of members to join through
+  std::string advertise;                         ///< "host:port" the others dial to reach this node
+                                                 ///< (behind NAT or a proxy); "" = listen host and port
   options wire;                                  ///< secret, limits, heartbeats (identity is the runtime's)
   std::chrono::milliseconds redial{500};         ///< retry interval for seeds and lost members
 };
@@ -78,6 +80,8 @@ public:
   /// Frames whose body is `body` (a service's: Broadcast, PresenceDelta, registry frames) go to
   /// `h`, on the I/O thread, in the order the peer sent them. One handler per body kind.
   void on_frame(v1::Frame::BodyCase body, std::function<void(const node_id& from, v1::Frame&& f)> h);
+  /// Runs `f` every `interval` on the I/O thread until stop() (a service's housekeeping).
+  void every(std::chrono::milliseconds interval, std::function<void()> f);
 
   explicit node(std::shared_ptr<node_impl> p) : p_(std::move(p)) {}
 

@@ -26,6 +26,7 @@ namespace corvid::pubsub {
 struct sequencer_options {
   size_t max_held = 4096;                     ///< broadcasts held per origin
   std::chrono::milliseconds hold_for{2000};   ///< from noticing a hole to reporting it
+  std::chrono::milliseconds ask_again{400};   ///< a resend not answered by then is asked for again
 };
 
 class sequencer {
@@ -60,12 +61,13 @@ private:
     uint64_t asked_upto = 0; // resends requested up to here
     std::map<uint64_t, remote_broadcast> held;
     clock::time_point waiting_since{};
+    clock::time_point asked_at{};
     bool waiting = false;
   };
   origin_state& state_of(const std::string& origin, uint64_t incarnation, uint64_t baseline, step& out);
   void drain(const std::string& origin, origin_state& o, clock::time_point now, step& out);
   void give_up(const std::string& origin, origin_state& o, clock::time_point now, step& out);
-  void ask(const std::string& origin, origin_state& o, uint64_t upto, step& out);
+  void ask(const std::string& origin, origin_state& o, uint64_t upto, clock::time_point now, step& out);
 
   sequencer_options opts_;
   bool can_resend_;
