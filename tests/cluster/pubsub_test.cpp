@@ -95,17 +95,11 @@ TEST_CASE("a payload without a codec fails the broadcast with no_codec, and loca
 }
 
 TEST_CASE("a partition: what was broadcast meanwhile arrives in order after the heal; beyond the buffer, the exact range is reported") {
-  // Each node is reached through its own proxy, which the test cuts and heals.
-  tcp_proxy to_a, to_b;
-  auto via = [](tcp_proxy& p, std::vector<std::string> seeds) {
-    auto o = node_opts(std::move(seeds));
-    o.advertise = p.address();
-    return o;
-  };
+  tcp_proxy to_a, to_b;  // each node is reached through its own proxy, which the test cuts and heals
   cluster::pubsub_adapter_options small;
   small.replay_count = 10;
   small.status_interval = std::chrono::milliseconds(50);
-  pubsub_member a{"a@part", custom, via(to_a, {}), small};
+  pubsub_member a{"a@part", custom, reached_through(to_a), small};
   to_a.target(a.node->port());
   std::vector<pubsub::sequence_gap> gaps;
   std::mutex gm;
@@ -114,7 +108,7 @@ TEST_CASE("a partition: what was broadcast meanwhile arrives in order after the 
     std::lock_guard<std::mutex> l{gm};
     gaps.push_back(g);
   };
-  pubsub_member b{"b@part", custom, via(to_b, {to_a.address()}), small, ho};
+  pubsub_member b{"b@part", custom, reached_through(to_b, {to_a.address()}), small, ho};
   to_b.target(b.node->port());
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
   inbox box;

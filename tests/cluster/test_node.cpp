@@ -11,6 +11,9 @@
 #include <string>
 
 #include "corvid/cluster/node.hpp"
+#include "corvid/cluster/presence_adapter.hpp"
+#include "corvid/pubsub/hub.hpp"
+#include "corvid/pubsub/presence.hpp"
 #include "corvid/runtime.hpp"
 
 int main(int argc, char** argv) {
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
   std::printf("ready %u %llu %llu\n", n.value()->port(), static_cast<unsigned long long>(echo->local_id()),
               static_cast<unsigned long long>(corvid::local_node(rt).incarnation));
   std::fflush(stdout);
+  corvid::pubsub::hub hub{rt};
+  corvid::pubsub::presence who{hub};
+  auto presence_link = corvid::cluster::presence_adapter::start(rt, n.value(), who);
   // A command's first word picks its handler; the rest of the line is its argument.
   std::map<std::string, std::function<std::string(const std::string&)>> commands{
     {"members", [&](const std::string&) {
@@ -49,6 +55,15 @@ int main(int argc, char** argv) {
        for (auto& m : n.value()->members())
          up += m.up ? 1 : 0;
        return std::to_string(up);
+     }},
+    // track TOPIC KEY: a new idle process tracked under (TOPIC, KEY)
+    {"track", [&](const std::string& arg) -> std::string {
+       auto sp = arg.find(' ');
+       auto p = corvid::spawn(rt, [](corvid::process&) -> corvid::behavior { return {[](int) {}}; });
+       if (!p || sp == std::string::npos)
+         return "error";
+       auto ref = who.track(*p, arg.substr(0, sp), arg.substr(sp + 1));
+       return ref ? "ok" : corvid::describe(ref.error());
      }},
   };
   std::string line;

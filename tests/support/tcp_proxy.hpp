@@ -16,6 +16,8 @@
 
 #include <boost/asio.hpp>
 
+#include "cluster_member.hpp"
+
 namespace corvid::test {
 
 class tcp_proxy {
@@ -106,5 +108,12 @@ private:
   std::atomic<bool> cut_{false};
   std::set<std::shared_ptr<pipe>> pipes_;  // io thread only
 };
+
+/// Test node options under which the others reach this node only through `p`.
+inline cluster::node_options reached_through(const tcp_proxy& p, std::vector<std::string> seeds = {}) {
+  auto o = node_opts(std::move(seeds));
+  o.advertise = p.address();
+  return o;
+}
 
 } // namespace corvid::test
