@@ -17,11 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-size_t env_or(const char* name, size_t dflt) {
-  auto v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : dflt;
-}
-
 struct pair_of_nodes {
   runtime a{make("a@bench")}, b{make("b@bench")};
   std::shared_ptr<cluster::node> na, nb;
