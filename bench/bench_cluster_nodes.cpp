@@ -1,6 +1,8 @@
 // Cluster benchmarks with other nodes as separate OS processes (bench/cluster_peer.cpp, found
 // next to this program), one node here (the publisher, the sender) and the others on loopback.
 // Figures (figure<TAB>value<TAB>unit):
+//   cluster_rtt_os_us, cluster_oneway_os_per_s  bench_cluster's round trip and one-way rate, the
+//       other node being an OS process (as Erlang's always is)
 //   cluster_broadcast_3_acked_median_us, _p99_us  a pubsub broadcast here, one subscriber on
 //       each of 3 other nodes acks it to the publisher; from broadcast until the 3rd ack
 //   cluster_broadcasts_per_s_3  broadcasts to 3 nodes, all delivered (subscribers count them;
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "round_trips.hpp"
 #include "corvid/cluster/node.hpp"
 #include "corvid/cluster/pubsub_adapter.hpp"
 #include "corvid/pubsub/hub.hpp"
@@ -79,7 +82,7 @@ struct peer {
   int to = -1, from = -1;
   std::string name;
   uint16_t port = 0;
-  uint64_t echo_id = 0, sink_id = 0, incarnation = 0;
+  uint64_t echo_id = 0, sink_id = 0, sub_id = 0, incarnation = 0;
 
   peer(const std::string& node_name, const std::string& seed, const timing& t) : name(node_name) {
     static const std::string exe = [] {
@@ -111,7 +114,7 @@ struct peer {
     from = out[0];
     std::istringstream is{line(10s)};
     std::string word;
-    is >> word >> port >> echo_id >> sink_id >> incarnation;
+    is >> word >> port >> echo_id >> sink_id >> sub_id >> incarnation;
     if (word != "ready")
       die(name + " did not start");
   }
@@ -203,6 +206,50 @@ double percentile(std::vector<double> xs, double q) {
 }
 
 const std::vector<std::string> three = {"p1@bench", "p2@bench", "p3@bench"};
+
+void rtt_os() {
+  int n = static_cast<int>(env_or("BENCH_CLUSTER_RTT_N", 20'000));
+  timing t;
+  here h{t};
+  {
+    auto peers = start_peers(h, {"p1@bench"}, t);
+    auto echo = remote_pid(h.rt, peers[0]->id(), peers[0]->echo_id);
+    auto us = mean_round_trip_us(h.rt, echo, n);
+    if (us < 0)
+      die("round trips stopped");
+    figure("cluster_rtt_os_us", us, "us");
+    finish();
+  }
+}
+
+void oneway_os() {
+  int64_t n = static_cast<int64_t>(env_or("BENCH_CLUSTER_ONEWAY_N", 500'000));
+  timing t;
+  here h{t};
+  {
+    auto peers = start_peers(h, {"p1@bench"}, t);
+    auto sub = remote_pid(h.rt, peers[0]->id(), peers[0]->sub_id);  // reports its count at the n-th
+    std::promise<void> done;
+    auto me = *spawn(h.rt, [&done, n](process&) -> behavior {
+      return {[&done, n](int64_t count) {
+        if (count == n)
+          done.set_value();
+      }};
+    });
+    uint64_t retries = 0;
+    auto t0 = clock::now();
+    for (int64_t i = 1; i <= n; ++i)
+      while (send(sub, i, n, me) == errc::overloaded) {
+        ++retries;
+        std::this_thread::yield();
+      }
+    if (done.get_future().wait_for(120s) != std::future_status::ready)
+      die("the sink did not get them all");
+    figure("cluster_oneway_os_per_s", static_cast<double>(n) / (us_since(t0) / 1e6), "per_s");
+    figure("cluster_oneway_os_overloaded_retries", static_cast<double>(retries), "count");
+    finish();
+  }
+}
 
 void broadcast_acked() {
   int n = static_cast<int>(env_or("BENCH_CLUSTER_BCAST_N", 5'000));
@@ -419,7 +466,9 @@ void flood() {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   return run_scenarios(argc, argv,
-                       {{"cluster_broadcast_acked", broadcast_acked},
+                       {{"cluster_rtt_os", rtt_os},
+                        {"cluster_oneway_os", oneway_os},
+                        {"cluster_broadcast_acked", broadcast_acked},
                         {"cluster_broadcast_rate", broadcast_rate},
                         {"cluster_frozen", frozen},
                         {"cluster_flood", flood}});

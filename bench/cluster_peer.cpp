@@ -2,12 +2,13 @@
 // with SIGSTOP, or one of the nodes a broadcast goes to). Not a benchmark itself (no bench_
 // prefix, so scripts/bench.sh does not run it).
 //   cluster_peer NAME SECRET SEED HEARTBEAT_MS DEAD_AFTER_MS STUCK_AFTER_MS
-// Prints "ready PORT ECHO_ID SINK_ID INCARNATION" once listening, then "down NAME T_NS" each
+// Prints "ready PORT ECHO_ID SINK_ID SUB_ID INCARNATION" once listening, then "down NAME T_NS" each
 // time a member goes down (T_NS: steady_clock, which is CLOCK_MONOTONIC, shared by all
 // processes of the machine). Its processes:
 //   echo: answers an int64_t with the same value, to its sender
 //   sink: takes std::string and drops it (the target of a flood)
-//   subscriber of pubsub topic "bench", payload (int64 seq, int64 n, pid publisher):
+//   sub, subscriber of pubsub topic "bench", payload (int64 seq, int64 n, pid publisher), also
+//   sent to directly:
 //     n == 0: acks every broadcast, sending seq to the publisher
 //     n > 0:  counts; sends the count received to the publisher at every seq % 1024 == 0 and at seq == n
 // stdin commands, one line each: "members" answers the number of members up.
@@ -76,8 +77,8 @@ int main(int argc, char** argv) {
   });
   if (!echo || !sink || !sub || hub.subscribe(*sub, "bench"))
     return 1;
-  std::printf("ready %u %llu %llu %llu\n", n->port(), static_cast<unsigned long long>(echo->local_id()),
-              static_cast<unsigned long long>(sink->local_id()),
+  std::printf("ready %u %llu %llu %llu %llu\n", n->port(), static_cast<unsigned long long>(echo->local_id()),
+              static_cast<unsigned long long>(sink->local_id()), static_cast<unsigned long long>(sub->local_id()),
               static_cast<unsigned long long>(local_node(rt).incarnation));
   std::fflush(stdout);
   std::string line;
