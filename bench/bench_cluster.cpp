@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bench_util.hpp"
+#include "round_trips.hpp"
 #include "corvid/cluster/node.hpp"
 #include "corvid/runtime.hpp"
 
@@ -16,11 +17,6 @@ using namespace corvid::bench;
 using namespace std::chrono_literals;
 
 namespace {
-
-size_t env_or(const char* name, size_t dflt) {
-  auto v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : dflt;
-}
 
 struct pair_of_nodes {
   runtime a{make("a@bench")}, b{make("b@bench")};
@@ -52,23 +48,9 @@ void rtt() {
   int n = static_cast<int>(env_or("BENCH_CLUSTER_RTT_N", 20'000));
   pair_of_nodes p;
   auto pong = *spawn(p.b, [](process& self) -> behavior {
-    return {[&self](int x) { (void) self.send(self.sender(), x); }};
+    return {[&self](int64_t x) { (void) self.send(self.sender(), x); }};
   });
-  auto far = p.in_b_from_a(pong);
-  std::promise<void> done;
-  auto ping = *spawn(p.a, [&done, n, far](process& self) -> behavior {
-    return {[&self, &done, n, far](int x) {
-      if (x == n)
-        done.set_value();
-      else
-        (void) self.send(far, x + 1);
-    }};
-  });
-  send(ping, -1000);  // warm-up lap, then the measured ones
-  auto t0 = clock::now();
-  send(ping, 0);
-  done.get_future().wait();
-  figure("cluster_rtt_us", us_since(t0) / n, "us");
+  figure("cluster_rtt_us", mean_round_trip_us(p.a, p.in_b_from_a(pong), n), "us");
   finish();
 }
 

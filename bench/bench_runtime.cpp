@@ -21,11 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-size_t env_or(const char* name, size_t dflt) {
-  auto v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : dflt;
-}
-
 runtime_options opts() {
   runtime_options o;
   o.threads = 2;

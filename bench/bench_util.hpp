@@ -22,6 +22,12 @@ inline double us_since(clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(clock::now() - t0).count();
 }
 
+/// The number in environment variable `name` (a benchmark's size), or `dflt`.
+inline size_t env_or(const char* name, size_t dflt) {
+  auto v = std::getenv(name);
+  return v ? std::strtoull(v, nullptr, 10) : dflt;
+}
+
 /// Prints one figure line: name, value, unit (tab-separated), and flushes.
 inline void figure(const std::string& name, double value, const char* unit) {
   std::printf("%s\t%.4g\t%s\n", name.c_str(), value, unit);

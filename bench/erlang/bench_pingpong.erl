@@ -1,6 +1,6 @@
 %% pingpong_rtt_us: 1,000,000 round trips between two processes.
 -module(bench_pingpong).
--export([main/0]).
+-export([main/0, ping/2, pong/0]).  % ping/pong also for bench_dist, across nodes
 
 -define(N, 1000000).
 

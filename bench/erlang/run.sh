@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Compile and run corvid's Erlang/OTP peer benchmarks; prints "figure<TAB>value<TAB>unit" lines.
-#   bench/erlang/run.sh [bench_name ...]      (default: all; e.g. bench_pg)
+#   bench/erlang/run.sh [bench_name ...]      (default: all; e.g. bench_pg, bench_dist)
 # Needs erl/erlc (Debian: erlang-base; scripts/setup.sh --erlang installs it).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 benches=("$@")
 if [[ ${#benches[@]} -eq 0 ]]; then
-  benches=(bench_spawn bench_pingpong bench_call bench_crash bench_pg bench_flood)
+  benches=(bench_spawn bench_pingpong bench_call bench_crash bench_pg bench_flood bench_dist)
 fi
 
 for tool in erl erlc; do
