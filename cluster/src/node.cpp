@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <caf/all.hpp>
@@ -47,6 +48,8 @@ public:
       opts_.advertise.empty() ? opts_.listen_host + ":" + std::to_string(listener_->port()) : opts_.advertise;
     for (auto& s : opts_.seeds)
       wanted_.insert(s);
+    if (!opts_.dns_name.empty() && opts_.dns_port == 0)
+      return {errc::invalid_argument, "dns_name " + opts_.dns_name + " needs a dns_port"};
     thread_ = std::thread([this] { io_.run(); });
     asio::post(io_, [this] { tick(); });  // stop() joins this thread before `this` goes
     return {};
@@ -74,6 +77,7 @@ public:
       for (auto& c : conns)
         c.close();
       timer_.cancel();
+      resolver_.cancel();
       for (auto& t : periodic_)
         t->cancel();
       work_.reset();
@@ -259,12 +263,13 @@ private:
 
   // -- membership and connections ----------------------------------------------------
 
-  handlers handlers_for(bool dialed) {
+  // `address`: where a dialed connection went (the peer's listen address if its Hello has none).
+  handlers handlers_for(bool dialed, std::string address = {}) {
     handlers h;
     std::weak_ptr<node_impl> w = shared_from_this();
-    h.on_up = [w, dialed](const connection& c) {
+    h.on_up = [w, dialed, address](const connection& c) {
       if (auto me = w.lock())
-        me->up(c, dialed);
+        me->up(c, dialed, address);
     };
     h.on_frame = [w](const connection& c, lane, v1::Frame&& f) {
       if (auto me = w.lock())
@@ -277,10 +282,14 @@ private:
     return h;
   }
 
-  void up(const connection& c, bool dialed) {
+  void up(const connection& c, bool dialed, const std::string& dialed_address) {
     auto pi = c.peer();
     if (!pi)
       return;
+    if (pi->node_name == self_.name) {
+      c.close();  // dialed ourselves (a DNS name lists every member, this one too)
+      return;
+    }
     std::optional<peer_state> replaced;
     std::vector<std::function<void(const node_id&, bool)>> cb;
     {
@@ -300,7 +309,7 @@ private:
         replaced = take_down(p);  // a restarted node: its old processes are gone
       }
       p.id = {pi->node_name, pi->incarnation};
-      p.address = pi->listen_address;
+      p.address = pi->listen_address.empty() ? dialed_address : pi->listen_address;
       p.conn = c;
       p.conn_dialed = dialed;
       if (!p.address.empty())
@@ -394,10 +403,12 @@ private:
       for (auto& [name, p] : peers_)
         if (p.conn)
           connected.insert(p.address);
-      for (auto& a : wanted_)
-        if (a != opts_.wire.listen_address && !connected.count(a) && !dialing_.count(a))
-          to_dial.push_back(a);
+      for (auto* set : {&wanted_, &dns_addresses_})
+        for (auto& a : *set)
+          if (a != opts_.wire.listen_address && !self_addresses_.count(a) && !connected.count(a) && !dialing_.count(a))
+            to_dial.push_back(a);
     }
+    resolve();
     for (auto& a : to_dial)
       dial(a);
     timer_.expires_after(opts_.redial);
@@ -405,6 +416,30 @@ private:
       if (auto me = w.lock(); me && !ec)
         me->tick();
     });
+  }
+
+  // Re-resolves the DNS name when due; its current records replace the previous ones.
+  void resolve() {
+    if (opts_.dns_name.empty() || std::chrono::steady_clock::now() < next_resolve_)
+      return;
+    next_resolve_ = std::chrono::steady_clock::now() + opts_.dns_interval;
+    resolver_.async_resolve(opts_.dns_name, std::to_string(opts_.dns_port),
+                            [w = weak_from_this()](const boost::system::error_code& ec, tcp::resolver::results_type rs) {
+                              auto me = w.lock();
+                              if (!me || me->stopped_)
+                                return;
+                              if (ec) {
+                                if (telemetry::wanted("corvid.cluster.dns_error"))
+                                  telemetry::execute({"corvid.cluster.dns_error", {},
+                                                      {{"name", me->opts_.dns_name}, {"error", ec.message()}}});
+                                return;  // keep what the last resolution found
+                              }
+                              std::set<std::string> found;
+                              for (auto& r : rs)
+                                found.insert(r.endpoint().address().to_string() + ":" + std::to_string(r.endpoint().port()));
+                              std::lock_guard<std::mutex> g{me->m_};
+                              me->dns_addresses_ = std::move(found);
+                            });
   }
 
   void arm(const std::shared_ptr<asio::steady_timer>& t, std::chrono::milliseconds interval,
@@ -426,7 +461,7 @@ private:
     if (colon == std::string::npos || ec)
       return;  // not host:port: nothing to dial (validated at start for seeds)
     auto port = static_cast<uint16_t>(std::stoul(address.substr(colon + 1)));
-    auto h = handlers_for(true);
+    auto h = handlers_for(true, address);
     auto on_closed = h.on_closed;
     std::weak_ptr<node_impl> w = shared_from_this();
     h.on_closed = [w, address, on_closed](const connection& c, const error& e) {
@@ -441,6 +476,8 @@ private:
       if (auto me = w.lock()) {
         std::lock_guard<std::mutex> g{me->m_};
         me->dialing_.erase(address);
+        if (auto pi = c.peer(); pi && pi->node_name == me->self_.name)
+          me->self_addresses_.insert(address);  // never dialed again
       }
       on_up(c);
     };
@@ -786,6 +823,10 @@ private:
   std::map<std::string, peer_state> peers_;  // by node name
   std::set<std::string> wanted_;             // addresses to stay connected to
   std::set<std::string> dialing_;
+  std::set<std::string> dns_addresses_;   // what the DNS name resolved to last
+  std::set<std::string> self_addresses_;  // addresses that turned out to be this node
+  tcp::resolver resolver_{io_};
+  std::chrono::steady_clock::time_point next_resolve_{};
   uint64_t next_ref_ = 1;
   std::vector<std::function<void(const node_id&, bool)>> on_member_;
   std::map<int, std::function<void(const node_id&, v1::Frame&&)>> on_service_;

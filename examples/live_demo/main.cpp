@@ -2,7 +2,11 @@
 // (/bench), the runtime's live dashboard (/dashboard) and an index.
 //
 //   live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
-//             [--max-frame-bytes N]
+//             [--max-frame-bytes N] [--node NAME@HOST:PORT --secret-file FILE [--seed NAME@HOST:PORT]... [--dns NAME:PORT]
+//             [--tls-dir DIR]]
+//
+// With --node the demo is one node of a cluster (cluster_flags.hpp): chat messages and who is online
+// on /chat span every node, and /dashboard lists the nodes.
 //
 // --allow-host: a Host name the demo answers to besides the loopback names and --address (see
 // server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
@@ -12,6 +16,7 @@
 // and rejoin in place after a restart of this program. On another address CORVID_SECRET is required.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -21,10 +26,13 @@
 #include <mutex>
 #include <string>
 
+#include "cluster_flags.hpp"
 #include "corvid/live/dashboard.hpp"
 #include "corvid/live/server.hpp"
 #include "corvid/live/utf8.hpp"
 #include "corvid/pubsub/hub.hpp"
+#include "corvid/pubsub/presence.hpp"
+#include "corvid/runtime/codec.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
 
@@ -110,37 +118,11 @@ struct counter_view : live::view {
 
 // ---- /chat -------------------------------------------------------------------------------------------
 
-/// A posted chat message, as broadcast on the topic.
+/// A posted chat message, as broadcast on the topic (and across nodes: see register_codecs).
 struct chat_posted {
-  live::value message;  // {id, from, body}
-};
-
-/// The last 100 messages, and the topic every chat page listens to.
-class chat_room {
- public:
-  static constexpr std::size_t keep = 100;
-  static inline const std::string topic = "chat:lobby";
-
-  explicit chat_room(corvid::pubsub::hub& h) : hub_(h) {}
-
-  live::value::list history() const {
-    std::lock_guard<std::mutex> g{m_};
-    return {log_.begin(), log_.end()};
-  }
-  void post(std::string from, std::string body) {
-    std::lock_guard<std::mutex> g{m_};  // held while broadcasting: every page sees one order
-    live::value msg{live::value::map{{"id", ++last_id_}, {"from", std::move(from)}, {"body", std::move(body)}}};
-    log_.push_back(msg);
-    if (log_.size() > keep) log_.pop_front();
-    if (auto err = hub_.broadcast(topic, chat_posted{std::move(msg)}))
-      std::cerr << "live_demo: broadcast failed: " << corvid::describe(err) << "\n";
-  }
-
- private:
-  corvid::pubsub::hub& hub_;
-  mutable std::mutex m_;
-  std::deque<live::value> log_;
-  std::int64_t last_id_ = 0;
+  std::string id;  // "<node>-<n>": unique across the cluster
+  std::string from;
+  std::string body;
 };
 
 }  // namespace
@@ -148,6 +130,54 @@ class chat_room {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat_posted)
 
 namespace {
+
+live::value as_value(const chat_posted& p) {
+  return live::value{live::value::map{{"id", p.id}, {"from", p.from}, {"body", p.body}}};
+}
+
+/// The last 100 messages of every node, kept by a process subscribed to the topic; the topic
+/// every chat page listens to; who is online (Presence, across the cluster).
+class chat_room {
+ public:
+  static constexpr std::size_t keep = 100;
+  static inline const std::string topic = "chat:lobby";
+
+  chat_room(corvid::runtime& rt, corvid::pubsub::hub& h, corvid::pubsub::presence& who) : hub_(h), who_(who) {
+    auto keeper = corvid::spawn(rt, [this](corvid::process&) -> corvid::behavior {
+      return {[this](const chat_posted& p) {
+                std::lock_guard<std::mutex> g{m_};
+                log_.push_back(as_value(p));
+                if (log_.size() > keep) log_.pop_front();
+              },
+              [](const corvid::pubsub::presence_diff&) {}};
+    });
+    if (keeper) hub_.subscribe(*keeper, topic);
+  }
+
+  live::value::list history() const {
+    std::lock_guard<std::mutex> g{m_};
+    return {log_.begin(), log_.end()};
+  }
+  /// Everyone with a /chat page open, on any node.
+  live::value::list online() const {
+    live::value::list out;
+    for (auto& [key, p] : who_.list(topic)) out.emplace_back(key);
+    return out;
+  }
+  void post(std::string from, std::string body) {
+    chat_posted msg{hub_.node() + "-" + std::to_string(++last_id_), std::move(from), std::move(body)};
+    if (auto err = hub_.broadcast(topic, std::move(msg)))
+      std::cerr << "live_demo: broadcast failed: " << corvid::describe(err) << "\n";
+  }
+  corvid::pubsub::presence& presence() { return who_; }
+
+ private:
+  corvid::pubsub::hub& hub_;
+  corvid::pubsub::presence& who_;
+  mutable std::mutex m_;
+  std::deque<live::value> log_;
+  std::atomic<std::int64_t> last_id_{0};
+};
 
 class chat_view : public live::view {
  public:
@@ -159,23 +189,31 @@ class chat_view : public live::view {
 
   void mount(const live::params&, const live::session& session, live::socket& s) override {
     auto id = session.count("id") ? session.at("id") : std::string{};
-    s.assign("me", "guest-" + id.substr(0, 4));
+    me_ = "guest-" + id.substr(0, 4);
+    s.assign("me", me_);
+    s.assign("node", hub_.node());
     s.assign("page_title", "Chat");
     s.assign("draft", "");
     s.assign("hint", "");
-    if (s.connected()) hub_.subscribe(s.self(), chat_room::topic);  // before the snapshot: no gap
+    if (s.connected()) {
+      hub_.subscribe(s.self(), chat_room::topic);  // before the snapshot: no gap
+      tracked_ = static_cast<bool>(room_.presence().track(s.self(), chat_room::topic, me_));
+    }
     s.assign("messages", room_.history());
+    s.assign("online", room_.online());
   }
 
-  void terminate(live::socket& s) override { hub_.unsubscribe(s.self(), chat_room::topic); }
+  void terminate(live::socket& s) override {
+    hub_.unsubscribe(s.self(), chat_room::topic);
+    if (tracked_) room_.presence().untrack(s.self(), chat_room::topic, me_);
+  }
 
   status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
     if (ev == "send") {
       auto body = v.values.count("body") ? v.values.at("body") : std::string{};
       if (body.empty()) return status::ok();
       body = std::string(live::truncate_utf8(body, max_body));  // never inside a character
-      auto* me = s["me"].get_if<std::string>();
-      room_.post(me ? *me : "guest", std::move(body));
+      room_.post(me_, std::move(body));
       s.assign("draft", "");
       s.assign("hint", "");
     } else if (ev == "typing") {  // phx-change: the whole form, urlencoded
@@ -191,17 +229,19 @@ class chat_view : public live::view {
   }
 
   void handle_info(const caf::message& m, live::socket& s) override {
+    if (live::message_as<corvid::pubsub::presence_diff>(m)) {
+      s.assign("online", room_.online());
+      return;
+    }
     auto* p = live::message_as<chat_posted>(m);
     if (!p) return;
-    auto id = int_of(p->message.member("id") ? *p->message.member("id") : live::value{});
     s.update("messages", [&](live::value& v) {
       auto* l = v.get_if<live::value::list>();
       if (!l) return;
-      if (!l->empty()) {  // a message already in the mount snapshot
-        auto* last = l->back().member("id");
-        if (last && int_of(*last) >= id) return;
-      }
-      l->push_back(p->message);
+      for (auto& have : *l)  // already in the mount snapshot
+        if (auto* id = have.member("id"); id && id->get_if<std::string>() && *id->get_if<std::string>() == p->id)
+          return;
+      l->push_back(as_value(*p));
       if (l->size() > chat_room::keep) l->erase(l->begin());
     });
   }
@@ -209,6 +249,8 @@ class chat_view : public live::view {
  private:
   chat_room& room_;
   corvid::pubsub::hub& hub_;
+  std::string me_;
+  bool tracked_ = false;
 };
 
 // ---- /bench ---------------------------------------------------------------------------------------------
@@ -290,6 +332,47 @@ const char* style = R"(<style>
 </style>
 )";
 
+
+// Chat and bench messages cross nodes as length-prefixed strings.
+void put_str(std::string& out, const std::string& s) {
+  out += std::to_string(s.size());
+  out += ':';
+  out += s;
+}
+
+bool take_str(std::string_view& in, std::string& s) {
+  auto colon = in.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 10) return false;
+  std::size_t n = 0;
+  for (auto c : in.substr(0, colon)) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (in.size() - colon - 1 < n) return false;
+  s = std::string{in.substr(colon + 1, n)};
+  in.remove_prefix(colon + 1 + n);
+  return true;
+}
+
+void register_codecs() {
+  corvid::register_codec<chat_posted>(
+      "live_demo.chat_posted",
+      [](const chat_posted& p, std::string& out) {
+        put_str(out, p.id);
+        put_str(out, p.from);
+        put_str(out, p.body);
+      },
+      [](std::string_view in, chat_posted& p) {
+        return take_str(in, p.id) && take_str(in, p.from) && take_str(in, p.body) && in.empty();
+      });
+  corvid::register_codec<bench_posted>(
+      "live_demo.bench_posted", [](const bench_posted& p, std::string& out) { out = p.value; },
+      [](std::string_view in, bench_posted& p) {
+        p.value = std::string{in};
+        return true;
+      });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,6 +380,7 @@ int main(int argc, char** argv) {
   opts.stop_on_signals = true;
   opts.page.head_html = style;
   std::filesystem::path template_dir = LIVE_DEMO_TEMPLATES;
+  demo::cluster_flags cf;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -315,32 +399,75 @@ int main(int argc, char** argv) {
     else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
     else if (a == "--allow-host") opts.allowed_hosts.push_back(next());
     else if (a == "--max-frame-bytes") opts.max_frame_bytes = static_cast<std::size_t>(std::atoll(next().c_str()));
+    else if (cf.take(a, next)) continue;
     else {
       std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "
-                   "[--coalesce MS] [--io-threads N] [--max-frame-bytes N]\n";
+                   "[--coalesce MS] [--io-threads N] [--max-frame-bytes N]\n"
+                   "                 [--node NAME@HOST:PORT --secret-file FILE [--seed NAME@HOST:PORT]... "
+                   "[--dns NAME:PORT] [--tls-dir DIR]]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
+  if (auto bad = cf.check(); !bad.empty()) {
+    std::cerr << "live_demo: " << bad << "\n";
+    return 2;
+  }
+  std::optional<corvid::cluster::node_options> node_opts;
+  if (!cf.node.empty()) {
+    std::string err;
+    node_opts = cf.options(err);
+    if (!node_opts) {
+      std::cerr << "live_demo: " << err << "\n";
+      return 2;
+    }
+  }
   if (!load_templates(template_dir)) return 1;
+  register_codecs();
 
-  corvid::runtime rt;
-  corvid::pubsub::hub hub{rt};
-  chat_room room{hub};
+  corvid::runtime_options ro;
+  ro.node = cf.node_name();
+  corvid::runtime rt{ro};
+  demo::demo_cluster cluster;
+  corvid::pubsub::hub_options ho;
+  if (node_opts) {
+    auto n = corvid::cluster::node::start(rt, *node_opts);
+    if (!n) {
+      std::cerr << "live_demo: cluster node " << cf.node << ": " << corvid::cluster::to_string(n.err()) << "\n";
+      return 1;
+    }
+    cluster.node = n.value();
+    cluster.pubsub = std::make_shared<corvid::cluster::pubsub_adapter>(rt, cluster.node);
+    ho.adapter = cluster.pubsub;
+  }
+  corvid::pubsub::hub hub{rt, ho};
+  corvid::pubsub::presence who{hub};
+  if (cluster.node) {
+    cluster.pubsub->attach(hub);
+    cluster.presence = corvid::cluster::presence_adapter::start(rt, cluster.node, who);
+    opts.extra_metrics = [&cluster] { return cluster.metrics(); };
+  }
+  chat_room room{rt, hub, who};
+  live::dashboard_options dash;
+  if (cluster.node) dash.nodes = [&cluster] { return cluster.rows(); };
   {
     live::server srv{rt, opts};
     srv.live("/", live::make_view<index_view>);
     srv.live("/counter", live::make_view<counter_view>);
     srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
     srv.live("/bench", [&] { return std::make_unique<bench_view>(hub); });
-    srv.live("/dashboard", live::dashboard_view(rt));
+    srv.live("/dashboard", live::dashboard_view(rt, dash));
     if (auto err = srv.start(); !err.empty()) {
       std::cerr << "live_demo: " << err << "\n";
+      cluster.stop();
       return 1;
     }
-    std::cout << "corvid live demo on http://" << opts.address << ":" << srv.port() << "/" << std::endl;
+    std::cout << "corvid live demo on http://" << opts.address << ":" << srv.port() << "/";
+    if (cluster.node) std::cout << " as node " << cf.node_name() << " (cluster port " << cluster.node->port() << ")";
+    std::cout << std::endl;
     srv.wait();
     std::cout << "live_demo: stopping" << std::endl;
   }
+  cluster.stop();  // nothing arrives for the hub and the presence while they go
   rt.shutdown_all(std::chrono::seconds(5));
   return 0;
 }

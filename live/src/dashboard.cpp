@@ -1,6 +1,7 @@
 #include "corvid/live/dashboard.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -30,6 +31,11 @@ const char* dashboard_source = R"(<main class="wrap corvid-dashboard">
     memory <span id="total-memory">{{ total.memory }}</span> B ·
     handled <span id="total-handled">{{ total.handled }}</span> ·
     showing the top <span id="total-shown">{{ total.shown }}</span> by mailbox</p>
+  {% if nodes %}<h2>Nodes</h2>
+  <table id="nodes">
+    <thead><tr><th>node</th><th>address</th><th>state</th><th>round trip</th><th>control queue</th><th>data queue</th><th>data bytes</th><th>refused</th></tr></thead>
+    <tbody id="node-rows">{% for n in nodes %}<tr id="node-{{ n.name }}" class="node"><td>{{ n.name }}</td><td>{{ n.address }}</td><td class="state">{{ n.state }}</td><td>{{ n.rtt }}</td><td>{{ n.control }}</td><td>{{ n.data }}</td><td>{{ n.data_bytes }}</td><td>{{ n.refused }}</td></tr>{% endfor %}</tbody>
+  </table>{% endif %}
   <table id="processes">
     <thead><tr><th>pid</th><th>name</th><th>mailbox</th><th>high-water</th><th>memory</th><th>restarts</th><th>handled</th></tr></thead>
     <tbody id="process-rows">{% for r in rows %}<tr id="proc-{{ r.id }}" class="proc"><td>{{ r.pid }}</td><td>{{ r.name }}</td><td class="mailbox">{{ r.mailbox }}</td><td>{{ r.high_water }}</td><td>{{ r.memory }}</td><td>{{ r.restarts }}</td><td>{{ r.handled }}</td></tr>{% endfor %}</tbody>
@@ -107,6 +113,22 @@ void dashboard_snapshot(runtime& rt, const dashboard_options& opts, assigns& out
     });
   }
   out.assign("rows", std::move(rows));
+  value::list nodes;
+  if (opts.nodes) {
+    for (auto& n : opts.nodes()) {
+      char rtt[32] = "-";
+      if (n.round_trip_us > 0) std::snprintf(rtt, sizeof rtt, "%.0f µs", n.round_trip_us);
+      nodes.emplace_back(value::map{{"name", n.name},
+                                    {"address", n.address},
+                                    {"state", n.up ? "up" : "down"},
+                                    {"rtt", std::string{rtt}},
+                                    {"control", n.control_queued},
+                                    {"data", n.data_queued},
+                                    {"data_bytes", n.data_queued_bytes},
+                                    {"refused", n.refused}});
+    }
+  }
+  out.assign("nodes", std::move(nodes));
   out.assign("total", value::map{{"processes", all.size()},
                                  {"mailbox", mailbox},
                                  {"memory", memory},

@@ -664,7 +664,9 @@ http::response<http::string_body> server::impl::respond(const http::request<http
 }
 
 std::string server::impl::metrics_text() {
-  return prometheus_metrics(rt) + metrics.prometheus(conn_count.load(), open_conns.load());
+  auto text = prometheus_metrics(rt) + metrics.prometheus(conn_count.load(), open_conns.load());
+  if (opts.extra_metrics) text += opts.extra_metrics();
+  return text;
 }
 
 void server::impl::accept() {

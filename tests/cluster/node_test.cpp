@@ -41,6 +41,16 @@ TEST_CASE("three nodes form a full mesh from one seed") {
   CHECK(names == std::set<std::string>{"a@loop", "c@loop"});
 }
 
+TEST_CASE("a chain of seeds (c joins through b, b through a) still forms a full mesh") {
+  member a{"a@chain"};
+  member b{"b@chain", {a.address()}};
+  REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
+  member c{"c@chain", {b.address()}};
+  CHECK(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && c.up_count() == 2; }, 10s));
+  for (auto& m : c.node->members())
+    CHECK(!m.address.empty());
+}
+
 TEST_CASE("send and call reach a process on another node, pids travel both ways") {
   member a{"a@loop"};
   member b{"b@loop", {a.address()}};

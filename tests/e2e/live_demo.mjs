@@ -3,6 +3,7 @@
 // per test and, last, "N passed, N failed". Waits on page conditions only, never fixed sleeps.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { chromium } from "playwright-core";
 
 const bin = process.env.LIVE_DEMO_BIN;
@@ -67,6 +68,17 @@ async function test(name, fn) {
     console.log(`FAIL - ${name}: ${(e && e.message ? e.message : String(e)).split("\n")[0]}`);
   }
 }
+
+// A port free on 127.0.0.1 now (for a demo's cluster listener).
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port: p } = srv.address();
+      srv.close(() => resolve(p));
+    });
+  });
 
 const connected = (page) => page.waitForSelector("[data-phx-main].phx-connected", { timeout: T });
 const textIs = (page, sel, want) =>
@@ -287,6 +299,56 @@ async function main() {
     } finally {
       await p.close();
       await stopDemo(small, "SIGTERM");
+    }
+  });
+
+  await test("cluster: chat and who is online span two nodes' pages", async () => {
+    const secret = `${profile}-cluster.secret`;
+    writeFileSync(secret, "a cluster secret for the browser test, long enough\n");
+    const [ca, cb] = [await freePort(), await freePort()];
+    let portA = null;
+    let portB = null;
+    const nodeA = await startDemo(["--port", "0", "--node", `a@127.0.0.1:${ca}`, "--secret-file", secret],
+      (p) => (portA = p));
+    let nodeB = null;
+    const pa = await ctx.newPage();
+    const pb = await ctx.newPage();
+    try {
+      nodeB = await startDemo(["--port", "0", "--node", `b@127.0.0.1:${cb}`, "--secret-file", secret,
+        "--seed", `a@127.0.0.1:${ca}`], (p) => (portB = p));
+      // Another host name: another cookie, so another session and user on b's page.
+      await pa.goto(`http://127.0.0.1:${portA}/chat`);
+      await pb.goto(`http://localhost:${portB}/chat`);
+      await connected(pa);
+      await connected(pb);
+      if ((await pa.textContent("#node")) !== "a" || (await pb.textContent("#node")) !== "b")
+        throw new Error("pages are not on nodes a and b");
+      const users = (p) => p.$$eval("#online .user", (els) => els.map((e) => e.textContent).sort().join(","));
+      const both = [await pa.textContent("#me"), await pb.textContent("#me")].sort().join(",");
+      const online = (p) =>
+        p.waitForFunction(
+          (want) => [...document.querySelectorAll("#online .user")].map((e) => e.textContent).sort().join(",") === want,
+          both, { timeout: T });
+      await online(pa).catch(async () => { throw new Error(`a lists ${await users(pa)}, want ${both}`); });
+      await online(pb).catch(async () => { throw new Error(`b lists ${await users(pb)}, want ${both}`); });
+      const fromA = `across from a ${Date.now()}`;
+      await pa.fill("#body", fromA);
+      await pa.click("#send");
+      const seen = (p, t) =>
+        p.waitForFunction((x) => document.querySelector("#messages").textContent.includes(x), t, { timeout: T });
+      await seen(pb, fromA);
+      const fromB = `and back from b ${Date.now()}`;
+      await pb.fill("#body", fromB);
+      await pb.press("#body", "Enter");
+      await seen(pa, fromB);
+      // b's page leaves: a's page sees it go from the online list
+      await pb.close();
+      await pa.waitForFunction(() => document.querySelectorAll("#online .user").length === 1, null, { timeout: T });
+    } finally {
+      if (!pb.isClosed()) await pb.close();
+      await pa.close();
+      await stopDemo(nodeB, "SIGTERM");
+      await stopDemo(nodeA, "SIGTERM");
     }
   });
 

@@ -40,6 +40,9 @@ struct node_options {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;                      ///< 0 = any free port (see node::port())
   std::vector<std::string> seeds;                ///< "host:port" of members to join through
+  std::string dns_name;                          ///< join every address this name resolves to (A and AAAA) ...
+  uint16_t dns_port = 0;                         ///< ... at this port; re-resolved every dns_interval
+  std::chrono::milliseconds dns_interval{5000};
   std::string advertise;                         ///< "host:port" the others dial to reach this node
                                                  ///< (behind NAT or a proxy); "" = listen host and port
   options wire;                                  ///< secret, limits, heartbeats (identity is the runtime's)

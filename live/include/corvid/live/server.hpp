@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,7 @@ struct server_options {
                                              ///< (against DNS rebinding): "example.com" (any port), "example.com:8443",
                                              ///< "*" (any: leave it to a proxy in front); other hosts get HTTP 400
   std::string metrics_path = "/metrics";     ///< Prometheus text: runtime + live counters ("" = not served)
+  std::function<std::string()> extra_metrics;  ///< more Prometheus text appended there (e.g. a cluster's)
   bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
   page_options page;
 };
