@@ -1,12 +1,42 @@
 // Nodes as separate OS processes: kill -9 and SIGSTOP/SIGCONT of a member, seen from a node
 // in this test process (tests/cluster/test_node.cpp is the other side).
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "../support/child_node.hpp"
 
 using namespace corvid;
 using namespace corvid::test;
+
+namespace {
+
+// A port free on 127.0.0.2 now (the tests listen on several loopback addresses at one port).
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(0x7f000002);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Asks a child for its member count until it is `n` (or 10 s pass).
+bool members_become(child_node& c, int n) {
+  return eventually([&] {
+    c.say("members");
+    return c.line() == std::to_string(n);
+  }, 10s);
+}
+
+} // namespace
 
 
 TEST_SUITE("cluster processes") {
@@ -48,6 +78,31 @@ TEST_CASE("a frozen member (SIGSTOP) is declared down by heartbeat, and rejoins 
   kill(b.os_pid, SIGCONT);
   CHECK(eventually([&] { return a.up_count() == 1; }, 10s));
   CHECK(call<std::string>(far, 5s, std::string{"back"}) == std::string{"re: back"});
+}
+
+TEST_CASE("nodes find each other through a DNS name that lists them all, re-resolved as it changes") {
+  // The name is the test's own: a private /etc/hosts, bind-mounted in a mount namespace of the
+  // node that resolves it (root is needed, as for the partition tests' network tricks).
+  auto hosts = std::filesystem::temp_directory_path() / ("corvid-hosts-" + std::to_string(getpid()));
+  {
+    std::ofstream out{hosts};
+    out << std::ifstream{"/etc/hosts"}.rdbuf() << "\n127.0.0.2 corvid-dns.test\n127.0.0.3 corvid-dns.test\n";
+  }
+  auto port = std::to_string(free_port());
+  child_node a{"a@dns", "", {"--listen", "127.0.0.2:" + port}};
+  child_node b{"b@dns", "", {"--listen", "127.0.0.3:" + port}};
+  std::vector<std::string> in_namespace{"unshare", "--mount", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                                        hosts.string()};
+  child_node c{"c@dns", "", {"--dns", "corvid-dns.test:" + port}, in_namespace};
+  CHECK(members_become(c, 2));
+  CHECK(members_become(a, 2));
+  CHECK(members_become(b, 2));
+  // A new record: the next resolution finds it.
+  child_node d{"d@dns", "", {"--listen", "127.0.0.4:" + port}};
+  std::ofstream{hosts, std::ios::app} << "127.0.0.4 corvid-dns.test\n";
+  CHECK(members_become(d, 3));
+  CHECK(members_become(c, 3));
+  std::filesystem::remove(hosts);
 }
 
 } // TEST_SUITE

@@ -1,5 +1,5 @@
 // A cluster node as its own OS process, for tests that kill, freeze and restart nodes.
-//   test_node NAME SECRET [SEED]
+//   test_node NAME SECRET [SEED|""] [--listen HOST:PORT] [--dns NAME:PORT]
 // Prints "ready PORT ECHO_ID INCARNATION" once listening; ECHO_ID is a process that answers
 // every string with "re: " + it. Then reads commands, one per line (see `commands` below),
 // and answers each with one line. Runs until killed or until its stdin closes.
@@ -30,8 +30,29 @@ int main(int argc, char** argv) {
   o.wire.heartbeat_interval = std::chrono::milliseconds(100);
   o.wire.dead_after = std::chrono::milliseconds(1000);
   o.redial = std::chrono::milliseconds(100);
-  if (argc > 3)
+  if (argc > 3 && *argv[3])
     o.seeds = {argv[3]};
+  for (int i = 4; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], v = argv[i + 1];
+    auto colon = v.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "test_node: %s wants HOST:PORT\n", flag.c_str());
+      return 2;
+    }
+    auto host = v.substr(0, colon);
+    auto port = static_cast<uint16_t>(std::stoul(v.substr(colon + 1)));
+    if (flag == "--listen") {
+      o.listen_host = host;
+      o.listen_port = port;
+    } else if (flag == "--dns") {
+      o.dns_name = host;
+      o.dns_port = port;
+      o.dns_interval = std::chrono::milliseconds(200);
+    } else {
+      std::fprintf(stderr, "test_node: unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
   auto n = corvid::cluster::node::start(rt, o);
   if (!n) {
     std::fprintf(stderr, "test_node: %s\n", corvid::cluster::to_string(n.err()).c_str());

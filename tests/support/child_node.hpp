@@ -26,8 +26,9 @@ struct child_node {
   uint64_t echo_id = 0;
   uint64_t incarnation = 0;
 
-  /// Starts `test_node name secret seed extra...` and waits for its "ready" line.
-  child_node(const std::string& name, const std::string& seed, std::vector<std::string> extra = {}) {
+  /// Starts `wrap... test_node name secret seed extra...` and waits for its "ready" line.
+  child_node(const std::string& name, const std::string& seed, std::vector<std::string> extra = {},
+             std::vector<std::string> wrap = {}) {
     const char* exe = std::getenv("CORVID_TEST_NODE");
     REQUIRE_MESSAGE(exe, "CORVID_TEST_NODE must name the test_node program");
     int out[2], in[2];
@@ -39,13 +40,15 @@ struct child_node {
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_addclose(&fa, out[0]);
     posix_spawn_file_actions_addclose(&fa, in[1]);
-    std::vector<std::string> args{exe, name, secret, seed};
+    std::vector<std::string> args = wrap;
+    for (auto& a : {std::string{exe}, name, secret, seed})
+      args.push_back(a);
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&os_pid, exe, &fa, nullptr, argv.data(), environ) == 0);
+    REQUIRE(posix_spawnp(&os_pid, args[0].c_str(), &fa, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
     close(in[0]);
