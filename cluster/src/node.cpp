@@ -20,6 +20,7 @@
 #include "corvid/cluster/connection.hpp"
 #include "corvid/cluster/listener.hpp"
 #include "corvid/runtime.hpp"
+#include "phi_detector.hpp"
 #include "wire_values.hpp"
 
 namespace corvid::cluster {
@@ -51,6 +52,11 @@ public:
     if (!opts_.dns_name.empty() && opts_.dns_port == 0)
       return {errc::invalid_argument, "dns_name " + opts_.dns_name + " needs a dns_port"};
     thread_ = std::thread([this] { io_.run(); });
+    if (opts_.phi_threshold > 0) {
+      auto check = std::max(std::chrono::milliseconds(10), std::min(opts_.wire.heartbeat_interval / 4,
+                                                                    std::chrono::milliseconds(50)));
+      every(check, [this] { suspect_check(); });  // stop() joins the io thread before `this` goes
+    }
     asio::post(io_, [this] { tick(); });  // stop() joins this thread before `this` goes
     return {};
   }
@@ -259,6 +265,10 @@ private:
     std::map<uint64_t, std::shared_ptr<reply_handle>> calls;
     std::vector<watch_entry> watches;
     std::map<uint64_t, served_entry> served;
+    // Failure detection (io thread): heartbeat gaps, and an open question to another member.
+    std::optional<phi_detector> fd;
+    uint64_t probe_ref = 0;
+    std::chrono::steady_clock::time_point probe_deadline{}, vouched_at{};
   };
 
   // -- membership and connections ----------------------------------------------------
@@ -358,6 +368,8 @@ private:
     out.watches.swap(p.watches);
     out.served.swap(p.served);
     p.conn.reset();
+    p.fd.reset();
+    p.probe_ref = 0;
     return out;
   }
 
@@ -506,7 +518,9 @@ private:
         return unserve(c, f.demonitor().to(), f.demonitor().from(), f.demonitor().ref(), false);
       case v1::Frame::kDown: return on_down(c, f.down());
       case v1::Frame::kMembers: return on_members(f.members());
-      case v1::Frame::kHeartbeat: return;  // the connection's
+      case v1::Frame::kHeartbeat: return heard(c);
+      case v1::Frame::kProbe: return on_probe(c, f.probe());
+      case v1::Frame::kProbeAck: return on_probe_ack(f.probe_ack());
       default: return on_service(c, std::move(f));
     }
   }
@@ -709,6 +723,116 @@ private:
     for (auto& m : ms.members())
       if (m.name() != self_.name && !m.address().empty())
         wanted_.insert(m.address());
+  }
+
+  // -- failure detection (io thread) -----------------------------------------------------
+
+  std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
+
+  phi_detector new_detector() const { return phi_detector{opts_.phi_min_std_dev, opts_.acceptable_pause}; }
+
+  // A member's heartbeat: the only regular signal, so the one its detector learns from.
+  void heard(const connection& c) {
+    std::lock_guard<std::mutex> g{m_};
+    auto p = peer_by_conn(c);
+    if (!p)
+      return;
+    if (!p->fd)
+      p->fd = new_detector();
+    p->fd->heartbeat(now());
+  }
+
+  double phi_of(const peer_state& p, std::chrono::steady_clock::time_point t) const {
+    return p.fd ? p.fd->phi(t) : 0.0;
+  }
+
+  // Suspects members whose heartbeats are late: asks another member, or declares them down.
+  void suspect_check() {
+    auto t = now();
+    std::vector<std::pair<connection, v1::Frame>> probes;
+    std::vector<std::pair<connection, std::string>> downs;
+    {
+      std::lock_guard<std::mutex> g{m_};
+      for (auto& [name, p] : peers_) {
+        if (!p.conn)
+          continue;
+        auto phi = phi_of(p, t);
+        if (phi < opts_.phi_threshold) {
+          p.probe_ref = 0;
+          continue;
+        }
+        if (p.probe_ref != 0) {
+          if (t >= p.probe_deadline)
+            downs.emplace_back(*p.conn, name + ": heartbeats late (phi " + std::to_string(int(phi)) +
+                                            ") and no member vouched for it within the probe timeout");
+          continue;
+        }
+        if (t - p.vouched_at < opts_.probe_timeout)
+          continue;  // another member heard it lately: our link is the slow one
+        // Ask the member heard most recently (lowest suspicion) other than the suspect.
+        peer_state* by = nullptr;
+        for (auto& [other, q] : peers_)
+          if (other != name && q.conn && phi_of(q, t) < opts_.phi_threshold && (!by || phi_of(q, t) < phi_of(*by, t)))
+            by = &q;
+        if (!by) {
+          downs.emplace_back(*p.conn, name + ": heartbeats late (phi " + std::to_string(int(phi)) +
+                                          ") and no other member to ask");
+          continue;
+        }
+        p.probe_ref = next_ref_++;
+        p.probe_deadline = t + opts_.probe_timeout;
+        v1::Frame f;
+        auto* pr = f.mutable_probe();
+        pr->set_ref(p.probe_ref);
+        pr->set_target(name);
+        pr->set_incarnation(p.id.incarnation);
+        probes.emplace_back(*by->conn, std::move(f));
+      }
+    }
+    for (auto& [c, f] : probes)
+      (void) c.send(lane::control, std::move(f));
+    for (auto& [c, why] : downs) {
+      if (telemetry::wanted("corvid.cluster.suspect_down"))
+        telemetry::execute({"corvid.cluster.suspect_down", {}, {{"reason", why}}});
+      c.close();  // on_closed settles it as down
+    }
+  }
+
+  void on_probe(const connection& c, const v1::Probe& pr) {
+    bool alive = false;
+    {
+      std::lock_guard<std::mutex> g{m_};
+      auto i = peers_.find(pr.target());
+      alive = i != peers_.end() && i->second.conn && i->second.id.incarnation == pr.incarnation() &&
+              phi_of(i->second, now()) < opts_.phi_threshold;
+    }
+    v1::Frame f;
+    f.mutable_probe_ack()->set_ref(pr.ref());
+    f.mutable_probe_ack()->set_alive(alive);
+    (void) c.send(lane::control, std::move(f));
+  }
+
+  void on_probe_ack(const v1::ProbeAck& a) {
+    std::optional<connection> down;
+    {
+      std::lock_guard<std::mutex> g{m_};
+      for (auto& [name, p] : peers_) {
+        if (p.probe_ref == 0 || p.probe_ref != a.ref())
+          continue;
+        p.probe_ref = 0;
+        if (a.alive()) {
+          p.vouched_at = now();
+        } else if (p.conn) {
+          down = p.conn;
+        }
+        break;
+      }
+    }
+    if (down) {
+      if (telemetry::wanted("corvid.cluster.suspect_down"))
+        telemetry::execute({"corvid.cluster.suspect_down", {}, {{"reason", "heartbeats late, and not heard by the member asked either"}}});
+      down->close();
+    }
   }
 
   // -- helpers (callers hold m_ where noted) ------------------------------------------

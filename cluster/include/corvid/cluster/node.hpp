@@ -47,6 +47,13 @@ struct node_options {
                                                  ///< (behind NAT or a proxy); "" = listen host and port
   options wire;                                  ///< secret, limits, heartbeats (identity is the runtime's)
   std::chrono::milliseconds redial{500};         ///< retry interval for seeds and lost members
+  /// Suspicion (phi accrual over heartbeat gaps) at which a member is suspected: another member
+  /// is asked whether it still hears it, and unless one does within probe_timeout (or when there
+  /// is no other member) it is declared down. 0 = off: only wire.dead_after ends a silent member.
+  double phi_threshold = 8.0;
+  std::chrono::milliseconds phi_min_std_dev{100};  ///< floor of the heartbeat gaps' deviation
+  std::chrono::milliseconds acceptable_pause{250}; ///< added to the expected gap
+  std::chrono::milliseconds probe_timeout{500};
 };
 
 /// One member as this node sees it.

@@ -60,7 +60,7 @@ struct options {
   /// A peer keeping a lane above high-water this long is disconnected.
   std::chrono::milliseconds stuck_after{10000};
 
-  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_interval{500};
   /// A peer heard nothing from for this long is closed with "heartbeat timeout".
   std::chrono::milliseconds dead_after{5000};
 };
