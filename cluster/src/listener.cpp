@@ -31,6 +31,10 @@ public:
       return {errc::io, "cannot listen on " + at.address().to_string() + ":" +
                             std::to_string(at.port()) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint(ec).port();
+    // "host:0" announced in every Hello would be useless to peers: name the bound port.
+    auto& la = opts_.listen_address;
+    if (la.size() >= 2 && la.compare(la.size() - 2, 2, ":0") == 0)
+      la = la.substr(0, la.size() - 1) + std::to_string(port_);
     return {};
   }
 
@@ -62,7 +66,7 @@ private:
   asio::io_context& io_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::ip::tcp::acceptor acceptor_;
-  const options opts_;
+  options opts_;  // listen_address completed by open(), then read-only
   const handlers h_;
   // One context serves every accepted connection.
   const std::shared_ptr<asio::ssl::context> tls_;

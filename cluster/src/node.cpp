@@ -41,12 +41,15 @@ public:
     auto addr = asio::ip::make_address(opts_.listen_host, ec);
     if (ec)
       return {errc::invalid_argument, "listen host " + opts_.listen_host + ": " + ec.message()};
+    // Accepted connections announce it too (":0" becomes the bound port).
+    opts_.wire.listen_address =
+      opts_.advertise.empty() ? opts_.listen_host + ":" + std::to_string(opts_.listen_port) : opts_.advertise;
     auto l = listener::open(io_, tcp::endpoint{addr, opts_.listen_port}, opts_.wire, handlers_for(false));
     if (!l)
       return l.err();
     listener_ = l.value();
-    opts_.wire.listen_address =
-      opts_.advertise.empty() ? opts_.listen_host + ":" + std::to_string(listener_->port()) : opts_.advertise;
+    if (opts_.advertise.empty())
+      opts_.wire.listen_address = opts_.listen_host + ":" + std::to_string(listener_->port());
     for (auto& s : opts_.seeds)
       wanted_.insert(s);
     if (!opts_.dns_name.empty() && opts_.dns_port == 0)
@@ -322,6 +325,8 @@ private:
       p.address = pi->listen_address.empty() ? dialed_address : pi->listen_address;
       p.conn = c;
       p.conn_dialed = dialed;
+      p.fd = new_detector();
+      p.fd->heartbeat(now());  // the handshake just ended: a sign of life
       if (!p.address.empty())
         wanted_.insert(p.address);
       cb = on_member_;
@@ -415,6 +420,10 @@ private:
       for (auto& [name, p] : peers_)
         if (p.conn)
           connected.insert(p.address);
+      // A seed or DNS address that led to a member that is up (it may advertise another).
+      for (auto& [address, name] : reached_)
+        if (auto i = peers_.find(name); i != peers_.end() && i->second.conn)
+          connected.insert(address);
       for (auto* set : {&wanted_, &dns_addresses_})
         for (auto& a : *set)
           if (a != opts_.wire.listen_address && !self_addresses_.count(a) && !connected.count(a) && !dialing_.count(a))
@@ -490,6 +499,8 @@ private:
         me->dialing_.erase(address);
         if (auto pi = c.peer(); pi && pi->node_name == me->self_.name)
           me->self_addresses_.insert(address);  // never dialed again
+        else if (pi)
+          me->reached_[address] = pi->node_name;
       }
       on_up(c);
     };
@@ -729,14 +740,17 @@ private:
 
   std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
 
-  phi_detector new_detector() const { return phi_detector{opts_.phi_min_std_dev, opts_.acceptable_pause}; }
+  phi_detector new_detector() const {
+    return phi_detector{opts_.wire.heartbeat_interval, opts_.phi_min_std_dev, opts_.acceptable_pause};
+  }
 
   // A member's heartbeat: the only regular signal, so the one its detector learns from.
   void heard(const connection& c) {
     std::lock_guard<std::mutex> g{m_};
     auto p = peer_by_conn(c);
-    if (!p)
+    if (!p) {
       return;
+    }
     if (!p->fd)
       p->fd = new_detector();
     p->fd->heartbeat(now());
@@ -787,6 +801,8 @@ private:
         pr->set_target(name);
         pr->set_incarnation(p.id.incarnation);
         probes.emplace_back(*by->conn, std::move(f));
+        if (telemetry::wanted("corvid.cluster.suspect"))
+          telemetry::execute({"corvid.cluster.suspect", {{"phi", phi}}, {{"node", name}, {"asked", by->id.name}}});
       }
     }
     for (auto& [c, f] : probes)
@@ -949,6 +965,7 @@ private:
   std::set<std::string> dialing_;
   std::set<std::string> dns_addresses_;   // what the DNS name resolved to last
   std::set<std::string> self_addresses_;  // addresses that turned out to be this node
+  std::map<std::string, std::string> reached_;  // dialed address -> the member found there
   tcp::resolver resolver_{io_};
   std::chrono::steady_clock::time_point next_resolve_{};
   uint64_t next_ref_ = 1;

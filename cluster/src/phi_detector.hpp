@@ -14,13 +14,15 @@ class phi_detector {
 public:
   using clock = std::chrono::steady_clock;
   /// `min_std_dev` keeps a very regular history from making phi jump on a tiny delay;
-  /// `acceptable_pause` is added to the expected gap.
-  phi_detector(std::chrono::milliseconds min_std_dev, std::chrono::milliseconds acceptable_pause, size_t window = 100)
-    : min_std_ms_(static_cast<double>(min_std_dev.count())), pause_ms_(static_cast<double>(acceptable_pause.count())),
-      window_(window) {}
+  /// `acceptable_pause` is added to the expected gap. The history starts from `expected`
+  /// (the heartbeat interval, give or take a quarter), so a member silent from its first
+  /// moment is suspected too.
+  phi_detector(std::chrono::milliseconds expected, std::chrono::milliseconds min_std_dev,
+               std::chrono::milliseconds acceptable_pause, size_t window = 100);
   /// A heartbeat arrived at `now`.
   void heartbeat(clock::time_point now);
-  /// The suspicion level at `now` (0 before two heartbeats have been seen).
+  void add_gap(double ms);
+  /// The suspicion level at `now` (0 before the first heartbeat).
   double phi(clock::time_point now) const;
 
 private:

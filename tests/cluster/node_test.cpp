@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "../support/cluster_member.hpp"
+#include "../support/tcp_proxy.hpp"
 
 using namespace corvid;
 using namespace corvid::test;
@@ -197,6 +198,53 @@ TEST_CASE("a restarted node has a new incarnation: pids of the old one are down 
   auto r = call<std::string>(old_far, 5s, std::string{"x"});
   REQUIRE(!r);
   CHECK(r.error() == errc::down);
+}
+
+TEST_CASE("a member heard late on one link is vouched for by another and stays up") {
+  // a reaches x only through a proxy the test freezes; b hears x directly.
+  auto patient = [](cluster::node_options o) {
+    o.wire.dead_after = 10s;  // only the failure detector may act within this test
+    return o;
+  };
+  tcp_proxy to_x;
+  member x{"x@vouch", custom, patient(reached_through(to_x))};
+  to_x.target(x.node->port());
+  member b{"b@vouch", custom, patient(node_opts({"127.0.0.1:" + std::to_string(x.node->port())}))};
+  REQUIRE(eventually([&] { return b.up_count() == 1; }, 10s));
+  member a{"a@vouch", custom, patient(node_opts({to_x.address(), b.address()}))};
+  REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && x.up_count() == 2; }, 10s));
+  std::atomic<int> downs{0};
+  a.node->on_membership([&downs](const node_id&, bool up) { downs += up ? 0 : 1; });
+  std::atomic<int> suspected{0}, suspected_down{0};
+  auto tid = telemetry::attach("corvid.cluster.suspect", [&](const telemetry::event& e) {
+    ++(e.name == "corvid.cluster.suspect_down" ? suspected_down : suspected);
+  });
+  to_x.freeze();
+  // Long enough for a's suspicion of x to pass the threshold several times (heartbeats 100 ms).
+  CHECK_FALSE(eventually([&] { return downs.load() > 0; }, 2s));
+  CHECK(a.up_count() == 2);
+  to_x.thaw();
+  telemetry::detach(tid);
+  CHECK(suspected.load() > 0);  // a did suspect x, and asked b
+  CHECK(suspected_down.load() == 0);
+}
+
+TEST_CASE("a member silent on every link is declared down well before dead_after") {
+  auto patient = [](cluster::node_options o) {
+    o.wire.dead_after = 10s;
+    return o;
+  };
+  tcp_proxy to_x;
+  member x{"x@silent", custom, patient(reached_through(to_x))};
+  to_x.target(x.node->port());
+  member a{"a@silent", custom, patient(node_opts({to_x.address()}))};
+  member b{"b@silent", custom, patient(node_opts({to_x.address()}))};
+  REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && x.up_count() == 2; }, 10s));
+  to_x.freeze();  // x goes silent for a and b alike: b cannot vouch
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 8s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // dead_after is 10 s
+  to_x.thaw();
 }
 
 } // TEST_SUITE

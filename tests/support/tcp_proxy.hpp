@@ -45,6 +45,9 @@ public:
     boost::asio::post(io_, [this] { close_all(); });
   }
   void heal() { cut_ = false; }
+  /// Stops forwarding (connections stay open, bytes wait), as a link that went silent.
+  void freeze() { frozen_ = true; }
+  void thaw() { frozen_ = false; }
 
 private:
   using tcp = boost::asio::ip::tcp;
@@ -79,6 +82,14 @@ private:
     });
   }
   void pump(const std::shared_ptr<pipe>& p, tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buf) {
+    if (frozen_) {  // look again shortly
+      auto t = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(10));
+      t->async_wait([this, p, t, &from, &to, &buf](const boost::system::error_code& ec) {
+        if (!ec && pipes_.count(p))
+          pump(p, from, to, buf);
+      });
+      return;
+    }
     from.async_read_some(boost::asio::buffer(buf), [this, p, &from, &to, &buf](const boost::system::error_code& ec, size_t n) {
       if (ec)
         return drop(p);
@@ -106,6 +117,7 @@ private:
   std::thread thread_;
   std::atomic<uint16_t> target_{0};
   std::atomic<bool> cut_{false};
+  std::atomic<bool> frozen_{false};
   std::set<std::shared_ptr<pipe>> pipes_;  // io thread only
 };
 

@@ -19,7 +19,8 @@ class listener_impl;
 /// A handle; copies refer to the same listener.
 class listener {
 public:
-  /// Binds and starts accepting. Port 0 lets the OS choose (see port()).
+  /// Binds and starts accepting. Port 0 lets the OS choose (see port()); an
+  /// opts.listen_address ending in ":0" then gets the chosen port too.
   static result<listener> open(boost::asio::io_context& io,
                                const boost::asio::ip::tcp::endpoint& at, options opts,
                                handlers h);
