@@ -246,12 +246,14 @@ private:
 
   // -- membership and connections ----------------------------------------------------
 
-  handlers handlers_for(bool dialed) {
+  // `dialed_address`: where a dialed connection went (an acceptor's Hello carries no listen
+  // address: its listener copied the options before the port was known).
+  handlers handlers_for(bool dialed, std::string dialed_address = {}) {
     handlers h;
     std::weak_ptr<node_impl> w = shared_from_this();
-    h.on_up = [w, dialed](const connection& c) {
+    h.on_up = [w, dialed, dialed_address](const connection& c) {
       if (auto me = w.lock())
-        me->up(c, dialed);
+        me->up(c, dialed, dialed_address);
     };
     h.on_frame = [w](const connection& c, lane, v1::Frame&& f) {
       if (auto me = w.lock())
@@ -264,7 +266,7 @@ private:
     return h;
   }
 
-  void up(const connection& c, bool dialed) {
+  void up(const connection& c, bool dialed, const std::string& dialed_address) {
     auto pi = c.peer();
     if (!pi)
       return;
@@ -287,7 +289,7 @@ private:
         replaced = take_down(p);  // a restarted node: its old processes are gone
       }
       p.id = {pi->node_name, pi->incarnation};
-      p.address = pi->listen_address;
+      p.address = pi->listen_address.empty() ? dialed_address : pi->listen_address;
       p.conn = c;
       p.conn_dialed = dialed;
       if (!p.address.empty())
@@ -401,7 +403,7 @@ private:
     if (colon == std::string::npos || ec)
       return;  // not host:port: nothing to dial (validated at start for seeds)
     auto port = static_cast<uint16_t>(std::stoul(address.substr(colon + 1)));
-    auto h = handlers_for(true);
+    auto h = handlers_for(true, address);
     auto on_closed = h.on_closed;
     std::weak_ptr<node_impl> w = shared_from_this();
     h.on_closed = [w, address, on_closed](const connection& c, const error& e) {
