@@ -33,6 +33,7 @@ const char* to_string(errc x) {
     case errc::start_failed: return "start_failed";
     case errc::noconnection: return "noconnection";
     case errc::no_codec: return "no_codec";
+    case errc::name_conflict: return "name_conflict";
   }
   return "unknown";
 }

@@ -2,7 +2,8 @@
 //   test_node NAME SECRET [SEED|""] [--listen HOST:PORT] [--dns NAME:PORT]
 // Prints "ready PORT ECHO_ID INCARNATION" once listening; ECHO_ID is a process that answers
 // every string with "re: " + it. Then reads commands, one per line (see `commands` below),
-// and answers each with one line. Runs until killed or until its stdin closes.
+// and answers each with one line. Runs until killed or until its stdin closes. It runs a
+// global registry (cluster/global_registry.hpp).
 
 #include <cstdio>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <iostream>
 #include <string>
 
+#include "corvid/cluster/global_registry.hpp"
 #include "corvid/cluster/node.hpp"
 #include "corvid/cluster/presence_adapter.hpp"
 #include "corvid/pubsub/hub.hpp"
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
   });
   if (!echo)
     return 1;
+  auto reg = corvid::cluster::global_registry::start(rt, n.value());
+  if (!reg)
+    return 1;
   std::printf("ready %u %llu %llu\n", n.value()->port(), static_cast<unsigned long long>(echo->local_id()),
               static_cast<unsigned long long>(corvid::local_node(rt).incarnation));
   std::fflush(stdout);
@@ -86,6 +91,19 @@ int main(int argc, char** argv) {
        auto ref = who.track(*p, arg.substr(0, sp), arg.substr(sp + 1));
        return ref ? "ok" : corvid::describe(ref.error());
      }},
+    // register NAME: the echo process takes NAME cluster-wide; "ok" or the error.
+    {"register", [&](const std::string& name) {
+       auto e = (*reg)->register_name(name, *echo);
+       return e ? corvid::describe(e) : std::string{"ok"};
+     }},
+    // whereis NAME: "none", "local ID" or "NODE ID".
+    {"whereis", [&](const std::string& name) -> std::string {
+       auto p = (*reg)->whereis(name);
+       if (!p)
+         return "none";
+       auto where = corvid::node_of(p);
+       return (where ? where->name : std::string{"local"}) + " " + std::to_string(p.local_id());
+     }},
   };
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -95,6 +113,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", out.c_str());
     std::fflush(stdout);
   }
+  (*reg)->stop();
   n.value()->stop();
   return 0;
 }

@@ -32,6 +32,7 @@ enum class errc : uint8_t {
   start_failed,            ///< a supervisor could not start a child (OTP's failed_to_start_child)
   noconnection,            ///< the node of a remote process is not connected (or was lost)
   no_codec,                ///< a message to another node holds a type without a registered codec
+  name_conflict,           ///< a cluster-wide name was taken by an earlier claim; context names the winner
 };
 
 /// Category atom of corvid errors.
