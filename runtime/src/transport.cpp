@@ -107,9 +107,16 @@ std::optional<node_id> node_of(const pid& p) {
 
 caf::error deliver_message(const pid& to, const pid& from, caf::message m, reply_handle reply) {
   auto b = to.block();
-  if (!b)
-    return make_error(errc::down, "no such process: " + to.to_string());
-  return detail::push(*b, detail::envelope{std::move(m), from, std::move(reply)}, false, caf::timespan{0});
+  if (!b) {
+    auto err = make_error(errc::down, "no such process: " + to.to_string());
+    reply.fail(err);
+    return err;
+  }
+  detail::envelope e{std::move(m), from, std::move(reply)};
+  auto err = detail::push(*b, std::move(e), false, caf::timespan{0});
+  if (err && e.reply)
+    e.reply.fail(err);  // refused (still ours): the caller learns why, not merely that it is down
+  return err;
 }
 
 void deliver_exit(const pid& to, const pid& from, caf::error reason) {

@@ -2,6 +2,7 @@
 // monitor, and what a lost or restarted member leaves behind. (Several runtimes in this test
 // process; tests that kill OS processes come with the multi-process fixture.)
 
+#include <future>
 #include <thread>
 
 #include "../support/cluster_member.hpp"
@@ -245,6 +246,43 @@ TEST_CASE("a member silent on every link is declared down well before dead_after
   CHECK(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 8s));
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // dead_after is 10 s
   to_x.thaw();
+}
+
+TEST_CASE("the receiver's mailbox bound applies to remote senders: a call to a full mailbox fails with overloaded") {
+  member a{"a@full"};
+  member b{"b@full", {a.address()}};
+  REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<int> handled{0};
+  spawn_options so;
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = 2;
+  so.mailbox->policy = overflow::reject;
+  // Its first message holds it (test-only: a handler that waits), so later ones queue up.
+  auto busy = spawn(*b.rt, [released, &handled](process&) -> behavior {
+    return {[released, &handled](int x) {
+      if (x == 0)
+        released.wait();
+      ++handled;
+      return x;
+    }};
+  }, so);
+  REQUIRE(busy);
+  auto far = as_seen_from(a, b, *busy);
+  CHECK(send(far, 0) == caf::none);
+  REQUIRE(eventually([&] { return stats(*busy).length == 0 && handled.load() == 0; }, 10s));
+  CHECK(send(far, 1) == caf::none);
+  CHECK(send(far, 2) == caf::none);
+  REQUIRE(eventually([&] { return stats(*busy).length == 2; }, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = call<int>(far, 30s, 3);
+  CHECK(r.error() == errc::overloaded);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);  // an answer, not the call's timeout
+  release.set_value();
+  CHECK(call<int>(far, 10s, 4) == 4);
+  CHECK(handled.load() == 4);
+  exit(*busy, reason::shutdown());
 }
 
 } // TEST_SUITE
