@@ -13,13 +13,6 @@
 
 namespace cluster_test {
 
-size_t rss_bytes() {
-  std::ifstream f("/proc/self/statm");
-  size_t total = 0, resident = 0;
-  f >> total >> resident;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 raw_client::raw_client(uint16_t port, std::chrono::milliseconds recv_timeout) : sock_(io_) {
   sock_.connect(loopback(port));
   timeval tv{};

@@ -2,6 +2,7 @@
 // Loopback test harness: an io_context on its own thread per node, handlers that record
 // what happened, and waits with deadlines (never sleeps) on those records.
 
+#include "../support/rss.hpp"
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -155,16 +156,7 @@ inline corvid::cluster::v1::Frame send_frame(uint64_t to, std::string payload) {
   return f;
 }
 
-/// Resident set size of this process, from /proc/self/statm.
-size_t rss_bytes();
-
-// ASan keeps freed memory in quarantine (256 MiB by default) instead of reusing it, so RSS
-// bounds only hold in plain builds; under ASan they are reported, not enforced.
-#if defined(__SANITIZE_ADDRESS__)
-#define CHECK_RSS(cond) WARN(cond)
-#else
-#define CHECK_RSS(cond) CHECK(cond)
-#endif
+using corvid::test::rss_bytes;
 
 /// A plain blocking TCP client with a receive timeout, for speaking raw bytes.
 class raw_client {

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../support/child_node.hpp"
+#include "../support/rss.hpp"
 
 using namespace corvid;
 using namespace corvid::test;
@@ -103,6 +104,46 @@ TEST_CASE("nodes find each other through a DNS name that lists them all, re-reso
   CHECK(members_become(d, 3));
   CHECK(members_become(c, 3));
   std::filesystem::remove(hosts);
+}
+
+TEST_CASE("a frozen peer flooded: the sender holds at most its lane cap, sends are refused, a healthy peer still answers") {
+  auto o = node_opts();
+  o.phi_threshold = 0;                 // keep the frozen peer a member: the queue is what is tested
+  o.wire.dead_after = 60s;
+  o.wire.stuck_after = 60s;
+  o.wire.data = {4096, 16u << 20};     // 16 MiB of data-lane queue per peer
+  member a{"a@flood", custom, o};
+  child_node frozen{"f@flood", a.address()};
+  child_node healthy{"h@flood", a.address()};
+  REQUIRE(eventually([&] { return a.up_count() == 2; }, 10s));
+  auto far = remote_pid(*a.rt, {"f@flood", frozen.incarnation}, frozen.echo_id);
+  auto ok = remote_pid(*a.rt, {"h@flood", healthy.incarnation}, healthy.echo_id);
+  kill(frozen.os_pid, SIGSTOP);
+  const std::string chunk(4096, 'x');
+  size_t rss0 = rss_bytes(), refused = 0, accepted = 0, answers = 0;
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < 1000; ++i) {
+      auto e = send(far, chunk);
+      if (e == errc::overloaded)
+        ++refused;
+      else if (!e)
+        ++accepted;
+    }
+    // The healthy peer's lanes are its own: its calls go through during the flood.
+    if (call<std::string>(ok, 10s, std::string{"still there"}) == std::string{"re: still there"})
+      ++answers;
+  }
+  size_t rss1 = rss_bytes();
+  MESSAGE("accepted " << accepted << " refused " << refused << " RSS +" << (rss1 - std::min(rss0, rss1)) / 1024 << " KiB");
+  CHECK(refused > 0);                                    // the cap was reached
+  CHECK(accepted * chunk.size() <= 24u << 20);           // no more than the cap (plus framing slack) was taken
+  CHECK_RSS(rss1 <= rss0 + (16u << 20) + (16u << 20));   // cap + 16 MiB
+  CHECK(answers > 0);
+  for (auto& m : a.node->members())
+    if (m.id.name == "f@flood")
+      CHECK(m.data.queued_bytes <= 16u << 20);
+  kill(frozen.os_pid, SIGCONT);
 }
 
 } // TEST_SUITE

@@ -171,4 +171,24 @@ TEST_CASE("a lost tail is noticed from the origin's status and repaired") {
   CHECK(b.hub->stats().gaps == 0);
 }
 
+TEST_CASE("a restarted origin numbers from 1 again: its broadcasts arrive without a false gap") {
+  pubsub_member a{"a@reborn"};
+  inbox box;
+  (void) listener(a, box, "a", "room");
+  auto b = std::make_unique<pubsub_member>("b@reborn", std::vector<std::string>{a.address()});
+  REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(b->hub->broadcast("room", std::to_string(i)) == caf::none);
+  for (int i = 1; i <= 3; ++i)
+    CHECK(box.take(10s) == std::optional<std::string>{"a " + std::to_string(i)});
+  b.reset();  // stopped; it comes back under the same name, a new incarnation
+  REQUIRE(eventually([&] { return a.up_count() == 0; }, 10s));
+  b = std::make_unique<pubsub_member>("b@reborn", std::vector<std::string>{a.address()});
+  REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
+  REQUIRE(b->hub->broadcast("room", std::string{"after restart"}) == caf::none);
+  CHECK(box.take(10s) == std::optional<std::string>{"a after restart"});
+  CHECK(a.hub->stats().gaps == 0);
+  CHECK(a.hub->held() == 0);
+}
+
 } // TEST_SUITE
