@@ -230,24 +230,6 @@ TEST_CASE("a member heard late on one link is vouched for by another and stays u
   CHECK(suspected_down.load() == 0);
 }
 
-TEST_CASE("a member silent on every link is declared down well before dead_after") {
-  auto patient = [](cluster::node_options o) {
-    o.wire.dead_after = 10s;
-    return o;
-  };
-  tcp_proxy to_x;
-  member x{"x@silent", custom, patient(reached_through(to_x))};
-  to_x.target(x.node->port());
-  member a{"a@silent", custom, patient(node_opts({to_x.address()}))};
-  member b{"b@silent", custom, patient(node_opts({to_x.address()}))};
-  REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && x.up_count() == 2; }, 10s));
-  to_x.freeze();  // x goes silent for a and b alike: b cannot vouch
-  auto t0 = std::chrono::steady_clock::now();
-  CHECK(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 8s));
-  CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // dead_after is 10 s
-  to_x.thaw();
-}
-
 TEST_CASE("the receiver's mailbox bound applies to remote senders: a call to a full mailbox fails with overloaded") {
   member a{"a@full"};
   member b{"b@full", {a.address()}};
@@ -255,15 +237,18 @@ TEST_CASE("the receiver's mailbox bound applies to remote senders: a call to a f
   std::promise<void> release;
   auto released = release.get_future().share();
   std::atomic<int> handled{0};
+  std::atomic<bool> holding{false};
   spawn_options so;
   so.mailbox = mailbox_options{};
   so.mailbox->capacity = 2;
   so.mailbox->policy = overflow::reject;
   // Its first message holds it (test-only: a handler that waits), so later ones queue up.
-  auto busy = spawn(*b.rt, [released, &handled](process&) -> behavior {
-    return {[released, &handled](int x) {
-      if (x == 0)
+  auto busy = spawn(*b.rt, [released, &handled, &holding](process&) -> behavior {
+    return {[released, &handled, &holding](int x) {
+      if (x == 0) {
+        holding = true;
         released.wait();
+      }
       ++handled;
       return x;
     }};
@@ -271,7 +256,7 @@ TEST_CASE("the receiver's mailbox bound applies to remote senders: a call to a f
   REQUIRE(busy);
   auto far = as_seen_from(a, b, *busy);
   CHECK(send(far, 0) == caf::none);
-  REQUIRE(eventually([&] { return stats(*busy).length == 0 && handled.load() == 0; }, 10s));
+  REQUIRE(eventually([&] { return holding.load(); }, 10s));
   CHECK(send(far, 1) == caf::none);
   CHECK(send(far, 2) == caf::none);
   REQUIRE(eventually([&] { return stats(*busy).length == 2; }, 10s));

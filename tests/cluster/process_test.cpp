@@ -146,4 +146,28 @@ TEST_CASE("a frozen peer flooded: the sender holds at most its lane cap, sends a
   kill(frozen.os_pid, SIGCONT);
 }
 
+TEST_CASE("a frozen member is found by its late heartbeats and confirmed by another member, well before dead_after") {
+  auto o = node_opts();
+  o.wire.dead_after = 10s;  // only the failure detector may act within this test
+  member a{"a@frozen", custom, o};
+  child_node x{"x@frozen", a.address()};
+  o.seeds = {a.address()};
+  member b{"b@frozen", custom, o};
+  REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2; }, 10s));
+  std::atomic<int> asked{0};
+  auto tid = telemetry::attach("corvid.cluster.suspect", [&](const telemetry::event& e) {
+    if (e.name == "corvid.cluster.suspect")
+      ++asked;
+  });
+  kill(x.os_pid, SIGSTOP);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 9s));
+  auto took = std::chrono::steady_clock::now() - t0;
+  telemetry::detach(tid);
+  MESSAGE("detected in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < 5s);        // dead_after is 10 s
+  CHECK(asked.load() > 0); // a suspect is probed through the other member first
+  kill(x.os_pid, SIGCONT);
+}
+
 } // TEST_SUITE
