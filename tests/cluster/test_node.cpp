@@ -14,9 +14,11 @@
 #include "corvid/cluster/global_registry.hpp"
 #include "corvid/cluster/node.hpp"
 #include "corvid/cluster/presence_adapter.hpp"
+#include "corvid/cluster/pubsub_adapter.hpp"
 #include "corvid/pubsub/hub.hpp"
 #include "corvid/pubsub/presence.hpp"
 #include "corvid/runtime.hpp"
+#include "storm_ledger.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -68,12 +70,23 @@ int main(int argc, char** argv) {
   auto reg = corvid::cluster::global_registry::start(rt, n.value());
   if (!reg)
     return 1;
+  // Pubsub and Presence across the cluster, set up before "ready" so no member-up is missed.
+  corvid::test::storm_ledger ledger;
+  auto ps_link = std::make_shared<corvid::cluster::pubsub_adapter>(rt, n.value());
+  corvid::pubsub::hub_options ho;
+  ho.adapter = ps_link;
+  ho.on_gap = [&ledger](const corvid::pubsub::sequence_gap& g) {
+    ledger.gap(g.origin + "/" + std::to_string(g.incarnation), g.expected, g.received);
+  };
+  corvid::pubsub::hub hub{rt, ho};
+  ps_link->attach(hub);
+  corvid::pubsub::presence who{hub};
+  auto presence_link = corvid::cluster::presence_adapter::start(rt, n.value(), who);
   std::printf("ready %u %llu %llu\n", n.value()->port(), static_cast<unsigned long long>(echo->local_id()),
               static_cast<unsigned long long>(corvid::local_node(rt).incarnation));
   std::fflush(stdout);
-  corvid::pubsub::hub hub{rt};
-  corvid::pubsub::presence who{hub};
-  auto presence_link = corvid::cluster::presence_adapter::start(rt, n.value(), who);
+  const std::string me = std::string{argv[1]} + "/" + std::to_string(corvid::local_node(rt).incarnation);
+  uint64_t published = 0;
   // A command's first word picks its handler; the rest of the line is its argument.
   std::map<std::string, std::function<std::string(const std::string&)>> commands{
     {"members", [&](const std::string&) {
@@ -90,6 +103,39 @@ int main(int argc, char** argv) {
          return "error";
        auto ref = who.track(*p, arg.substr(0, sp), arg.substr(sp + 1));
        return ref ? "ok" : corvid::describe(ref.error());
+     }},
+    // subscribe TOPIC: a process here records every "origin/incarnation/seq" broadcast on TOPIC
+    {"subscribe", [&](const std::string& topic) -> std::string {
+       auto p = corvid::spawn(rt, [&ledger](corvid::process&) -> corvid::behavior {
+         return {[&ledger](const std::string& m) {
+           auto slash = m.rfind('/');
+           ledger.received(m.substr(0, slash), std::stoull(m.substr(slash + 1)));
+         }};
+       });
+       return p && !hub.subscribe(*p, topic) ? "ok" : "error";
+     }},
+    // publish TOPIC N: N broadcasts numbered like the hub numbers them (only this command
+    // broadcasts on this hub); "ok LAST"
+    {"publish", [&](const std::string& arg) -> std::string {
+       auto sp = arg.find(' ');
+       auto topic = arg.substr(0, sp);
+       auto count = sp == std::string::npos ? 1 : std::stoul(arg.substr(sp + 1));
+       for (unsigned long i = 0; i < count; ++i)
+         if (auto e = hub.broadcast(topic, me + "/" + std::to_string(++published)))
+           return corvid::describe(e);
+       return "ok " + std::to_string(published);
+     }},
+    // last ORIGIN/INCARNATION: the last number received from it
+    {"last", [&](const std::string& o) { return std::to_string(ledger.last(o)); }},
+    // check: "ok RECEIVED GAPS" if nothing was lost silently, else "violation: ..."
+    {"check", [&](const std::string&) { return ledger.check(); }},
+    // list TOPIC: the presence keys on TOPIC as "key@node", sorted, space separated
+    {"list", [&](const std::string& topic) {
+       std::string out;
+       for (auto& [key, kp] : who.list(topic))
+         for (auto& m : kp.metas)
+           out += (out.empty() ? "" : " ") + key + "@" + m.node;
+       return out.empty() ? std::string{"-"} : out;
      }},
     // register NAME: the echo process takes NAME cluster-wide; "ok" or the error.
     {"register", [&](const std::string& name) {
