@@ -19,6 +19,18 @@ std::string payload_of(uint64_t i) {
   return p;
 }
 
+// b dials a listener of a (kept in `l`); returns b's connection once both sides are up.
+connection connect(node& a, node& b, options ao, options bo, std::optional<listener>& l) {
+  auto lr = listener::open(a.net.io, loopback(0), std::move(ao), a.rec.make());
+  REQUIRE(lr);
+  l = lr.value();
+  auto cr = connection::dial(b.net.io, loopback(l->port()), std::move(bo), b.rec.make());
+  REQUIRE(cr);
+  REQUIRE(b.rec.wait_for([](auto& r) { return r.ups.size() == 1; }));
+  REQUIRE(a.rec.wait_for([](auto& r) { return r.ups.size() == 1; }));
+  return cr.value();
+}
+
 // A pause longer than the connection's stream gap, so every send is eligible for the fast path.
 void pause_between_sends() { std::this_thread::sleep_for(100us); }
 
@@ -40,13 +52,8 @@ TEST_CASE("sends go out while the sender's I/O thread is blocked; a burst that o
   auto bo = make_options("b");
   bo.dead_after = 120s;
   bo.stuck_after = 120s;
-  auto l = listener::open(a.net.io, loopback(0), ao, a.rec.make());
-  REQUIRE(l);
-  auto cr = connection::dial(b.net.io, loopback(l.value().port()), bo, b.rec.make());
-  REQUIRE(cr);
-  auto c = cr.value();
-  REQUIRE(b.rec.wait_for([](auto& r) { return r.ups.size() == 1; }));
-  REQUIRE(a.rec.wait_for([](auto& r) { return r.ups.size() == 1; }));
+  std::optional<listener> l;
+  auto c = connect(a, b, ao, bo, l);
 
   // b's only I/O thread now waits: whatever reaches a was written by this thread.
   boost::asio::post(b.net.io, [&] { io_blocked.wait(60s); });
@@ -105,12 +112,8 @@ TEST_CASE("sends go out while the sender's I/O thread is blocked; a burst that o
 
 TEST_CASE("a closed connection refuses sends; one closed during a burst of direct writes ends cleanly") {
   node a, b;
-  auto l = listener::open(a.net.io, loopback(0), make_options("a"), a.rec.make());
-  REQUIRE(l);
-  auto cr = connection::dial(b.net.io, loopback(l.value().port()), make_options("b"), b.rec.make());
-  REQUIRE(cr);
-  auto c = cr.value();
-  REQUIRE(b.rec.wait_for([](auto& r) { return r.ups.size() == 1; }));
+  std::optional<listener> l;
+  auto c = connect(a, b, make_options("a"), make_options("b"), l);
   std::atomic<bool> stop{false};
   std::vector<std::thread> senders;
   for (int t = 0; t < 3; ++t)
