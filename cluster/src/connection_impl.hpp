@@ -73,7 +73,7 @@ private:
   // The writer (connection_io.cpp). One writer at a time owns in_flight_: whoever set
   // writing_, or whoever holds write_mu_ while writing_ is false.
   void take_round(bool lanes);
-  bool direct_write_ok() const;
+  bool direct_write_ok();
   void write_now();
   bool write_in_flight_now(boost::system::error_code& ec);
   void start_async_write();
@@ -111,9 +111,11 @@ private:
   // (no hop to the I/O thread); a write the socket cannot take at once continues on the
   // strand. TLS always writes on the strand (an ssl::stream is not shared between threads).
   // write_mu_ guards what follows, and the socket's descriptor against close().
-  // A send that comes within `stream_gap` of the end of this connection's previous write is
-  // part of a stream: it is queued for the strand, which writes many frames at once.
+  // A send that comes within `stream_gap` of this connection's previous send, or of the end
+  // of its previous write, is part of a stream: it is queued for the strand, which writes
+  // many frames at once (a request and its answer are a round trip apart, 20 us or more).
   static constexpr int64_t stream_gap_ns = 10'000;
+  std::atomic<int64_t> last_send_ns_{0};
   std::atomic<int64_t> last_write_end_ns_{0};
   std::mutex write_mu_;
   // Handshake frames bypass the lanes: they are few and must go before anything else.

@@ -229,11 +229,14 @@ void connection_impl::take_round(bool lanes) {
   }
 }
 
-// Plain TCP, up, and not in the middle of a stream.
-bool connection_impl::direct_write_ok() const {
-  return !tls_ctx_ && up_.load(std::memory_order_acquire) &&
-         static_cast<int64_t>(monotonic_ns()) - last_write_end_ns_.load(std::memory_order_relaxed) >=
-             stream_gap_ns;
+// Plain TCP, up, and not in the middle of a stream (see stream_gap_ns).
+bool connection_impl::direct_write_ok() {
+  if (tls_ctx_ || !up_.load(std::memory_order_acquire))
+    return false;
+  const auto now = static_cast<int64_t>(monotonic_ns());
+  const auto prev = last_send_ns_.exchange(now, std::memory_order_relaxed);
+  return now - prev >= stream_gap_ns &&
+         now - last_write_end_ns_.load(std::memory_order_relaxed) >= stream_gap_ns;
 }
 
 // Any thread, plain TCP, up: writes what waits without blocking. What the socket does not
