@@ -111,11 +111,14 @@ private:
   // (no hop to the I/O thread); a write the socket cannot take at once continues on the
   // strand. TLS always writes on the strand (an ssl::stream is not shared between threads).
   // write_mu_ guards what follows, and the socket's descriptor against close().
-  // A send that comes within `stream_gap` of this connection's previous send, or of the end
-  // of its previous write, is part of a stream: it is queued for the strand, which writes
-  // many frames at once (a request and its answer are a round trip apart, 20 us or more).
-  static constexpr int64_t stream_gap_ns = 10'000;
+  // A send is part of a stream, queued for the strand (which writes many frames at once),
+  // when it comes within `write_gap` of the end of this connection's previous write, or
+  // within `send_gap` of its previous send with nothing read in between (an answer read
+  // since marks a request and reply exchange, which goes straight out).
+  static constexpr int64_t write_gap_ns = 10'000;
+  static constexpr int64_t send_gap_ns = 100'000;
   std::atomic<int64_t> last_send_ns_{0};
+  std::atomic<bool> read_since_send_{false};
   std::atomic<int64_t> last_write_end_ns_{0};
   std::mutex write_mu_;
   // Handshake frames bypass the lanes: they are few and must go before anything else.

@@ -130,6 +130,7 @@ void connection_impl::on_read(const boost::system::error_code& ec, size_t n) {
     return;
   }
   last_heard_ = steady_clock::now();
+  read_since_send_.store(true, std::memory_order_relaxed);
   size_t off = 0;
   while (off < n) {
     const auto s = reader_.feed(scratch_.data() + off, n - off);
@@ -229,14 +230,15 @@ void connection_impl::take_round(bool lanes) {
   }
 }
 
-// Plain TCP, up, and not in the middle of a stream (see stream_gap_ns).
+// Plain TCP, up, and not in the middle of a stream (see write_gap_ns).
 bool connection_impl::direct_write_ok() {
   if (tls_ctx_ || !up_.load(std::memory_order_acquire))
     return false;
   const auto now = static_cast<int64_t>(monotonic_ns());
   const auto prev = last_send_ns_.exchange(now, std::memory_order_relaxed);
-  return now - prev >= stream_gap_ns &&
-         now - last_write_end_ns_.load(std::memory_order_relaxed) >= stream_gap_ns;
+  const bool answered = read_since_send_.exchange(false, std::memory_order_relaxed);
+  return (answered || now - prev >= send_gap_ns) &&
+         now - last_write_end_ns_.load(std::memory_order_relaxed) >= write_gap_ns;
 }
 
 // Any thread, plain TCP, up: writes what waits without blocking. What the socket does not

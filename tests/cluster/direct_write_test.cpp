@@ -32,7 +32,7 @@ connection connect(node& a, node& b, options ao, options bo, std::optional<liste
 }
 
 // A pause longer than the connection's stream gap, so every send is eligible for the fast path.
-void pause_between_sends() { std::this_thread::sleep_for(100us); }
+void pause_between_sends() { std::this_thread::sleep_for(300us); }
 
 } // namespace
 
