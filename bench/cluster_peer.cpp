@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
     return {[&self](int64_t x) { (void) self.send(self.sender(), x); }};
   });
   auto sink = spawn(rt, [](process&) -> behavior { return {[](const std::string&) {}}; });
+  // Big mailboxes: a remote delivery into a full one is dropped, and the counts a benchmark
+  // waits for would never arrive (the figures are the transport's, not the receiver's bound).
+  spawn_options big;
+  big.mailbox = mailbox_options{};
+  big.mailbox->capacity = 10'000'000;
   auto sub = spawn(rt, [count = int64_t{0}](process& self) mutable -> behavior {
     return {[&self, &count](int64_t seq, int64_t total, const pid& publisher) {
       if (total == 0) {
@@ -74,7 +79,7 @@ int main(int argc, char** argv) {
       if (seq % 1024 == 0 || seq == total)
         (void) self.send(publisher, count);
     }};
-  });
+  }, big);
   if (!echo || !sink || !sub || hub.subscribe(*sub, "bench"))
     return 1;
   std::printf("ready %u %llu %llu %llu %llu\n", n->port(), static_cast<unsigned long long>(echo->local_id()),

@@ -81,7 +81,10 @@ error connection_impl::send(lane l, v1::Frame f) {
     queue(l).drop_all();
     return {errc::not_connected, "connection closed"};
   }
-  kick();
+  if (direct_write_ok())
+    write_now();
+  else
+    kick();
   return {};
 }
 

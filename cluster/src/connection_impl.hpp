@@ -1,6 +1,6 @@
 #pragma once
-// The state behind a cluster::connection. Everything but the queues, the atomics and the
-// peer record is touched only on `strand_`.
+// The state behind a cluster::connection. Everything but the queues, the atomics, the peer
+// record and the writer's state (under `write_mu_`) is touched only on `strand_`.
 
 #include <atomic>
 #include <chrono>
@@ -70,6 +70,14 @@ private:
   void on_heartbeat(const v1::Heartbeat& hb);
   void kick();
   void pump();
+  // The writer (connection_io.cpp). One writer at a time owns in_flight_: whoever set
+  // writing_, or whoever holds write_mu_ while writing_ is false.
+  void take_round(bool lanes);
+  bool direct_write_ok();
+  void write_now();
+  bool write_in_flight_now(boost::system::error_code& ec);
+  void start_async_write();
+  void on_written(const boost::system::error_code& ec);
   void arm_tick();
   void on_tick();
   void close(error why);
@@ -96,13 +104,28 @@ private:
   v1::Hello peer_hello_;
   error closing_reason_;
 
-  // Handshake frames bypass the lanes: they are few and must go before anything else.
-  std::vector<std::string> handshake_out_;
   outbound_queue control_;
   outbound_queue data_;
   std::atomic<bool> kick_pending_{false};
-  bool writing_ = false;
+  // Plain TCP, once up: send() writes from the caller's thread when no write is in flight
+  // (no hop to the I/O thread); a write the socket cannot take at once continues on the
+  // strand. TLS always writes on the strand (an ssl::stream is not shared between threads).
+  // write_mu_ guards what follows, and the socket's descriptor against close().
+  // A send is part of a stream, queued for the strand (which writes many frames at once),
+  // when it comes within `write_gap` of the end of this connection's previous write, or
+  // within `send_gap` of its previous send with nothing read in between (an answer read
+  // since marks a request and reply exchange, which goes straight out).
+  static constexpr int64_t write_gap_ns = 10'000;
+  static constexpr int64_t send_gap_ns = 100'000;
+  std::atomic<int64_t> last_send_ns_{0};
+  std::atomic<bool> read_since_send_{false};
+  std::atomic<int64_t> last_write_end_ns_{0};
+  std::mutex write_mu_;
+  // Handshake frames bypass the lanes: they are few and must go before anything else.
+  std::vector<std::string> handshake_out_;
+  bool writing_ = false;  // an async write owns in_flight_
   std::vector<std::string> in_flight_;
+  size_t in_flight_off_ = 0;  // bytes of in_flight_[0] already written
 
   std::chrono::steady_clock::time_point last_heard_;
   uint64_t heartbeat_seq_ = 0;

@@ -1,6 +1,13 @@
 // Socket reading and writing, timers and closing of a connection. The writer takes control
 // frames before data frames on every write, and data in chunk-sized bites, so a heartbeat
-// waits behind at most one chunk.
+// waits behind at most one chunk. On plain TCP the sending thread writes itself when no
+// write is in flight; the strand takes over whatever the socket cannot take at once.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <iterator>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
@@ -123,6 +130,7 @@ void connection_impl::on_read(const boost::system::error_code& ec, size_t n) {
     return;
   }
   last_heard_ = steady_clock::now();
+  read_since_send_.store(true, std::memory_order_relaxed);
   size_t off = 0;
   while (off < n) {
     const auto s = reader_.feed(scratch_.data() + off, n - off);
@@ -208,42 +216,156 @@ void connection_impl::kick() {
   });
 }
 
-void connection_impl::pump() {
-  if (writing_ || phase_ == phase::closed)
-    return;
+// write_mu_ held, writing_ false: the next bites into in_flight_, handshake frames first,
+// then control, then at most one chunk's worth of data.
+void connection_impl::take_round(bool lanes) {
   in_flight_.clear();
+  in_flight_off_ = 0;
   for (auto& b : handshake_out_)
     in_flight_.push_back(std::move(b));
   handshake_out_.clear();
-  if (phase_ == phase::up) {
+  if (lanes) {
     control_.take(in_flight_, control_budget);
     data_.take(in_flight_, opts_.chunk_bytes);
   }
-  if (in_flight_.empty()) {
+}
+
+// Plain TCP, up, and not in the middle of a stream (see write_gap_ns).
+bool connection_impl::direct_write_ok() {
+  if (tls_ctx_ || !up_.load(std::memory_order_acquire))
+    return false;
+  const auto now = static_cast<int64_t>(monotonic_ns());
+  const auto prev = last_send_ns_.exchange(now, std::memory_order_relaxed);
+  const bool answered = read_since_send_.exchange(false, std::memory_order_relaxed);
+  return (answered || now - prev >= send_gap_ns) &&
+         now - last_write_end_ns_.load(std::memory_order_relaxed) >= write_gap_ns;
+}
+
+// Any thread, plain TCP, up: writes what waits without blocking. What the socket does not
+// take at once is left to the strand, as is data beyond this round's one chunk (so a caller
+// sending megabytes does not write them all, and control frames queued meanwhile overtake).
+void connection_impl::write_now() {
+  std::unique_lock lk(write_mu_);
+  // A write in flight takes the queued frames when it completes; a closed connection has
+  // dropped them.
+  if (writing_ || closed_.load(std::memory_order_acquire))
+    return;
+  take_round(true);
+  if (in_flight_.empty())
+    return;
+  boost::system::error_code ec;
+  if (write_in_flight_now(ec)) {
+    last_write_end_ns_.store(static_cast<int64_t>(monotonic_ns()), std::memory_order_relaxed);
+    in_flight_.clear();
+    lk.unlock();
+    if (control_.waiting() || data_.waiting())
+      kick();
+    return;
+  }
+  writing_ = true;  // the strand owns the rest (or the connection is failing)
+  lk.unlock();
+  if (ec) {
+    close_from_any_thread({errc::io, "write failed: " + ec.message()});
+    return;
+  }
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->phase_ != phase::closed)
+      self->start_async_write();
+  });
+}
+
+// write_mu_ held: writes in_flight_ (from in_flight_off_) with non-blocking sendmsg calls.
+// True once all is written; false with `ec` clear when the socket's buffer is full
+// (in_flight_ and in_flight_off_ then hold the rest), false with `ec` set on an error.
+bool connection_impl::write_in_flight_now(boost::system::error_code& ec) {
+  const int fd = sock_.native_handle();
+  size_t first = 0;
+  while (first < in_flight_.size()) {
+    iovec iov[64];
+    size_t n = 0;
+    for (size_t i = first; i < in_flight_.size() && n < std::size(iov); ++i, ++n) {
+      const size_t off = i == first ? in_flight_off_ : 0;
+      iov[n].iov_base = in_flight_[i].data() + off;
+      iov[n].iov_len = in_flight_[i].size() - off;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    const ssize_t w = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        ec.assign(errno, boost::system::system_category());
+      break;
+    }
+    auto left = static_cast<size_t>(w);
+    while (left > 0) {
+      const size_t rest = in_flight_[first].size() - in_flight_off_;
+      if (left < rest) {
+        in_flight_off_ += left;
+        break;
+      }
+      left -= rest;
+      in_flight_off_ = 0;
+      ++first;
+    }
+  }
+  in_flight_.erase(in_flight_.begin(), in_flight_.begin() + static_cast<std::ptrdiff_t>(first));
+  return in_flight_.empty();
+}
+
+// Strand: the one writer, from the queues. TLS writes only here.
+void connection_impl::pump() {
+  if (phase_ == phase::closed)
+    return;
+  bool mine = false;
+  {
+    std::lock_guard lk(write_mu_);
+    if (writing_)
+      return;
+    take_round(phase_ == phase::up);
+    mine = writing_ = !in_flight_.empty();
+  }
+  // (writing_ itself may belong to a caller's write by now.)
+  if (!mine) {
     if (phase_ == phase::closing)
       close(std::move(closing_reason_));
     return;
   }
+  start_async_write();
+}
+
+// Strand, writing_ set: in_flight_ is this write's until on_written.
+void connection_impl::start_async_write() {
   std::vector<asio::const_buffer> bufs;
   bufs.reserve(in_flight_.size());
-  for (const auto& b : in_flight_)
-    bufs.emplace_back(asio::buffer(b));
-  writing_ = true;
+  for (size_t i = 0; i < in_flight_.size(); ++i)
+    bufs.emplace_back(asio::buffer(in_flight_[i]) + (i == 0 ? in_flight_off_ : 0));
   auto done = asio::bind_executor(strand_, [self = shared_from_this()](
                                                const boost::system::error_code& ec, size_t) {
-    self->writing_ = false;
-    if (self->phase_ == phase::closed)
-      return;
-    if (ec) {
-      self->close({errc::io, "write failed: " + ec.message()});
-      return;
-    }
-    self->pump();
+    self->on_written(ec);
   });
   if (tls_)
     asio::async_write(*tls_, bufs, std::move(done));
   else
     asio::async_write(sock_, bufs, std::move(done));
+}
+
+void connection_impl::on_written(const boost::system::error_code& ec) {
+  {
+    std::lock_guard lk(write_mu_);
+    writing_ = false;
+    in_flight_.clear();
+  }
+  last_write_end_ns_.store(static_cast<int64_t>(monotonic_ns()), std::memory_order_relaxed);
+  if (phase_ == phase::closed)
+    return;
+  if (ec) {
+    close({errc::io, "write failed: " + ec.message()});
+    return;
+  }
+  pump();
 }
 
 void connection_impl::arm_tick() {
@@ -303,11 +425,15 @@ void connection_impl::close(error why) {
   boost::system::error_code ignored;
   handshake_timer_.cancel();
   tick_timer_.cancel();
-  sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  sock_.close(ignored);
+  {
+    // Not while a caller writes to the descriptor (it could be reused once closed).
+    std::lock_guard lk(write_mu_);
+    sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    sock_.close(ignored);
+    handshake_out_.clear();
+  }
   control_.drop_all();
   data_.drop_all();
-  handshake_out_.clear();
   // Callbacks often capture handles of this connection: dropping them breaks the cycle.
   auto h = std::move(h_);
   h_ = {};

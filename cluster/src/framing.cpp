@@ -7,6 +7,10 @@ namespace corvid::cluster::detail {
 namespace {
 // Buffers grown by one large frame are given back, so an idle peer costs little memory.
 constexpr size_t keep_capacity = 64 * 1024;
+
+uint64_t length_of(const unsigned char* h) {
+  return (uint64_t{h[0]} << 24) | (uint64_t{h[1]} << 16) | (uint64_t{h[2]} << 8) | uint64_t{h[3]};
+}
 } // namespace
 
 error encode_frame(const v1::Frame& f, size_t limit, std::string& out) {
@@ -37,6 +41,17 @@ frame_reader::step frame_reader::feed(const char* data, size_t n) {
   if (failed_)
     return {0, status::failed};
   size_t used = 0;
+  // The common case, a whole frame in the input: checked the same way, parsed where it lies.
+  if (header_have_ == 0 && n >= header_bytes) {
+    const uint64_t len = length_of(reinterpret_cast<const unsigned char*>(data));
+    if (len != 0 && len <= limit_ && n - header_bytes >= len) {
+      frame_.Clear();
+      if (!frame_.ParseFromArray(data + header_bytes, static_cast<int>(len)))
+        return fail(header_bytes + len, errc::protocol,
+                    "unparsable frame of " + std::to_string(len) + " bytes");
+      return {header_bytes + static_cast<size_t>(len), status::frame};
+    }
+  }
   if (header_have_ < header_bytes) {
     const size_t take = std::min(n, header_bytes - header_have_);
     std::copy_n(reinterpret_cast<const unsigned char*>(data), take, header_ + header_have_);
@@ -44,8 +59,7 @@ frame_reader::step frame_reader::feed(const char* data, size_t n) {
     used += take;
     if (header_have_ < header_bytes)
       return {used, status::need_more};
-    const uint64_t len = (uint64_t{header_[0]} << 24) | (uint64_t{header_[1]} << 16) |
-                         (uint64_t{header_[2]} << 8) | uint64_t{header_[3]};
+    const uint64_t len = length_of(header_);
     if (len == 0)
       return fail(used, errc::protocol, "zero-length frame");
     if (len > limit_)

@@ -12,7 +12,10 @@ void connection_impl::send_handshake(const v1::Frame& f) {
     close(std::move(e));
     return;
   }
-  handshake_out_.push_back(std::move(bytes));
+  {
+    std::lock_guard lk(write_mu_);
+    handshake_out_.push_back(std::move(bytes));
+  }
   pump();
 }
 

@@ -43,6 +43,11 @@ size_t outbound_queue::take(std::vector<std::string>& out, size_t budget) {
   return moved;
 }
 
+bool outbound_queue::waiting() const {
+  std::lock_guard lk(mu_);
+  return !q_.empty();
+}
+
 bool outbound_queue::above(double ratio) const {
   std::lock_guard lk(mu_);
   return static_cast<double>(st_.queued_frames) >= ratio * static_cast<double>(limits_.max_frames) ||

@@ -26,6 +26,9 @@ public:
   /// if any is waiting). Returns the bytes moved.
   size_t take(std::vector<std::string>& out, size_t budget);
 
+  /// True while anything waits.
+  bool waiting() const;
+
   /// True while the queue holds at least `ratio` of either cap.
   bool above(double ratio) const;
 
