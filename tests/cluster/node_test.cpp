@@ -265,6 +265,7 @@ TEST_CASE("the receiver's mailbox bound applies to remote senders: a call to a f
   CHECK(r.error() == errc::overloaded);
   CHECK(std::chrono::steady_clock::now() - t0 < 10s);  // an answer, not the call's timeout
   release.set_value();
+  REQUIRE(eventually([&] { return handled.load() == 3; }, 10s));  // 0, 1, 2: room again
   CHECK(call<int>(far, 10s, 4) == 4);
   CHECK(handled.load() == 4);
   exit(*busy, reason::shutdown());
