@@ -11,6 +11,12 @@
 // --allow-host: a Host name the demo answers to besides the loopback names and --address (see
 // server_options::allowed_hosts), e.g. the machine's name when it listens on 0.0.0.0.
 //
+// /dashboard (corvid's own dashboard, live/include/corvid/live/dashboard.hpp) needs a token: the demo
+// takes $CORVID_DASHBOARD_TOKEN or makes a random one, and prints the URL to open once, e.g.
+// http://127.0.0.1:4000/dashboard?token=...; that request sets a cookie and drops the token from the
+// URL. /metrics takes the same token (Authorization: Bearer ...) or cookie. A small supervision tree
+// (demo_sup with workers demo_worker_1..3) gives the dashboard's process pages something to show.
+//
 // Sessions are signed with $CORVID_SECRET or, on a loopback address, with a random secret made once
 // and kept in $XDG_STATE_HOME/corvid/secret (~/.local/state/corvid/secret), so open pages reconnect
 // and rejoin in place after a restart of this program. On another address CORVID_SECRET is required.
@@ -35,6 +41,7 @@
 #include "corvid/runtime/codec.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/supervisor.hpp"
 
 #ifndef LIVE_DEMO_TEMPLATES
 #define LIVE_DEMO_TEMPLATES "examples/live_demo/templates"
@@ -447,15 +454,40 @@ int main(int argc, char** argv) {
     opts.extra_metrics = [&cluster] { return cluster.metrics(); };
   }
   chat_room room{rt, hub, who};
-  live::dashboard_options dash;
-  if (cluster.node) dash.nodes = [&cluster] { return cluster.rows(); };
+  live::dashboard_mount dash;
+  if (cluster.node) dash.view.nodes = [&cluster] { return cluster.rows(); };
+  dash.hub = &hub;
+  if (const char* t = std::getenv("CORVID_DASHBOARD_TOKEN"); t && *t) dash.auth.token = t;
+  else dash.auth.token = live::random_token();
+  // A supervision tree for the dashboard to show: three idle workers under a one_for_one supervisor.
+  {
+    std::vector<corvid::child_spec> kids;
+    for (int i = 1; i <= 3; ++i) {
+      corvid::spawn_options so;
+      so.name = "demo_worker_" + std::to_string(i);
+      so.label = "demo_worker";
+      kids.push_back(corvid::child_spec::worker(
+          "worker_" + std::to_string(i), [](corvid::process&) -> corvid::behavior { return {[](int) {}}; }, so));
+    }
+    corvid::supervisor_flags sf;
+    sf.intensity = 100;  // the browser tests kill workers on purpose
+    corvid::spawn_options sup_opts;
+    sup_opts.name = "demo_sup";
+    sup_opts.label = "demo_sup";
+    if (auto sup = corvid::start_supervisor(rt, sf, std::move(kids), sup_opts); !sup)
+      std::cerr << "live_demo: demo supervisor: " << corvid::describe(sup.error()) << "\n";
+  }
   {
     live::server srv{rt, opts};
     srv.live("/", live::make_view<index_view>);
     srv.live("/counter", live::make_view<counter_view>);
     srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
     srv.live("/bench", [&] { return std::make_unique<bench_view>(hub); });
-    srv.live("/dashboard", live::dashboard_view(rt, dash));
+    if (auto err = live::mount_dashboard(srv, rt, dash); !err.empty()) {
+      std::cerr << "live_demo: " << err << "\n";
+      cluster.stop();
+      return 1;
+    }
     if (auto err = srv.start(); !err.empty()) {
       std::cerr << "live_demo: " << err << "\n";
       cluster.stop();
@@ -464,6 +496,8 @@ int main(int argc, char** argv) {
     std::cout << "corvid live demo on http://" << opts.address << ":" << srv.port() << "/";
     if (cluster.node) std::cout << " as node " << cf.node_name() << " (cluster port " << cluster.node->port() << ")";
     std::cout << std::endl;
+    std::cout << "dashboard: http://" << opts.address << ":" << srv.port() << "/dashboard?token=" << dash.auth.token
+              << std::endl;
     srv.wait();
     std::cout << "live_demo: stopping" << std::endl;
   }

@@ -280,6 +280,10 @@ void channel::on_join(const frame& f) {
   if (!parts) return refuse(reason("bad url"));
   auto route = cfg_.routes->find(parts->path);
   if (!route) return refuse(json::object{{"redirect", json::object{{"to", parts->path}}}});
+  if (!host_.may_join(parts->path)) {  // the page reloads: its HTTP request meets the hook
+    reject(rejection::auth, "not authenticated for " + log_escape(parts->path, 96));
+    return refuse(reason("unauthorized"));
+  }
 
   if (auto old = views_.find(f.topic); old != views_.end()) {  // a rejoin replaces the old instance
     auto v = std::move(old->second);

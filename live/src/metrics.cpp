@@ -12,6 +12,7 @@ std::string_view to_string(rejection r) noexcept {
     case rejection::csrf: return "csrf";
     case rejection::malformed: return "malformed";
     case rejection::host: return "host";
+    case rejection::auth: return "auth";
   }
   return "unknown";
 }

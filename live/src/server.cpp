@@ -177,6 +177,8 @@ struct server::impl {
   corvid::runtime& rt;
   server_options opts;
   router routes;
+  std::vector<std::pair<std::string, auth_hook>> guards;  // protect(): prefix -> hook
+  std::vector<std::function<void()>> stop_hooks;            // on_stop()
   std::unique_ptr<token_signer> sessions, csrf;
   std::optional<host_list> hosts;  // set by start()
   channel_config ccfg;
@@ -214,6 +216,13 @@ struct server::impl {
   }
   void load_assets();
   http::response<http::string_body> respond(const http::request<http::string_body>& req);
+  // The hook guarding `path`, or null.
+  const auth_hook* guard_of(std::string_view path) const {
+    for (auto& [prefix, hook] : guards)
+      if (path.rfind(prefix, 0) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/' || prefix == "/"))
+        return &hook;
+    return nullptr;
+  }
 };
 
 namespace {
@@ -317,9 +326,15 @@ struct sink_state final : detail::frame_sink {
       if (auto c = w.lock()) c->close(code);
     });
   }
+  bool may_join(std::string_view path) const override {
+    for (auto& p : denied)
+      if (path.rfind(p, 0) == 0 && (path.size() == p.size() || path[p.size()] == '/' || p == "/")) return false;
+    return true;
+  }
   std::weak_ptr<ws_conn> conn;
   asio::any_io_executor exec;
   std::size_t limit, byte_limit;
+  std::vector<std::string> denied;  // protected prefixes whose hook refused this connection's upgrade
   std::atomic<std::size_t> queued{0}, queued_bytes{0};
   std::atomic<bool> overflowed{false};
 };
@@ -585,6 +600,10 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
       stream_.expires_never();
       c = std::make_shared<ws_conn>(srv_, stream_.release_socket(), id, std::move(slot_));
       c->sink = std::make_shared<sink_state>(c, c->executor(), srv_.opts.outbound_frames, srv_.opts.outbound_bytes);
+      for (auto& [prefix, hook] : srv_.guards) {
+        auth_request ar{path, {}, req[http::field::authorization], req[http::field::cookie], true};
+        if (hook(ar).outcome != auth_decision::kind::allow) c->sink->denied.push_back(prefix);
+      }
       srv_.conns.emplace(id, c);
     }
     c->start(std::move(req));
@@ -646,8 +665,33 @@ http::response<http::string_body> server::impl::respond(const http::request<http
     return reply(http::status::method_not_allowed, "text/plain", "method not allowed\n");
   std::string_view target = req.target();
   auto path = target.substr(0, target.find('?'));
+  std::string set_cookie;
+  if (auto* hook = guard_of(path)) {
+    auto q = target.find('?');
+    auth_request ar{path, q == std::string_view::npos ? std::string_view{} : target.substr(q + 1),
+                    req[http::field::authorization], req[http::field::cookie], false};
+    auto d = (*hook)(ar);
+    if (d.outcome == auth_decision::kind::deny) {
+      metrics.reject(rejection::auth);
+      log(log_kind::client, "request for " + log_escape(path, 96) + " without valid credentials refused (401)");
+      auto res = reply(http::status::unauthorized, "text/plain", "authentication required\n");
+      if (!d.challenge.empty()) res.set(http::field::www_authenticate, d.challenge);
+      return res;
+    }
+    if (d.outcome == auth_decision::kind::redirect) {
+      auto res = reply(http::status::see_other, "text/plain", "");
+      res.set(http::field::location, d.location);
+      if (!d.set_cookie.empty()) res.set(http::field::set_cookie, d.set_cookie);
+      return res;
+    }
+    set_cookie = std::move(d.set_cookie);
+  }
+  auto with_cookie = [&](http::response<http::string_body> res) {
+    if (!set_cookie.empty()) res.set(http::field::set_cookie, set_cookie);
+    return res;
+  };
   if (!opts.metrics_path.empty() && path == opts.metrics_path)
-    return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
+    return with_cookie(reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text()));
   if (auto a = assets.find(path); a != assets.end()) return reply(http::status::ok, a->second.first, a->second.second);
   if (!opts.static_dir.empty() && path.rfind("/static/", 0) == 0) {
     auto rel = std::filesystem::path(std::string(path.substr(8))).lexically_normal();
@@ -656,7 +700,7 @@ http::response<http::string_body> server::impl::respond(const http::request<http
     return reply(http::status::not_found, "text/plain", "not found\n");
   }
   auto page = render_page(routes, *sessions, *csrf, target, opts.page);
-  if (page) return reply(http::status::ok, "text/html; charset=utf-8", std::move(*page));
+  if (page) return with_cookie(reply(http::status::ok, "text/html; charset=utf-8", std::move(*page)));
   if (page.error().code == errc::not_found || page.error().code == errc::bad_encoding)
     return reply(http::status::not_found, "text/plain", "not found\n");
   log(log_kind::view, page.error().message);
@@ -726,6 +770,21 @@ server::~server() { stop(); }
 
 void server::live(std::string path, view_factory f) { impl_->routes.add(std::move(path), std::move(f)); }
 
+void server::protect(std::string prefix, auth_hook hook) {
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  impl_->guards.emplace_back(std::move(prefix), std::move(hook));
+}
+
+bool server::is_protected(std::string_view path) const { return impl_->guard_of(path) != nullptr; }
+
+const server_options& server::options() const noexcept { return impl_->opts; }
+
+bool server::loopback() const {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(impl_->opts.address, ec);
+  return !ec && addr.is_loopback();
+}
+
 std::string server::start() {
   auto& m = *impl_;
   beast::error_code ec;
@@ -733,6 +792,12 @@ std::string server::start() {
   if (ec) return "bad address " + m.opts.address + ": " + ec.message();
   auto secret = resolve_secret(m.opts, addr.is_loopback());
   if (!secret) return secret.error().message;
+  if (!m.opts.metrics_path.empty() && m.opts.metrics_auth && !m.guard_of(m.opts.metrics_path))
+    protect(m.opts.metrics_path, m.opts.metrics_auth);
+  if (!m.opts.metrics_path.empty() && !addr.is_loopback() && !m.guard_of(m.opts.metrics_path))
+    return "refusing to serve " + m.opts.metrics_path + " on " + m.opts.address +
+           " without authentication: set server_options.metrics_auth (e.g. credentials_hook with a token), "
+           "mount the dashboard with credentials (it guards the metrics too), or set metrics_path = \"\"";
   {
     std::lock_guard<std::mutex> g{m.mtx};
     if (m.started) return "server already started";
@@ -800,8 +865,18 @@ void server::wait() {
   impl_->cv.wait(g, [this] { return impl_->stop_requested || impl_->stopped; });
 }
 
+void server::on_stop(std::function<void()> f) { impl_->stop_hooks.push_back(std::move(f)); }
+
 void server::stop() {
   auto& m = *impl_;
+  {
+    std::vector<std::function<void()>> hooks;
+    {
+      std::lock_guard<std::mutex> g{m.mtx};
+      hooks.swap(m.stop_hooks);
+    }
+    for (auto& f : hooks) f();
+  }
   std::vector<std::shared_ptr<ws_conn>> open;
   {
     std::lock_guard<std::mutex> g{m.mtx};

@@ -32,6 +32,7 @@ struct session_state final : channel_host {
   corvid::pid self() const override { return self_.self(); }
   corvid::process* proc() override { return &self_; }
   void close_connection(std::uint16_t code) override { sink->close(code); }
+  bool may_join(std::string_view path) const override { return sink->may_join(path); }
 
   process& self_;
   std::shared_ptr<frame_sink> sink;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
@@ -20,6 +21,8 @@ class frame_sink {
   virtual void send(std::string frame) = 0;
   /// Closes the connection with a websocket close code (1000 would make the client reload: avoid it).
   virtual void close(std::uint16_t code) = 0;
+  /// Whether the connection may join a view at `path` (see channel_host::may_join).
+  virtual bool may_join(std::string_view /*path*/) const { return true; }
 };
 
 /// A text frame from the client, for the session process.

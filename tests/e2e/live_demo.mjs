@@ -14,6 +14,7 @@ const base = `http://127.0.0.1:${port}`;
 const T = 20000; // generous: the box is shared and slow
 
 let demo = null;
+let dashToken = null; // the main demo's dashboard token (printed at start-up)
 let passed = 0;
 let failed = 0;
 
@@ -29,8 +30,10 @@ function startDemo(extra = [], onPort = null) {
     p.stdout.on("data", (d) => {
       out += d;
       const m = out.match(/corvid live demo on http:\/\/[^:]+:(\d+)\//);
-      if (m) {
+      const t = out.match(/dashboard: http:\S+\?token=(\S+)\n/);
+      if (m && t) {
         if (onPort) onPort(m[1]);
+        else dashToken = t[1];
         clearTimeout(timer);
         resolve(p);
       }
@@ -227,9 +230,19 @@ async function main() {
     await b.close();
   });
 
-  await test("dashboard: process rows render, and the total follows pages opening and closing", async () => {
-    await page.goto(`${base}/dashboard`);
+  await test("dashboard: an unauthenticated request is refused (pages, /metrics, a wrong token)", async () => {
+    for (const path of ["/dashboard", "/dashboard/processes", "/metrics", "/dashboard?token=wrong"]) {
+      const r = await fetch(`${base}${path}`, { redirect: "manual" });
+      if (r.status !== 401) throw new Error(`${path}: ${r.status}`);
+    }
+    const ok = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${dashToken}` } });
+    if (ok.status !== 200) throw new Error(`/metrics with the token: ${ok.status}`);
+  });
+
+  await test("dashboard: ?token= logs in (cookie), the URL loses the token, process rows render", async () => {
+    await page.goto(`${base}/dashboard/processes?token=${dashToken}`);
     await connected(page);
+    if (page.url().includes("token=")) throw new Error(`token left in ${page.url()}`);
     await page.waitForSelector("#process-rows tr.proc", { timeout: T });
     const total = async () => Number(await page.textContent("#total-processes"));
     const before = await total();
@@ -242,6 +255,75 @@ async function main() {
     await other.close();
     await page.waitForFunction(
       (n) => Number(document.querySelector("#total-processes").textContent) <= n, before, { timeout: T });
+  });
+
+  await test("dashboard: home charts grow points over a few seconds", async () => {
+    await page.goto(`${base}/dashboard`);
+    await connected(page);
+    const points = (id) => page.$eval(id, (e) => Number(e.getAttribute("data-points")));
+    await page.waitForSelector("#chart-processes", { timeout: T });
+    const first = await points("#chart-processes");
+    await page.waitForFunction(
+      (n) => Number(document.querySelector("#chart-processes").getAttribute("data-points")) >= n + 2, first, { timeout: T });
+    const poly = await page.$eval("#chart-processes polyline", (e) => e.getAttribute("points").trim().split(/\s+/).length);
+    if (poly < first + 2) throw new Error(`polyline has ${poly} points, chart said ${first}+`);
+    for (const id of ["#chart-mailbox", "#chart-handled", "#chart-rss", "#chart-estimate", "#chart-sessions", "#chart-broadcasts"])
+      if (!(await page.$(id))) throw new Error(`${id} missing`);
+    if (!/^0\.17\./.test((await page.textContent("#fact-caf")).trim())) throw new Error("no CAF version");
+    if (!/ \/ /.test(await page.textContent("#fact-fds"))) throw new Error("no fd usage");
+  });
+
+  await test("dashboard: sorting the processes table by name, both ways", async () => {
+    await page.click("#dash-nav-processes");
+    await page.waitForSelector("#process-rows tr.proc", { timeout: T });
+    const sortedBy = (dir) =>
+      page.waitForFunction((d) => {
+        const t = document.querySelector("#processes");
+        if (t.dataset.sort !== "name" || t.dataset.dir !== d) return false;
+        const names = [...document.querySelectorAll("#process-rows td.name")].map((e) => e.textContent);
+        if (names.length < 3) return false;
+        for (let i = 1; i < names.length; i++)
+          if (d === "asc" ? names[i - 1] > names[i] : names[i - 1] < names[i]) return false;
+        return true;
+      }, dir, { timeout: T });
+    await page.click("#sort-name");
+    await sortedBy("asc");
+    await page.click("#sort-name");
+    await sortedBy("desc");
+    if (!page.url().includes("sort=name&dir=desc")) throw new Error(`url ${page.url()}`);
+  });
+
+  await test("dashboard: opening a process shows its links (a supervised worker: its supervisor)", async () => {
+    await page.fill("#filter", "demo_worker_1");
+    await page.waitForFunction(() => {
+      const rows = document.querySelectorAll("#process-rows tr.proc");
+      return rows.length === 1 && rows[0].querySelector("td.name").textContent === "demo_worker_1";
+    }, null, { timeout: T });
+    await page.click("#process-rows tr.proc a.open");
+    await page.waitForSelector("#dash-process #proc-links", { timeout: T });
+    await textIs(page, "#proc-name", "demo_worker_1");
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#proc-links li.link")].some((l) => /demo_sup/.test(l.textContent) && /supervisor/.test(l.textContent)),
+      null, { timeout: T });
+    if (!/demo_sup/.test(await page.textContent("#proc-chain"))) throw new Error("supervisor chain without demo_sup");
+  });
+
+  await test("dashboard: killing a supervised child (after a confirmation) restarts it, its restart count goes up", async () => {
+    const before = Number(await page.textContent("#proc-restarts"));
+    const pidBefore = (await page.textContent("#proc-pid")).trim();
+    await page.click("#kill");
+    await page.waitForSelector("#confirm", { timeout: T });
+    if ((await page.textContent("#proc-status")).trim() !== "running") throw new Error("killed before confirming");
+    await page.click("#confirm-yes");
+    await page.waitForFunction(() => /^ended: .*kill/.test(document.querySelector("#proc-status").textContent), null, { timeout: T });
+    await page.goto(`${base}/dashboard/processes?filter=demo_worker_1`);
+    await connected(page);
+    await page.waitForFunction((b) => {
+      const rows = document.querySelectorAll("#process-rows tr.proc");
+      return rows.length === 1 && Number(rows[0].querySelector("td.restarts").textContent) === b + 1;
+    }, before, { timeout: T });
+    const pidAfter = (await page.textContent("#process-rows tr.proc a.open")).trim();
+    if (pidAfter === pidBefore) throw new Error("same pid after the restart");
   });
 
   await test("restart: the page reconnects by itself after the server restarts, and works", async () => {

@@ -83,6 +83,9 @@ class channel_host {
   virtual corvid::process* proc() { return nullptr; }
   /// Closes the connection with a websocket close code (the channel gave up on its client).
   virtual void close_connection(std::uint16_t /*code*/) {}
+  /// Whether this connection may join a view at `path` (false: under a path whose authentication
+  /// hook refused the websocket upgrade; see server::protect).
+  virtual bool may_join(std::string_view /*path*/) const { return true; }
 };
 
 /// One connection's LiveView channels (topics "lv:<id>") plus heartbeats.

@@ -1,4 +1,13 @@
-// The runtime dashboard: a live view of every process (pid, name/label, mailbox length and
+// The runtime dashboard. mount_dashboard() puts its pages under one path (behind authentication):
+//   /dashboard               home: charts of the last 5 minutes, drawn as SVG by the server, and system facts
+//   /dashboard/processes     every process, sortable and filterable, paged (rows go out as a stream)
+//   /dashboard/process/:id   one process: links, monitors, mailbox, restarts; kill / exit with a reason
+//
+//   corvid::live::dashboard_mount dm;
+//   dm.auth.token = corvid::live::random_token();          // or user + password, or a custom hook
+//   if (auto err = corvid::live::mount_dashboard(srv, rt, dm); !err.empty()) { ... refused ... }
+//
+// dashboard_view() below is the older single page, a live view of every process (pid, name/label, mailbox length and
 // high-water mark, memory, restarts, handled), longest mailboxes first, plus totals; it re-reads
 // corvid::processes(rt) on a timer and only the rows that changed travel as diffs.
 //
@@ -12,10 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "corvid/live/dashboard_auth.hpp"
 #include "corvid/live/view.hpp"
 
 namespace corvid {
 class runtime;
+}
+namespace corvid::pubsub {
+class hub;
 }
 
 namespace corvid::live {
@@ -43,5 +56,24 @@ view_factory dashboard_view(runtime& rt, dashboard_options opts = {});
 /// memory, handled, shown), and "nodes" (a list of maps: name, address, state, rtt, control,
 /// data, data_bytes, refused; empty for a single node).
 void dashboard_snapshot(runtime& rt, const dashboard_options& opts, assigns& out);
+
+class server;
+
+/// How mount_dashboard() mounts the pages.
+struct dashboard_mount {
+  std::string path = "/dashboard";  ///< the home page; the others are below it
+  credentials auth;                 ///< a token and/or basic auth; empty = $CORVID_DASHBOARD_TOKEN
+  auth_hook hook;                   ///< a custom authentication hook instead of `auth`
+  bool open_on_loopback = false;    ///< no authentication at all, allowed on a loopback address only
+  dashboard_options view;           ///< refresh interval, rows, the cluster's nodes
+  corvid::pubsub::hub* hub = nullptr;  ///< broadcasts/s on the home page (none = not charted)
+  std::size_t history = 300;        ///< samples kept (one a second: 5 minutes)
+};
+
+/// Mounts the dashboard on `srv` (before srv.start()); `rt` and `m.hub` must outlive the server.
+/// The pages, and the server's metrics_path unless something else guards it, are behind the
+/// authentication (server::protect). Returns "" or why it refused: no credentials (and not
+/// open_on_loopback on a loopback address), or unusable ones. Actions (kill, exit) are logged.
+std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m = {});
 
 }  // namespace corvid::live

@@ -21,8 +21,9 @@ enum class rejection : std::uint8_t {
   csrf,         ///< join whose _csrf_token does not match its page
   malformed,    ///< unparsable frame, unexpected binary frame
   host,         ///< request whose Host header is not in allowed_hosts (HTTP 400)
+  auth,         ///< request or join under a protected path without valid credentials (HTTP 401)
 };
-inline constexpr std::size_t rejection_kinds = 8;
+inline constexpr std::size_t rejection_kinds = 9;
 std::string_view to_string(rejection r) noexcept;
 
 /// Counters shared by a server and its channels; every member may be bumped from any thread.

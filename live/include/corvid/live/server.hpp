@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "corvid/live/dashboard_auth.hpp"
 #include "corvid/live/metrics.hpp"
 #include "corvid/live/page.hpp"
 #include "corvid/live/result.hpp"
@@ -67,6 +68,9 @@ struct server_options {
                                              ///< (against DNS rebinding): "example.com" (any port), "example.com:8443",
                                              ///< "*" (any: leave it to a proxy in front); other hosts get HTTP 400
   std::string metrics_path = "/metrics";     ///< Prometheus text: runtime + live counters ("" = not served)
+  auth_hook metrics_auth;                    ///< guards metrics_path (as server::protect). Without it (nor a
+                                             ///< protect() covering the path), start() refuses a non-loopback
+                                             ///< address unless metrics_path is ""
   std::function<std::string()> extra_metrics;  ///< more Prometheus text appended there (e.g. a cluster's)
   bool stop_on_signals = false;              ///< SIGINT/SIGTERM call stop()
   page_options page;
@@ -82,6 +86,19 @@ class server {
 
   /// Routes `path` (":name" segments capture params) to a view; before start().
   void live(std::string path, view_factory f);
+  /// Requests for `prefix` and the paths below it ("/dashboard", "/dashboard/x"), and joins of live
+  /// views there, pass `hook` first (dashboard_auth.hpp); before start(). A websocket whose upgrade
+  /// the hook refused gets "unauthorized" when it joins there (the client reloads and meets the hook).
+  void protect(std::string prefix, auth_hook hook);
+  /// Whether `path` is under a protect()ed prefix.
+  bool is_protected(std::string_view path) const;
+  /// Runs `f` once when the server stops (stop() or its destructor), before connections close;
+  /// for helpers that live as long as the server (the dashboard's sampler).
+  void on_stop(std::function<void()> f);
+  /// The options given to the constructor.
+  const server_options& options() const noexcept;
+  /// Whether options().address is a loopback address (false for an unparsable one).
+  bool loopback() const;
   /// Binds, starts the I/O threads and the session supervisor; returns an error text or "".
   std::string start();
   /// start(), then wait(), then stop().
