@@ -4,7 +4,7 @@
 # Builds build-release/ (--buildtype=release), runs every build-release/bench/bench_* executable
 # (each prints "figure<TAB>value<TAB>unit" lines; raw-CAF baselines are named rawcaf_<figure>),
 # with --erlang also bench/erlang/run.sh, then prints a side-by-side table with ratios.
-# --cluster: only the cluster figures (bench_cluster, bench_cluster_nodes; Erlang: bench_dist),
+# --cluster: only the cluster figures (bench_cluster, bench_cluster_nodes, bench_presence_cluster; Erlang: bench_dist),
 # and only their targets are built. Takes about 2 minutes with --erlang (a frozen Erlang node
 # needs up to 75 s to be noticed at the default net_ticktime).
 # Raw lines are kept in build-release/bench-results.tsv. Exit code non-zero if a benchmark failed.
@@ -38,9 +38,9 @@ else
 fi
 # Which benchmark programs run (and, with --cluster, the only targets built), and which Erlang ones.
 if [[ $want_cluster -eq 1 ]]; then
-  benches=("$dir"/bench/bench_cluster "$dir"/bench/bench_cluster_nodes)
+  benches=("$dir"/bench/bench_cluster "$dir"/bench/bench_cluster_nodes "$dir"/bench/bench_presence_cluster)
   erlang_benches=(bench_dist)
-  meson compile -C "$dir" -j "$jobs" bench/bench_cluster bench/bench_cluster_nodes bench/cluster_peer || exit 1
+  meson compile -C "$dir" -j "$jobs" bench/bench_cluster bench/bench_cluster_nodes bench/bench_presence_cluster bench/cluster_peer || exit 1
 else
   benches=("$dir"/bench/bench_*)
   erlang_benches=()

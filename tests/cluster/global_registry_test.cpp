@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "../support/child_node.hpp"
+#include "../support/tcp_proxy.hpp"
 #include "corvid/cluster/global_registry.hpp"
 
 using namespace corvid;
@@ -172,6 +173,50 @@ TEST_CASE("split brain: after the heal every node has one winner per name, the e
   exit(*a_first, reason::kill());  // it traps shutdown
   exit(*b_first, reason::shutdown());
   exit(*a_second, reason::shutdown());
+}
+
+TEST_CASE("split brain through a real partition: after the heal both nodes agree on the earliest claim; the loser traps name_conflict naming the winner") {
+  tcp_proxy to_a, to_b;  // each node is reached only through its own proxy, which the test cuts and heals
+  member a{"a@cut", custom, reached_through(to_a)};
+  to_a.target(a.node->port());
+  member b{"b@cut", custom, reached_through(to_b, {to_a.address()})};
+  to_b.target(b.node->port());
+  REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
+  auto ra = registry_of(a);
+  auto rb = registry_of(b);
+  inbox trapped;
+  auto on_b = echo(*b.rt);                    // claims first: wins ("a" < "b" does not matter)
+  auto on_a = trapping_echo(*a.rt, trapped);  // claims later: loses and traps the exit
+  REQUIRE((on_b && on_a));
+  // Both registries know each other before the cut: a name claimed now is seen on both.
+  REQUIRE(ra->register_name("before", *on_a) == caf::none);
+  REQUIRE(eventually([&] { return rb->whereis("before") == as_seen_from(b, a, *on_a); }, 10s));
+
+  to_a.cut();
+  to_b.cut();
+  REQUIRE(eventually([&] { return a.up_count() == 0 && b.up_count() == 0; }, 10s));
+  REQUIRE(rb->register_name("leader", *on_b) == caf::none);
+  let_clock_advance();
+  REQUIRE(ra->register_name("leader", *on_a) == caf::none);  // a cannot know of b's claim
+  CHECK(ra->whereis("leader") == *on_a);
+  CHECK(rb->whereis("leader") == *on_b);
+  CHECK(trapped.size() == 0);
+
+  to_a.heal();
+  to_b.heal();
+  REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
+  auto trap = trapped.take(10s);
+  REQUIRE(trap);
+  CHECK(trap->rfind("name_conflict: leader is held by", 0) == 0);
+  CHECK(trap->find("on b@cut from b@cut") != std::string::npos);
+  CHECK(eventually([&] { return ra->whereis("leader") == as_seen_from(a, b, *on_b) && rb->whereis("leader") == *on_b; }, 10s));
+  CHECK(on_a->alive());  // it trapped the exit; the name is b's all the same
+  CHECK(ra->register_name("leader", *on_a) == errc::already_registered);
+  // b dropped a's names while a was lost; the heal brings back what did not conflict.
+  CHECK(eventually([&] { return rb->whereis("before") == as_seen_from(b, a, *on_a); }, 10s));
+  CHECK(trapped.size() == 0);  // one conflict, one exit
+  exit(*on_a, reason::kill());  // it traps shutdown
+  exit(*on_b, reason::shutdown());
 }
 
 } // TEST_SUITE

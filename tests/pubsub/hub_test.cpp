@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "../runtime/fixture.hpp"
+#include "../support/loopback_adapter.hpp"
+#include "../support/pubsub_conformance.hpp"
 #include "corvid/pubsub.hpp"
 
 using namespace corvid;
@@ -190,16 +192,10 @@ TEST_CASE_FIXTURE(fixture, "a coalescing subscriber under a storm gets the lates
   exit(*p, reason::shutdown());
 }
 
-TEST_CASE_FIXTURE(fixture, "an adapter carries broadcasts to another node; gaps are reported") {
-  struct loopback : cluster_adapter {
-    hub* peer = nullptr;
-    std::vector<remote_broadcast> sent;
-    caf::error forward(const remote_broadcast& b) override {
-      sent.push_back(b);
-      return peer ? peer->deliver_remote(b) : caf::none;
-    }
-  };
-  auto link = std::make_shared<loopback>();
+TEST_CASE_FIXTURE(fixture, "loopback: a duplicate is dropped, a hole is a gap at once, a new incarnation starts over") {
+  // Delivery across nodes is in the conformance suite below; this is what a hub does with
+  // what an adapter that cannot resend hands it.
+  auto link = std::make_shared<loopback_adapter>();
   std::vector<sequence_gap> gaps;
   hub_options oa;
   oa.node = "a@host";
@@ -209,21 +205,17 @@ TEST_CASE_FIXTURE(fixture, "an adapter carries broadcasts to another node; gaps 
   ob.on_gap = [&gaps](const sequence_gap& g) { gaps.push_back(g); };
   hub a{rt, oa};
   hub b{rt, ob};
-  link->peer = &b;
+  link->connect(b);
   inbox box;
-  auto on_a = reporter(rt, box, "on_a");
   auto on_b = reporter(rt, box, "on_b");
-  REQUIRE(a.subscribe(on_a, "t") == caf::none);
   REQUIRE(b.subscribe(on_b, "t") == caf::none);
   REQUIRE(a.broadcast("t", std::string{"t"}, 1) == caf::none);
-  std::multiset<std::string> got{*box.take(), *box.take()};
-  CHECK(got == std::multiset<std::string>{"on_a:1", "on_b:1"});
-  REQUIRE(a.local_broadcast("t", std::string{"t"}, 2) == caf::none);
-  CHECK(box.take() == std::optional<std::string>{"on_a:2"});
-  REQUIRE(link->sent.size() == 1);
-  CHECK(link->sent[0].origin == "a@host");
-  CHECK(link->sent[0].seq == 1);
-  auto dup = link->sent[0];
+  CHECK(box.take() == std::optional<std::string>{"on_b:1"});
+  auto sent = link->sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].origin == "a@host");
+  CHECK(sent[0].seq == 1);
+  auto dup = sent[0];
   CHECK(b.deliver_remote(dup) == caf::none);  // a duplicate is dropped
   auto skipped = dup;
   skipped.seq = 3;
@@ -244,7 +236,6 @@ TEST_CASE_FIXTURE(fixture, "an adapter carries broadcasts to another node; gaps 
   CHECK(b.deliver_remote(reborn) == caf::none);
   CHECK(box.take() == std::optional<std::string>{"on_b:1"});
   CHECK(gaps.size() == 1);
-  exit(on_a, reason::shutdown());
   exit(on_b, reason::shutdown());
 }
 
@@ -312,54 +303,35 @@ TEST_CASE_FIXTURE(fixture, "drop_newest refusals count as failed, not delivered"
   exit(*p, reason::shutdown());
 }
 
-TEST_CASE_FIXTURE(fixture, "direct_broadcast: this node delivers locally, another goes through the adapter") {
-  struct fan_out : cluster_adapter {  // hands every broadcast to every other hub
-    std::vector<hub*> peers;
-    std::vector<remote_broadcast> sent;
-    caf::error forward(const remote_broadcast& b) override {
-      sent.push_back(b);
-      for (auto* h : peers)
-        if (auto e = h->deliver_remote(b))
-          return e;
-      return caf::none;
-    }
-  };
-  auto link = std::make_shared<fan_out>();
-  std::vector<sequence_gap> gaps;
+TEST_CASE_FIXTURE(fixture, "direct_broadcast: only one to another node goes to the adapter, unsequenced; a third node never sees it") {
+  auto link = std::make_shared<loopback_adapter>();
   auto oa = named("a@host");
   oa.adapter = link;
-  auto ob = named("b@host");
-  ob.on_gap = [&gaps](const sequence_gap& g) { gaps.push_back(g); };
   hub a{rt, oa};
-  hub b{rt, ob};
+  hub b{rt, named("b@host")};
   hub c{rt, named("c@host")};
-  link->peers = {&b, &c};
+  link->connect(b);
+  link->connect(c);
   inbox box;
-  auto on_a = reporter(rt, box, "on_a");
   auto on_b = reporter(rt, box, "on_b");
   auto on_c = reporter(rt, box, "on_c");
-  REQUIRE(a.subscribe(on_a, "t") == caf::none);
   REQUIRE(b.subscribe(on_b, "t") == caf::none);
   REQUIRE(c.subscribe(on_c, "t") == caf::none);
   REQUIRE(a.direct_broadcast("b@host", "t", std::string{"t"}, 1) == caf::none);
-  CHECK(box.take() == std::optional<std::string>{"on_b:1"});
   REQUIRE(a.direct_broadcast("a@host", "t", std::string{"t"}, 2) == caf::none);
-  CHECK(box.take() == std::optional<std::string>{"on_a:2"});
-  REQUIRE(link->sent.size() == 1);  // the local one never left
-  CHECK(link->sent[0].target == "b@host");
-  CHECK(link->sent[0].seq == 0);
-  REQUIRE(a.broadcast("t", std::string{"t"}, 3) == caf::none);
-  std::multiset<std::string> got{*box.take(), *box.take(), *box.take()};
-  CHECK(got == std::multiset<std::string>{"on_a:3", "on_b:3", "on_c:3"});
-  CHECK(gaps.empty());  // direct broadcasts take no sequence number
-  for (auto& p : {on_a, on_b, on_c})
+  CHECK(box.take() == std::optional<std::string>{"on_b:1"});
+  auto sent = link->sent();
+  REQUIRE(sent.size() == 1);  // the one to this node never left
+  CHECK(sent[0].target == "b@host");
+  CHECK(sent[0].seq == 0);
+  for (auto& p : {on_b, on_c})
     REQUIRE(call<std::string>(p, 1s, std::string{"probe"}));
   CHECK(box.size() == 0);  // c never saw the direct one
   hub lone{rt, named("lone@host")};
   auto err = lone.direct_broadcast("b@host", "t", std::string{"t"}, 4);
   CHECK(err == errc::not_found);
   CHECK(describe(err).find("no cluster adapter: node b@host unknown") != std::string::npos);
-  for (auto& p : {on_a, on_b, on_c})
+  for (auto& p : {on_b, on_c})
     exit(p, reason::shutdown());
 }
 
@@ -400,3 +372,45 @@ TEST_CASE_FIXTURE(fixture, "subscribers with metadata; a named dispatcher decide
 }
 
 } // TEST_SUITE
+
+namespace {
+
+/// Three nodes in one process: a runtime and a hub each, a loopback adapter from each to the others.
+struct loopback_nodes {
+  static constexpr const char* names[3] = {"a@loopback", "b@loopback", "c@loopback"};
+  loopback_nodes() {
+    for (size_t i = 0; i < 3; ++i) {
+      runtime_options o;
+      o.threads = 1;
+      o.node = names[i];
+      rts[i] = std::make_unique<runtime>(o);
+      auto ho = conformance::hub_options_for(names[i]);
+      ho.adapter = links[i];
+      hubs[i] = std::make_unique<pubsub::hub>(*rts[i], ho);
+    }
+    for (size_t i = 0; i < 3; ++i)
+      for (size_t j = 0; j < 3; ++j)
+        if (i != j)
+          links[i]->connect(*hubs[j]);
+  }
+  ~loopback_nodes() {
+    for (auto& h : hubs)
+      h.reset();
+    for (auto& r : rts) {
+      r->shutdown_all(5s);
+      CHECK_MESSAGE(r->process_count() == 0, "processes leaked");
+    }
+  }
+  runtime& rt(size_t i) { return *rts[i]; }
+  pubsub::hub& hub(size_t i) { return *hubs[i]; }
+
+  std::shared_ptr<loopback_adapter> links[3] = {std::make_shared<loopback_adapter>(), std::make_shared<loopback_adapter>(),
+                                                std::make_shared<loopback_adapter>()};
+  std::unique_ptr<runtime> rts[3];
+  std::unique_ptr<pubsub::hub> hubs[3];
+};
+
+} // namespace
+
+TYPE_TO_STRING(loopback_nodes);
+CORVID_PUBSUB_CONFORMANCE(loopback_nodes);
