@@ -93,6 +93,7 @@ std::vector<corvid::live::dashboard_node> demo_cluster::rows() const {
     corvid::live::dashboard_node r;
     r.name = m.id.name;
     r.address = m.address;
+    r.incarnation = m.id.incarnation;
     r.up = m.up;
     if (m.round_trip) r.round_trip_us = static_cast<double>(m.round_trip->count()) / 1000.0;
     r.control_queued = m.control.queued_frames;

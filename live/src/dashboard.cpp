@@ -113,27 +113,32 @@ void dashboard_snapshot(runtime& rt, const dashboard_options& opts, assigns& out
     });
   }
   out.assign("rows", std::move(rows));
-  value::list nodes;
-  if (opts.nodes) {
-    for (auto& n : opts.nodes()) {
-      char rtt[32] = "-";
-      if (n.round_trip_us > 0) std::snprintf(rtt, sizeof rtt, "%.0f µs", n.round_trip_us);
-      nodes.emplace_back(value::map{{"name", n.name},
-                                    {"address", n.address},
-                                    {"state", n.up ? "up" : "down"},
-                                    {"rtt", std::string{rtt}},
-                                    {"control", n.control_queued},
-                                    {"data", n.data_queued},
-                                    {"data_bytes", n.data_queued_bytes},
-                                    {"refused", n.refused}});
-    }
-  }
+  value::list nodes = dashboard_node_rows(opts);
   out.assign("nodes", std::move(nodes));
   out.assign("total", value::map{{"processes", all.size()},
                                  {"mailbox", mailbox},
                                  {"memory", memory},
                                  {"handled", handled},
                                  {"shown", shown}});
+}
+
+value::list dashboard_node_rows(const dashboard_options& opts) {
+  value::list nodes;
+  if (!opts.nodes) return nodes;
+  for (auto& n : opts.nodes()) {
+    char rtt[32] = "-";
+    if (n.round_trip_us > 0) std::snprintf(rtt, sizeof rtt, "%.0f µs", n.round_trip_us);
+    nodes.emplace_back(value::map{{"name", n.name},
+                                  {"address", n.address},
+                                  {"incarnation", std::to_string(n.incarnation)},
+                                  {"state", n.up ? "up" : "down"},
+                                  {"rtt", std::string{rtt}},
+                                  {"control", n.control_queued},
+                                  {"data", n.data_queued},
+                                  {"data_bytes", n.data_queued_bytes},
+                                  {"refused", n.refused}});
+  }
+  return nodes;
 }
 
 view_factory dashboard_view(runtime& rt, dashboard_options opts) {

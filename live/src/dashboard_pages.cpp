@@ -176,13 +176,13 @@ struct dash_shared {
 
 // ---- page chrome -----------------------------------------------------------------------------------------
 
-std::string nav_html(const std::string& base) {
+std::string nav_html(const std::string& base, bool cluster) {
   auto link = [&](const char* id, const std::string& to, const char* text) {
     return std::string("<a id=\"dash-nav-") + id + "\" href=\"" + base + to +
            "\" data-phx-link=\"redirect\" data-phx-link-state=\"push\">" + text + "</a>";
   };
   return "<nav class=\"dash-nav\">" + link("home", "", "Home") + " · " + link("processes", "/processes", "Processes") +
-         "</nav>";
+         (cluster ? " · " + link("nodes", "/nodes", "Nodes") : std::string{}) + "</nav>";
 }
 
 const char* dash_style = R"(<style>
@@ -209,7 +209,7 @@ class dash_page : public view {
   explicit dash_page(std::shared_ptr<dash_shared> sh) : sh_(std::move(sh)) {}
 
   void mount(const params& q, const session&, socket& s) override {
-    s.assign("nav", nav_html(sh_->base));
+    s.assign("nav", nav_html(sh_->base, static_cast<bool>(sh_->opts.nodes)));
     s.assign("style", std::string(dash_style));
     s.assign("base", sh_->base);
     on_mount(q, s);
@@ -294,6 +294,30 @@ class home_page final : public dash_page {
   }
 };
 
+
+// ---- nodes (a cluster's members) ---------------------------------------------------------------------
+
+const html_template& nodes_template() {
+  static const html_template t = parse_or_throw(R"({{ style | safe }}<main class="corvid-dash" id="dash-nodes">
+  {{ nav | safe }}
+  <h1>Nodes</h1>
+  <table id="nodes">
+    <thead><tr><th>node</th><th>address</th><th>incarnation</th><th>state</th><th>round trip</th><th>control queue</th><th>data queue</th><th>data bytes</th><th>refused</th></tr></thead>
+    <tbody id="node-rows">{% for n in nodes %}<tr id="node-{{ n.name }}" class="node"><td>{{ n.name }}</td><td>{{ n.address }}</td><td>{{ n.incarnation }}</td><td class="state">{{ n.state }}</td><td>{{ n.rtt }}</td><td>{{ n.control }}</td><td>{{ n.data }}</td><td>{{ n.data_bytes }}</td><td>{{ n.refused }}</td></tr>{% endfor %}</tbody>
+  </table>
+</main>)", "corvid/live/dashboard/nodes");
+  return t;
+}
+
+class nodes_page final : public dash_page {
+ public:
+  using dash_page::dash_page;
+  html_template render() const override { return nodes_template(); }
+
+ protected:
+  void on_mount(const params&, socket& s) override { s.assign("page_title", std::string("Nodes")); }
+  void refresh(socket& s) override { s.assign("nodes", dashboard_node_rows(sh_->opts)); }
+};
 
 // ---- processes -------------------------------------------------------------------------------------------
 
@@ -642,6 +666,7 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
   srv.live(base, [sh] { return std::make_unique<home_page>(sh); });
   srv.live(base + "/processes", [sh] { return std::make_unique<processes_page>(sh); });
   srv.live(base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); });
+  if (sh->opts.nodes) srv.live(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
   return {};
 }
 

@@ -18,7 +18,7 @@ let dashToken = null; // the main demo's dashboard token (printed at start-up)
 let passed = 0;
 let failed = 0;
 
-// extra: more demo flags; onPort(n) learns the port when `extra` holds "--port 0".
+// extra: more demo flags; onPort(n, token) learns the port (and dashboard token) when `extra` holds "--port 0".
 function startDemo(extra = [], onPort = null) {
   return new Promise((resolve, reject) => {
     const args = extra.includes("--port") ? extra : ["--port", port, ...extra];
@@ -32,7 +32,7 @@ function startDemo(extra = [], onPort = null) {
       const m = out.match(/corvid live demo on http:\/\/[^:]+:(\d+)\//);
       const t = out.match(/dashboard: http:\S+\?token=(\S+)\n/);
       if (m && t) {
-        if (onPort) onPort(m[1]);
+        if (onPort) onPort(m[1], t[1]);
         else dashToken = t[1];
         clearTimeout(timer);
         resolve(p);
@@ -384,14 +384,15 @@ async function main() {
     }
   });
 
-  await test("cluster: chat and who is online span two nodes' pages", async () => {
+  await test("cluster: chat and who is online span two nodes' pages; the dashboard lists the nodes", async () => {
     const secret = `${profile}-cluster.secret`;
     writeFileSync(secret, "a cluster secret for the browser test, long enough\n");
     const [ca, cb] = [await freePort(), await freePort()];
     let portA = null;
     let portB = null;
+    let tokenA = null;
     const nodeA = await startDemo(["--port", "0", "--node", `a@127.0.0.1:${ca}`, "--secret-file", secret],
-      (p) => (portA = p));
+      (p, t) => { portA = p; tokenA = t; });
     let nodeB = null;
     const pa = await ctx.newPage();
     const pb = await ctx.newPage();
@@ -423,6 +424,12 @@ async function main() {
       await pb.fill("#body", fromB);
       await pb.press("#body", "Enter");
       await seen(pa, fromB);
+      // a's dashboard lists b as a member that is up
+      const pd = await ctx.newPage();
+      await pd.goto(`http://127.0.0.1:${portA}/dashboard/nodes?token=${tokenA}`);
+      await connected(pd);
+      await textIs(pd, "#node-b .state", "up");
+      await pd.close();
       // b's page leaves: a's page sees it go from the online list
       await pb.close();
       await pa.waitForFunction(() => document.querySelectorAll("#online .user").length === 1, null, { timeout: T });

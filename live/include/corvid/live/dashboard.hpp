@@ -36,6 +36,7 @@ namespace corvid::live {
 /// One cluster member as the dashboard's nodes table shows it.
 struct dashboard_node {
   std::string name, address;
+  std::uint64_t incarnation = 0;
   bool up = false;
   double round_trip_us = 0;                 ///< last heartbeat round trip (0 = none yet)
   std::uint64_t control_queued = 0, data_queued = 0, data_queued_bytes = 0, refused = 0;
@@ -47,6 +48,10 @@ struct dashboard_options {
   std::string title = "Processes";               ///< the page title
   std::function<std::vector<dashboard_node>()> nodes;  ///< a cluster's members; none = a single node
 };
+
+/// The nodes table's rows (name, address, incarnation, state, rtt, control, data, data_bytes,
+/// refused), empty without opts.nodes.
+value::list dashboard_node_rows(const dashboard_options& opts);
 
 /// A view factory for the dashboard of `rt` (which must outlive the server).
 view_factory dashboard_view(runtime& rt, dashboard_options opts = {});
