@@ -125,12 +125,13 @@ TEST_CASE_FIXTURE(two_nodes, "a name is freed on every node when its process exi
 }
 
 TEST_CASE("split brain: after the heal every node has one winner per name, the earliest claim; losers get name_conflict") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox trapped, downs;
   // Two nodes that do not know each other register the same names for their own processes.
   member a{"a@split"};
   member b{"b@split"};
   auto ra = registry_of(a);
   auto rb = registry_of(b);
-  inbox trapped, downs;
   auto b_first = echo(*b.rt);                    // wins "first" by its earlier stamp ("a" < "b" does not matter)
   auto a_first = trapping_echo(*a.rt, trapped);  // loses it and traps the exit
   auto a_second = echo(*a.rt);                   // wins "second"
@@ -176,6 +177,8 @@ TEST_CASE("split brain: after the heal every node has one winner per name, the e
 }
 
 TEST_CASE("split brain through a real partition: after the heal both nodes agree on the earliest claim; the loser traps name_conflict naming the winner") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox trapped;
   tcp_proxy to_a, to_b;  // each node is reached only through its own proxy, which the test cuts and heals
   member a{"a@cut", custom, reached_through(to_a)};
   to_a.target(a.node->port());
@@ -184,7 +187,6 @@ TEST_CASE("split brain through a real partition: after the heal both nodes agree
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
   auto ra = registry_of(a);
   auto rb = registry_of(b);
-  inbox trapped;
   auto on_b = echo(*b.rt);                    // claims first: wins ("a" < "b" does not matter)
   auto on_a = trapping_echo(*a.rt, trapped);  // claims later: loses and traps the exit
   REQUIRE((on_b && on_a));

@@ -54,10 +54,12 @@ TEST_CASE("a chain of seeds (c joins through b, b through a) still forms a full 
 }
 
 TEST_CASE("send and call reach a process on another node, pids travel both ways") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
+  inbox replies;
   member a{"a@loop"};
   member b{"b@loop", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box;
   auto in_b = echo(*b.rt, box);
   REQUIRE(in_b);
   auto far = as_seen_from(a, b, *in_b);
@@ -67,7 +69,6 @@ TEST_CASE("send and call reach a process on another node, pids travel both ways"
   REQUIRE(r);
   CHECK(*r == "re: ping");
   CHECK(box.take() == std::optional<std::string>{"ping"});
-  inbox replies;
   auto in_a = spawn(*a.rt, [&replies, far](process& self) -> behavior {
     return {[&self, &replies, far](caf::ok_atom) {
       self.call(far, 5s, 41, self.self()).then(
@@ -86,10 +87,11 @@ TEST_CASE("send and call reach a process on another node, pids travel both ways"
 }
 
 TEST_CASE("monitors and links across nodes carry the exit reason; a dead process gives noproc") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box, notes;
   member a{"a@loop"};
   member b{"b@loop", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box, notes;
   auto in_b = echo(*b.rt, box);
   REQUIRE(in_b);
   auto far = as_seen_from(a, b, *in_b);
@@ -119,10 +121,11 @@ TEST_CASE("monitors and links across nodes carry the exit reason; a dead process
 }
 
 TEST_CASE("a process linked to a remote one takes it down when it crashes") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   member a{"a@loop"};
   member b{"b@loop", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box;
   auto in_b = echo(*b.rt, box);
   REQUIRE(in_b);
   auto far = as_seen_from(a, b, *in_b);
@@ -141,6 +144,8 @@ TEST_CASE("a process linked to a remote one takes it down when it crashes") {
 }
 
 TEST_CASE("a lost member: monitors and links get noconnection and pending calls fail at once") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox notes;
   member a{"a@loop"};
   member b{"b@loop", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
@@ -153,7 +158,6 @@ TEST_CASE("a lost member: monitors and links get noconnection and pending calls 
   });
   REQUIRE(silent);
   auto far = as_seen_from(a, b, *silent);
-  inbox notes;
   auto watcher = spawn(*a.rt, [&notes, far](process& self) -> behavior {
     self.trap_exit(true);
     self.on_down([&notes](down_signal& d) { notes.put("down " + describe(d.reason)); });
@@ -184,10 +188,11 @@ TEST_CASE("a lost member: monitors and links get noconnection and pending calls 
 }
 
 TEST_CASE("a restarted node has a new incarnation: pids of the old one are down at once") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   member a{"a@loop"};
   auto b = std::make_unique<member>("b@loop", std::vector<std::string>{a.address()});
   REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
-  inbox box;
   auto in_b = echo(*b->rt, box);
   REQUIRE(in_b);
   auto old_far = as_seen_from(a, *b, *in_b);
@@ -207,6 +212,7 @@ TEST_CASE("a member heard late on one link is vouched for by another and stays u
     o.wire.dead_after = 10s;  // only the failure detector may act within this test
     return o;
   };
+  std::atomic<int> downs{0};  // outlives the members that report into it
   tcp_proxy to_x;
   member x{"x@vouch", custom, patient(reached_through(to_x))};
   to_x.target(x.node->port());
@@ -214,7 +220,6 @@ TEST_CASE("a member heard late on one link is vouched for by another and stays u
   REQUIRE(eventually([&] { return b.up_count() == 1; }, 10s));
   member a{"a@vouch", custom, patient(node_opts({to_x.address(), b.address()}))};
   REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && x.up_count() == 2; }, 10s));
-  std::atomic<int> downs{0};
   a.node->on_membership([&downs](const node_id&, bool up) { downs += up ? 0 : 1; });
   std::atomic<int> suspected{0}, suspected_down{0};
   auto tid = telemetry::attach("corvid.cluster.suspect", [&](const telemetry::event& e) {

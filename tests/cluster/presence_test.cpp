@@ -68,11 +68,12 @@ pid watcher(presence_member& m, inbox& box, const std::string& topic) {
 TEST_SUITE("cluster presence") {
 
 TEST_CASE("a join on one node is listed on every node and diffed to their subscribers; a leave too") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   presence_member a{"a@pres"};
   presence_member b{"b@pres", {a.address()}};
   presence_member c{"c@pres", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 2 && b.up_count() == 2 && c.up_count() == 2; }, 10s));
-  inbox box;
   (void) watcher(c, box, "room");
   auto alice = idle(*a.rt);
   REQUIRE(a.who->track(alice, "room", "alice", {{"status", "online"}}));
@@ -92,6 +93,8 @@ TEST_CASE("a join on one node is listed on every node and diffed to their subscr
 }
 
 TEST_CASE("a member that joins late gets the whole state; one that stops makes its entries leave") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   presence_member a{"a@late"};
   auto alice = idle(*a.rt);
   REQUIRE(a.who->track(alice, "room", "alice"));
@@ -100,7 +103,6 @@ TEST_CASE("a member that joins late gets the whole state; one that stops makes i
   auto bob = idle(*b->rt);
   REQUIRE(b->who->track(bob, "room", "bob"));
   REQUIRE(eventually([&] { return a.listed("room").size() == 2; }, 10s));
-  inbox box;
   (void) watcher(a, box, "room");
   b.reset();
   CHECK(box.take(10s) == std::optional<std::string>{"leave bob"});
@@ -143,10 +145,11 @@ TEST_CASE("after a partition heals, both sides list the same entries") {
 }
 
 TEST_CASE("kill -9 of a member: its entries leave on the others within a second") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   presence_member a{"a@kill"};
   child_node b{"b@kill", a.address()};
   REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
-  inbox box;
   (void) watcher(a, box, "room");
   b.say("track room zed");
   REQUIRE(b.line() == "ok");

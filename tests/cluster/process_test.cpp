@@ -43,12 +43,13 @@ bool members_become(child_node& c, int n) {
 TEST_SUITE("cluster processes") {
 
 TEST_CASE("kill -9 of a member: monitors see noconnection within a second, calls fail at once") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox notes;
   member a{"a@proc"};
   child_node b{"b@proc", a.address()};
   REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
   auto far = remote_pid(*a.rt, {"b@proc", b.incarnation}, b.echo_id);
   REQUIRE(call<std::string>(far, 5s, std::string{"hi"}) == std::string{"re: hi"});
-  inbox notes;
   auto watcher = spawn(*a.rt, [&notes, far](process& self) -> behavior {
     self.on_down([&notes](down_signal& d) { notes.put(describe(d.reason)); });
     self.monitor(far);

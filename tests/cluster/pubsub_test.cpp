@@ -75,10 +75,11 @@ CORVID_PUBSUB_CONFORMANCE(cluster_nodes);
 TEST_SUITE("cluster pubsub") {
 
 TEST_CASE("a payload without a codec fails the broadcast with no_codec, and local subscribers still get it") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   pubsub_member a{"a@loop"};
   pubsub_member b{"b@loop", {a.address()}};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box;
   auto p = spawn(*a.rt, [&box](process&) -> behavior { return {[&box](std::shared_ptr<int>) { box.put("local"); }}; });
   REQUIRE(p);
   REQUIRE(a.hub->subscribe(*p, "t") == caf::none);
@@ -88,6 +89,8 @@ TEST_CASE("a payload without a codec fails the broadcast with no_codec, and loca
 }
 
 TEST_CASE("a partition: what was broadcast meanwhile arrives in order after the heal; beyond the buffer, the exact range is reported") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   tcp_proxy to_a, to_b;  // each node is reached through its own proxy, which the test cuts and heals
   cluster::pubsub_adapter_options small;
   small.replay_count = 10;
@@ -104,7 +107,6 @@ TEST_CASE("a partition: what was broadcast meanwhile arrives in order after the 
   pubsub_member b{"b@part", custom, reached_through(to_b, {to_a.address()}), small, ho};
   to_b.target(b.node->port());
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box;
   (void) listener(b, box, "b", "room");
   auto expect = [&](int from, int to) {
     for (int i = from; i <= to; ++i) {
@@ -147,6 +149,8 @@ TEST_CASE("a partition: what was broadcast meanwhile arrives in order after the 
 }
 
 TEST_CASE("a lost tail is noticed from the origin's status and repaired") {
+  // Inboxes first: they outlive the processes that report into them.
+  inbox box;
   // b's hub drops nothing by itself: the loss is made by a refusing lane. Here, simpler: the
   // broadcast goes out while b is not yet a member, then b learns the seq from the status.
   cluster::pubsub_adapter_options fast;
@@ -155,7 +159,6 @@ TEST_CASE("a lost tail is noticed from the origin's status and repaired") {
   REQUIRE(a.hub->broadcast("room", std::string{"before b"}) == caf::none);  // not meant for b
   pubsub_member b{"b@tail", custom, node_opts({a.address()}), fast};
   REQUIRE(eventually([&] { return a.up_count() == 1 && b.up_count() == 1; }, 10s));
-  inbox box;
   (void) listener(b, box, "b", "room");
   REQUIRE(eventually([&] { return b.hub->subscriber_count("room") == 1; }, 1s));
   REQUIRE(a.hub->broadcast("room", std::string{"after"}) == caf::none);
@@ -165,8 +168,9 @@ TEST_CASE("a lost tail is noticed from the origin's status and repaired") {
 }
 
 TEST_CASE("a restarted origin numbers from 1 again: its broadcasts arrive without a false gap") {
-  pubsub_member a{"a@reborn"};
+  // Inboxes first: they outlive the processes that report into them.
   inbox box;
+  pubsub_member a{"a@reborn"};
   (void) listener(a, box, "a", "room");
   auto b = std::make_unique<pubsub_member>("b@reborn", std::vector<std::string>{a.address()});
   REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
