@@ -173,7 +173,7 @@ TEST_CASE("a restarted origin numbers from 1 again: its broadcasts arrive withou
   pubsub_member a{"a@reborn"};
   (void) listener(a, box, "a", "room");
   auto b = std::make_unique<pubsub_member>("b@reborn", std::vector<std::string>{a.address()});
-  REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
+  REQUIRE(eventually([&] { return a.up_count() == 1 && b->up_count() == 1; }, 10s));  // both ends
   for (int i = 1; i <= 3; ++i)
     REQUIRE(b->hub->broadcast("room", std::to_string(i)) == caf::none);
   for (int i = 1; i <= 3; ++i)
@@ -181,7 +181,7 @@ TEST_CASE("a restarted origin numbers from 1 again: its broadcasts arrive withou
   b.reset();  // stopped; it comes back under the same name, a new incarnation
   REQUIRE(eventually([&] { return a.up_count() == 0; }, 10s));
   b = std::make_unique<pubsub_member>("b@reborn", std::vector<std::string>{a.address()});
-  REQUIRE(eventually([&] { return a.up_count() == 1; }, 10s));
+  REQUIRE(eventually([&] { return a.up_count() == 1 && b->up_count() == 1; }, 10s));
   REQUIRE(b->hub->broadcast("room", std::string{"after restart"}) == caf::none);
   CHECK(box.take(10s) == std::optional<std::string>{"a after restart"});
   CHECK(a.hub->stats().gaps == 0);
