@@ -58,7 +58,6 @@ void sequencer::arrived(remote_broadcast b, clock::time_point now, step& out) {
     if (o.held.size() > opts_.max_held)
       give_up(origin, o, now, out);
   }
-  expire(now, out);
 }
 
 void sequencer::status(const std::string& origin, uint64_t incarnation, uint64_t latest, clock::time_point now,
@@ -78,7 +77,6 @@ void sequencer::status(const std::string& origin, uint64_t incarnation, uint64_t
       ask(origin, o, latest, now, out);
     }
   }
-  expire(now, out);
 }
 
 void sequencer::gone(const std::string& origin, uint64_t incarnation, uint64_t from, uint64_t to, step& out) {

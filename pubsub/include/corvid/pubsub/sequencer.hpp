@@ -48,7 +48,8 @@ public:
   void status(const std::string& origin, uint64_t incarnation, uint64_t latest, clock::time_point now, step& out);
   /// The origin cannot resend [from, to]: reported, and delivery goes on after it.
   void gone(const std::string& origin, uint64_t incarnation, uint64_t from, uint64_t to, step& out);
-  /// Gives up on holes older than hold_for.
+  /// Gives up on holes older than hold_for and asks again for unanswered resends; the owner
+  /// calls it periodically (hub::tick), so arrivals never scan every origin.
   void expire(clock::time_point now, step& out);
   /// Broadcasts held now, all origins.
   size_t held() const;
