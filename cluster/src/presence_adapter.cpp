@@ -81,17 +81,25 @@ presence_adapter_stats presence_adapter::stats() const {
   return stats_;
 }
 
-// Deltas and whole states are sent from the io thread only, so their numbering is their order.
-void presence_adapter::flush() {
-  auto d = presence_.take_delta();
-  if (d.empty())
-    return;
+// `d` as this replica's PresenceDelta frame (its seq is set by the sender).
+v1::Frame presence_adapter::frame_of(const pubsub::presence_delta& d, bool full) const {
   v1::Frame f;
   auto* x = f.mutable_presence_delta();
   auto self = node_->self();
   x->set_node(self.name);
   x->set_incarnation(self.incarnation);
+  x->set_full(full);
   encode(d, *x);
+  return f;
+}
+
+// Deltas and whole states are sent from the io thread only, so their numbering is their order.
+void presence_adapter::flush() {
+  auto d = presence_.take_delta();
+  if (d.empty())
+    return;
+  auto f = frame_of(d, false);
+  auto* x = f.mutable_presence_delta();
   std::lock_guard<std::mutex> g{m_};
   x->set_seq(++seq_);
   // A member whose lane refuses it sees the next seq jump and asks for the whole state.
@@ -101,13 +109,8 @@ void presence_adapter::flush() {
 
 void presence_adapter::send_state(const std::string& to) {
   flush();  // what take_delta holds goes the usual way first, so `seq` covers it
-  v1::Frame f;
+  auto f = frame_of(presence_.state(), true);
   auto* x = f.mutable_presence_delta();
-  auto self = node_->self();
-  x->set_node(self.name);
-  x->set_incarnation(self.incarnation);
-  x->set_full(true);
-  encode(presence_.state(), *x);
   std::lock_guard<std::mutex> g{m_};
   x->set_seq(seq_);
   (void) node_->send_to_members(f, to);

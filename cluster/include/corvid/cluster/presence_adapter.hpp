@@ -53,6 +53,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> down_since;
   };
   void hook();
+  v1::Frame frame_of(const pubsub::presence_delta& d, bool full) const;
   void flush();                                   // io thread
   void send_state(const std::string& to);         // io thread
   void arrived(const node_id& from, const v1::PresenceDelta& d);
