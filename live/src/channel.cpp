@@ -150,12 +150,16 @@ channel::channel(const channel_config& cfg, channel_host& host)
       bucket_(cfg.event_rate, cfg.event_burst),
       crashes_(cfg.view_crash_rate, cfg.view_crash_burst) {}
 
-// Spends one token of the connection's event rate; false if there is none, after a reply the client
-// counts as done (or a close once the client keeps going).
-bool channel::admit(const frame* f) {
+// Spends one token of the connection's event rate before anything is parsed; false if there is none,
+// after a reply (made from the frame's head only) the client counts as done, or a close once the
+// client keeps going.
+bool channel::admit(std::string_view text) {
   if (overrun_ > 0 && bucket_.full()) overrun_ = 0;  // the client calmed down
   if (bucket_.take()) return true;
   if (cfg_.metrics) cfg_.metrics->reject(rejection::rate);
+  std::optional<frame> f;
+  if (auto h = parse_frame_head(text.substr(0, std::min<std::size_t>(text.size(), 1024))))
+    f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
   if (++overrun_ >= cfg_.event_overrun_close) {
     gave_up_ = true;
     log(log_kind::client, "closing a connection that keeps sending over its event rate");
@@ -185,9 +189,8 @@ void channel::close() {
 }
 
 void channel::handle_frame(std::string_view text) {
-  if (gave_up_) return;
+  if (gave_up_ || !admit(text)) return;
   auto parsed = parse_frame(text, cfg_.limits);
-  if (!admit(parsed ? &*parsed : nullptr)) return;
   if (!parsed) {  // without intact refs there is nobody to answer
     if (cfg_.metrics) cfg_.metrics->reject(rejection::malformed);
     log(log_kind::client, "malformed frame: " + parsed.error().message);
@@ -234,10 +237,10 @@ void channel::handle_oversized(std::string_view head, std::size_t bytes) {
   if (cfg_.metrics) cfg_.metrics->reject(rejection::frame_size);
   log(log_kind::client, "websocket message of " + std::to_string(bytes) + " bytes over max_frame_bytes (" +
                             std::to_string(cfg_.limits.max_bytes) + "): dropped");
+  if (!admit(head)) return;
   std::optional<frame> f;
   if (auto h = parse_frame_head(head))
     f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
-  if (!admit(f ? &*f : nullptr)) return;
   if (!f || f->event != "event") return;  // nothing else the client sends grows with user input
   auto it = views_.find(f->topic);
   if (it == views_.end() || (it->second->join_ref && f->join_ref != it->second->join_ref)) return;
@@ -289,6 +292,9 @@ void channel::on_join(const frame& f) {
     auto v = std::move(old->second);
     views_.erase(old);
     v->terminate();
+  } else if (views_.size() >= cfg_.max_views) {  // each view renders on every broadcast it hears: bounded
+    reject(rejection::views, "over max_views_per_connection (" + std::to_string(cfg_.max_views) + ")");
+    return refuse(reason("too many views"));
   }
 
   std::unique_ptr<joined_view> v;
@@ -349,6 +355,7 @@ void channel::on_join(const frame& f) {
     host_.send(encode_reply(f, reply_status::ok, extra));
   }
   views_.emplace(f.topic, std::move(v));
+  ++mounts_;
   if (cfg_.metrics) cfg_.metrics->mounts.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -57,6 +57,8 @@ result<frame> parse_frame(std::string_view text, const frame_limits& limits) {
   if (!take_ref(a[0], "join_ref", f.join_ref, err) || !take_ref(a[1], "ref", f.ref, err))
     return error{errc::bad_frame, std::move(err)};
   if (!a[2].is_string()) return error{errc::bad_frame, std::string("topic must be a string, got ") + kind_name(a[2].kind())};
+  if (a[2].get_string().size() > limits.max_topic_bytes)
+    return error{errc::bad_frame, "topic over " + std::to_string(limits.max_topic_bytes) + " bytes"};
   if (!a[3].is_string()) return error{errc::bad_frame, std::string("event must be a string, got ") + kind_name(a[3].kind())};
   if (a[3].get_string().empty()) return error{errc::bad_frame, "event must not be empty"};
   if (!a[4].is_object()) return error{errc::bad_frame, std::string("payload must be an object, got ") + kind_name(a[4].kind())};

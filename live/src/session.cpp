@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include "corvid/live/log.hpp"
+
 namespace corvid::live::detail {
 
 namespace {
@@ -44,6 +46,11 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
   return [&cfg, sink](process& self) -> behavior {
     auto st = std::make_shared<session_state>(self, cfg, sink);
     self.hold(st);
+    if (!sink->attach(self.self())) {  // started after its connection gave up waiting (start_child timed out)
+      self.exit();
+      return caf::behavior{[](connection_closed) {}};
+    }
+    if (cfg.first_join_timeout.count() > 0) self.send_after(cfg.first_join_timeout, self.self(), join_deadline{});
     self.on_terminate([st](const caf::error& why) {
       st->ch.close();  // views' terminate() runs while the process still exists
       // 1011 after a crash, 1001 on shutdown: both make the client reconnect and rejoin in place
@@ -53,6 +60,12 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
         [st](inbound_frame& f) { st->ch.handle_frame(f.text); },
         [st](inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
         [st](flush_tick) { st->ch.flush(); },
+        [st, &cfg](join_deadline) {
+          if (st->ch.mounts() > 0) return;
+          if (cfg.metrics) cfg.metrics->reject(rejection::join_timeout);
+          log(log_kind::client, "closing a websocket that joined no view within first_join_timeout (1008)");
+          st->sink->close(1008);
+        },
         [&self](connection_closed) { self.exit(); },
     };
     caf::behavior::impl_ptr all =

@@ -23,6 +23,8 @@ class frame_sink {
   virtual void close(std::uint16_t code) = 0;
   /// Whether the connection may join a view at `path` (see channel_host::may_join).
   virtual bool may_join(std::string_view /*path*/) const { return true; }
+  /// The session process has started; false if the connection is already gone (the session ends).
+  virtual bool attach(corvid::pid /*self*/) { return true; }
 };
 
 /// A text frame from the client, for the session process.
@@ -39,6 +41,8 @@ struct inbound_oversized {
 struct connection_closed {};
 /// The coalescing interval has passed: send the pending diffs.
 struct flush_tick {};
+/// channel_config::first_join_timeout has passed since the session started.
+struct join_deadline {};
 
 /// The init function of a session process; `cfg` must outlive it.
 corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_sink> sink);
@@ -49,3 +53,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::inbound_oversized)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::flush_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::live::detail::join_deadline)

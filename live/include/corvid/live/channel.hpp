@@ -67,6 +67,8 @@ struct channel_config {
   std::size_t event_overrun_close = 100;            ///< frames over the rate (the bucket never refilled meanwhile) before close 1008
   double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs a rejoin)
   double view_crash_burst = 10;                     ///< ... at once; past that the connection is closed (1008)
+  std::size_t max_views = 32;                       ///< views joined at once; more joins get {"reason": "too many views"}
+  std::chrono::milliseconds first_join_timeout{0};  ///< (session processes) no view joined by then: close 1008; 0 = never
 };
 
 /// The I/O side of a channel.
@@ -109,10 +111,12 @@ class channel {
   void close();
   /// Number of joined views.
   std::size_t joined() const noexcept { return views_.size(); }
+  /// Number of successful joins so far.
+  std::size_t mounts() const noexcept { return mounts_; }
 
  private:
   struct joined_view;
-  bool admit(const frame* f);
+  bool admit(std::string_view text);
   void send_diff_frame(std::string frame);
   void on_join(const frame& f);
   void on_leave(const frame& f);
@@ -132,6 +136,7 @@ class channel {
   token_bucket crashes_;     // each ended view costs the client's rejoin a mount: bounded per connection
   std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
   bool gave_up_ = false;     // close_connection was called: later frames are dropped
+  std::size_t mounts_ = 0;
 };
 
 }  // namespace corvid::live

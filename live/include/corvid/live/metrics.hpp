@@ -22,8 +22,12 @@ enum class rejection : std::uint8_t {
   malformed,    ///< unparsable frame, unexpected binary frame
   host,         ///< request whose Host header is not in allowed_hosts (HTTP 400)
   auth,         ///< request or join under a protected path without valid credentials (HTTP 401)
+  per_client,   ///< over max_connections_per_client (HTTP 503)
+  views,        ///< a join over max_views_per_connection
+  inbound,      ///< a frame over the queued inbound bytes (per session or in all)
+  join_timeout, ///< a websocket that joined no view within first_join_timeout (close 1008)
 };
-inline constexpr std::size_t rejection_kinds = 9;
+inline constexpr std::size_t rejection_kinds = 13;
 std::string_view to_string(rejection r) noexcept;
 
 /// Counters shared by a server and its channels; every member may be bumped from any thread.
@@ -41,8 +45,8 @@ struct live_metrics {
     return rejections[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
   }
   /// Prometheus text: these counters plus the gauges given (sessions = live websocket sessions,
-  /// connections = open TCP connections).
-  std::string prometheus(std::size_t sessions, std::size_t connections) const;
+  /// connections = open TCP connections, inbound_queued = bytes of client frames queued in sessions).
+  std::string prometheus(std::size_t sessions, std::size_t connections, std::size_t inbound_queued = 0) const;
 };
 
 }  // namespace corvid::live

@@ -26,9 +26,11 @@ struct frame {
 struct frame_limits {
   std::size_t max_bytes = 1 << 20;
   std::size_t max_depth = 32;
+  std::size_t max_topic_bytes = 256;  ///< LiveView topics are "lv:" + an element id: short
 };
 
-/// Parses a text frame. Errors: too_large, malformed_json, bad_frame (not a 5-array, wrong element types).
+/// Parses a text frame. Errors: too_large, malformed_json, bad_frame (not a 5-array, wrong element types,
+/// a topic over max_topic_bytes).
 result<frame> parse_frame(std::string_view text, const frame_limits& limits = {});
 
 /// The four leading elements of a frame, read from a prefix of it: what is left of a websocket message

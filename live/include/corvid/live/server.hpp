@@ -46,12 +46,19 @@ struct server_options {
                                              ///< full, events get an ok reply without a diff and are dropped)
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
   std::size_t outbound_bytes = 8 << 20;      ///< bytes queued per connection before it is dropped as too slow
-  std::size_t inbound_bytes = 8 << 20;       ///< bytes of client frames queued per session (at least one frame);
+  std::size_t inbound_bytes = 2 << 20;       ///< bytes of client frames queued per session (at least one frame);
                                              ///< more are not queued: events get an ok reply, and are dropped
+  std::size_t inbound_bytes_total = 64 << 20;  ///< the same, summed over every session of the server
   std::size_t max_frame_bytes = 1 << 20;     ///< a larger websocket message is read and dropped, never kept: an
                                              ///< event ends its view with the error "message too large"
                                              ///< (the page shows it and rejoins); past 64x this, close 1009
   std::size_t max_connections = 10'000;      ///< open TCP connections (HTTP + websocket); more get HTTP 503
+  std::size_t max_connections_per_client = 512;  ///< open TCP connections from one client address; more get
+                                             ///< HTTP 503. Loopback clients are not counted (a proxy on this host
+                                             ///< must be in trusted_proxies), 0 = no limit
+  std::vector<std::string> trusted_proxies;  ///< addresses ("10.0.0.5", "127.0.0.1") whose websocket upgrades are
+                                             ///< counted against the last X-Forwarded-For address instead
+  std::size_t max_views_per_connection = 32; ///< live views joined at once on one websocket; more joins are refused
   double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
   double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
   std::size_t event_overrun_close = 100;     ///< frames refused for the rate (no calm in between) before close 1008
@@ -61,6 +68,10 @@ struct server_options {
                                                         ///< socket is closed, the session stopped (0 = never)
   std::chrono::milliseconds disconnect_timeout{5'000};  ///< a session whose connection is gone is killed if it
                                                         ///< has not ended by then; also the close handshake timeout
+  std::chrono::milliseconds first_join_timeout{10'000}; ///< a websocket that has joined no view by then is closed
+                                                        ///< (1008); 0 = never
+  std::chrono::milliseconds write_timeout{30'000};      ///< a frame the client has not taken by then (it does not
+                                                        ///< read): the connection is dropped; 0 = never
   bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
   std::vector<std::string> allowed_origins;  ///< "https://example.com", "//example.com:4000" (any scheme), "*";
                                              ///< empty = Origin must be "http://" + the Host header, scheme included
@@ -113,6 +124,8 @@ class server {
   std::size_t connections() const noexcept;
   /// Open TCP connections (HTTP and websocket), the figure max_connections bounds.
   std::size_t open_connections() const noexcept;
+  /// Bytes of client frames queued in all sessions, the figure inbound_bytes_total bounds.
+  std::size_t queued_inbound_bytes() const noexcept;
   /// The live counters (also served at metrics_path).
   const live_metrics& metrics() const noexcept;
   /// What metrics_path serves: the runtime's prometheus_metrics plus the live counters.

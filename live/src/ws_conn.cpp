@@ -1,0 +1,415 @@
+// A websocket connection and its session process: frames in (bounded, never parsed here beyond a
+// bounded head), frames out (bounded, with a write deadline). The only Beast websocket translation unit.
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <limits>
+
+// g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast's HTTP parser
+// (boost::optional in basic_parser::do_field), inlined into this file; it is not our code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include "corvid/live/log.hpp"
+#include "corvid/runtime/runtime.hpp"
+#include "corvid/runtime/supervisor.hpp"
+#include "server_impl.hpp"
+#include "session.hpp"
+
+namespace corvid::live::detail {
+
+namespace websocket = beast::websocket;
+
+namespace {
+
+// A message is read at most this much at a time, so one over max_frame_bytes is never held whole.
+constexpr std::size_t read_piece = 64 * 1024;
+// What is kept of a message over max_frame_bytes, and all the I/O thread ever parses of a frame it
+// refuses: enough for its refs, topic and event.
+constexpr std::size_t head_bytes = 1024;
+// Messages over this many times max_frame_bytes fail the connection instead of being read and dropped.
+constexpr std::size_t oversize_close_factor = 64;
+
+std::chrono::steady_clock::duration to_duration(std::chrono::milliseconds ms) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(ms);
+}
+
+struct sink_state;
+
+}  // namespace
+
+class ws_conn : public std::enable_shared_from_this<ws_conn> {
+ public:
+  ws_conn(server::impl& srv, tcp::socket&& s, std::uint64_t id, conn_slot slot)
+      : srv_(srv), ws_(std::move(s)), id_(id), slot_(std::move(slot)) {}
+  ~ws_conn() { srv_.conn_count.fetch_sub(1); }
+
+  void start(http::request<http::string_body> req);
+  // On the connection's strand:
+  void enqueue(std::string frame);
+  void close(std::uint16_t code);
+  void drop_slow(const char* why);
+  auto executor() { return ws_.get_executor(); }
+
+  std::shared_ptr<sink_state> sink;
+
+ private:
+  void on_accept(beast::error_code ec);
+  void on_session(caf::expected<corvid::pid> p);
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t n);
+  void refuse(std::string_view text, rejection why);
+  void write_next();
+  void on_write(beast::error_code ec, std::size_t n);
+  void arm_deadline(std::chrono::steady_clock::time_point due);
+  void on_deadline();
+  void do_close();
+  void finished();
+  void release(const std::string& frame);
+
+  server::impl& srv_;
+  websocket::stream<beast::tcp_stream> ws_;
+  std::uint64_t id_;
+  conn_slot slot_;
+  beast::flat_buffer buf_;
+  std::string head_;         // the first bytes of a message over max_frame_bytes
+  std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
+  // bytes of frames sent to the session and not yet handled by it
+  std::shared_ptr<std::atomic<std::size_t>> inbound_ = std::make_shared<std::atomic<std::size_t>>(0);
+  std::deque<std::string> out_;
+  bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
+  std::optional<std::uint16_t> close_code_;
+  corvid::pid session_;
+  // A write the client does not take, or a close handshake stuck behind one, ends by this deadline.
+  std::chrono::steady_clock::time_point write_started_, close_by_;
+  std::unique_ptr<asio::steady_timer> deadline_;  // made on first use: most connections never need it armed long
+  std::chrono::steady_clock::time_point armed_for_{};
+};
+
+namespace {
+
+// The session process's end of a connection: posts to the connection's strand, bounded by a counter.
+struct sink_state final : frame_sink {
+  sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit, std::size_t byte_limit)
+      : conn(std::move(c)), exec(std::move(ex)), limit(limit), byte_limit(byte_limit) {}
+  // Reserves room for a frame of n bytes; false (nothing reserved) if the queue is full.
+  bool reserve(std::size_t n) {
+    if (queued.fetch_add(1) >= limit) {
+      queued.fetch_sub(1);
+      return false;
+    }
+    if (queued_bytes.fetch_add(n) + n > byte_limit) {
+      queued_bytes.fetch_sub(n);
+      queued.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
+  void send(std::string frame) override {
+    if (!reserve(frame.size())) {
+      if (!overflowed.exchange(true))  // a browser that cannot keep up is dropped, not buffered without end
+        asio::post(exec, [w = conn] {
+          if (auto c = w.lock()) c->drop_slow("outbound queue full");
+        });
+      return;
+    }
+    asio::post(exec, [w = conn, f = std::move(frame)]() mutable {
+      if (auto c = w.lock()) c->enqueue(std::move(f));
+    });
+  }
+  void close(std::uint16_t code) override {
+    asio::post(exec, [w = conn, code] {
+      if (auto c = w.lock()) c->close(code);
+    });
+  }
+  bool may_join(std::string_view path) const override {
+    for (auto& p : denied)
+      if (path.rfind(p, 0) == 0 && (path.size() == p.size() || path[p.size()] == '/' || p == "/")) return false;
+    return true;
+  }
+  bool attach(corvid::pid self) override {
+    std::lock_guard<std::mutex> g{mtx};
+    if (gone) return false;
+    session = self;
+    return true;
+  }
+  // The connection is finished: the session attached by now, if any (a later one is told by attach()).
+  corvid::pid detach() {
+    std::lock_guard<std::mutex> g{mtx};
+    gone = true;
+    return session;
+  }
+  std::weak_ptr<ws_conn> conn;
+  asio::any_io_executor exec;
+  std::size_t limit, byte_limit;
+  std::vector<std::string> denied;  // protected prefixes whose hook refused this connection's upgrade
+  std::atomic<std::size_t> queued{0}, queued_bytes{0};
+  std::atomic<bool> overflowed{false};
+  std::mutex mtx;
+  bool gone = false;     // guarded by mtx
+  corvid::pid session;   // guarded by mtx
+};
+
+}  // namespace
+
+void ws_conn::start(http::request<http::string_body> req) {
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = srv_.opts.disconnect_timeout.count() > 0 ? to_duration(srv_.opts.disconnect_timeout)
+                                                                 : websocket::stream_base::none();
+  // no keep-alive pings: the client's heartbeats (every 30 s) are what keeps a connection from idling out
+  t.idle_timeout =
+      srv_.opts.idle_timeout.count() > 0 ? to_duration(srv_.opts.idle_timeout) : websocket::stream_base::none();
+  t.keep_alive_pings = false;
+  ws_.set_option(t);
+  // Messages over max_frame_bytes are read in pieces and dropped (see on_read), so the client can be
+  // told; only far larger ones fail the connection (1009), so that they cost no more than bandwidth.
+  const std::size_t frame_max = std::max<std::size_t>(srv_.opts.max_frame_bytes, 1);
+  ws_.read_message_max(frame_max > std::numeric_limits<std::size_t>::max() / oversize_close_factor
+                           ? std::numeric_limits<std::size_t>::max()
+                           : frame_max * oversize_close_factor);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "corvid"); }));
+  ws_.async_accept(req, beast::bind_front_handler(&ws_conn::on_accept, shared_from_this()));
+}
+
+void ws_conn::on_accept(beast::error_code ec) {
+  if (ec) return finished();
+  auto self = shared_from_this();
+  spawn_options so;
+  so.mailbox = mailbox_options{};
+  so.mailbox->capacity = srv_.opts.session_mailbox;  // policy reject: a full box answers "overloaded"
+  so.label = "live_session";
+  so.idle_timeout = srv_.opts.idle_timeout;  // no message at all for that long: the session stops
+  auto spec = child_spec::worker("live_session", session_init(srv_.ccfg, sink), so, restart::temporary);
+  asio::post(*srv_.offload, [self, spec = std::move(spec), sup = srv_.sup]() mutable {
+    auto p = start_child(sup, std::move(spec));
+    asio::post(self->executor(), [self, p = std::move(p)]() mutable { self->on_session(std::move(p)); });
+  });
+}
+
+void ws_conn::on_session(caf::expected<corvid::pid> p) {
+  if (!p) {  // a session that still starts later finds the connection gone (sink_state::attach) and ends
+    log(log_kind::runtime, "cannot start a session: " + describe(p.error()));
+    close(1011);
+    return;
+  }
+  session_ = *p;
+  if (closing_) return finished();  // the server stopped meanwhile
+  do_read();
+}
+
+void ws_conn::do_read() {
+  ws_.async_read_some(buf_, read_piece, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
+}
+
+void ws_conn::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
+      srv_.metrics.reject(rejection::frame_size);
+      log(log_kind::client, "websocket message over " + std::to_string(oversize_close_factor) +
+                                "x max_frame_bytes: closed (1009)");
+    } else if (ec == beast::error::timeout && !closing_) {
+      srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
+    }
+    return finished();
+  }
+  if (dropped_ > 0 || buf_.size() > srv_.opts.max_frame_bytes) {
+    if (dropped_ == 0) {
+      auto data = static_cast<const char*>(buf_.data().data());
+      head_.assign(data, std::min<std::size_t>(buf_.size(), head_bytes));
+    }
+    dropped_ += buf_.size();
+    buf_.consume(buf_.size());
+  }
+  if (!ws_.is_message_done()) return do_read();
+  if (!ws_.got_text()) {  // binary frames (uploads) are not supported
+    buf_.consume(buf_.size());
+    dropped_ = 0;
+    srv_.metrics.reject(rejection::malformed);
+    log(log_kind::client, "binary websocket message: closed (1003)");
+    close(1003);  // unsupported data; the client reconnects
+    return do_read();
+  }
+  if (dropped_ > 0) {  // only the session knows whether this was an event of a joined view
+    (void)corvid::send(session_, inbound_oversized{std::move(head_), dropped_});
+    head_.clear();
+    dropped_ = 0;
+    return do_read();
+  }
+  std::string text = beast::buffers_to_string(buf_.data());
+  buf_.consume(buf_.size());
+  // Frames up to max_frame_bytes each, up to session_mailbox of them; bytes bound the queue per
+  // session (at least one frame) and over all sessions.
+  const std::size_t n = text.size();
+  if (inbound_->load() + n > std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes) ||
+      srv_.inbound_total.fetch_add(n) + n > std::max(srv_.opts.inbound_bytes_total, srv_.opts.max_frame_bytes)) {
+    if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes))
+      srv_.inbound_total.fetch_sub(n);  // only the total was over
+    refuse(text, rejection::inbound);
+    return do_read();
+  }
+  inbound_->fetch_add(n);
+  std::shared_ptr<void> held(nullptr, [c = inbound_, total = &srv_.inbound_total, n](void*) {
+    c->fetch_sub(n);
+    total->fetch_sub(n);
+  });
+  // kept to answer from if the mailbox refuses it (a copy of a caf::message shares its data)
+  auto msg = caf::make_message(inbound_frame{std::move(text), std::move(held)});
+  if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}))
+    refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
+  do_read();
+}
+
+// The session is behind (or gone): answer here from the frame's head, never buffer without bound.
+void ws_conn::refuse(std::string_view text, rejection why) {
+  srv_.metrics.reject(why);
+  auto h = parse_frame_head(text.substr(0, head_bytes));
+  if (!h || !h->ref) return;
+  frame f{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
+  // an event must get a reply the client counts as done, or its element stays locked
+  sink->send(f.event == "event" ? encode_reply(f, reply_status::ok, boost::json::object{})
+                                : encode_reply(f, reply_status::error, boost::json::object{{"reason", "overloaded"}}));
+}
+
+void ws_conn::release(const std::string& frame) {
+  sink->queued.fetch_sub(1);
+  sink->queued_bytes.fetch_sub(frame.size());
+}
+
+void ws_conn::enqueue(std::string frame) {
+  if (closing_ || closed_) {
+    release(frame);
+    return;
+  }
+  out_.push_back(std::move(frame));
+  if (!writing_) write_next();
+}
+
+void ws_conn::write_next() {
+  writing_ = true;
+  write_started_ = std::chrono::steady_clock::now();
+  if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
+  ws_.text(true);
+  ws_.async_write(asio::buffer(out_.front()), beast::bind_front_handler(&ws_conn::on_write, shared_from_this()));
+}
+
+void ws_conn::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  release(out_.front());
+  out_.pop_front();
+  if (ec) {
+    closed_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return;
+  }
+  if (!out_.empty()) write_next();
+  else if (close_code_) do_close();
+}
+
+// One timer per connection, armed for the earliest pending deadline; a deadline that has moved on by
+// the time it fires re-arms it, so a busy connection costs no timer operation per frame.
+void ws_conn::arm_deadline(std::chrono::steady_clock::time_point due) {
+  if (!deadline_) deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
+  if (armed_for_ != std::chrono::steady_clock::time_point{} && armed_for_ <= due) return;
+  armed_for_ = due;
+  deadline_->expires_at(due);
+  deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->on_deadline();
+  });
+}
+
+void ws_conn::on_deadline() {
+  armed_for_ = {};
+  if (closed_ || done_) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next{};
+  if (writing_ && srv_.opts.write_timeout.count() > 0) {
+    auto due = write_started_ + to_duration(srv_.opts.write_timeout);
+    if (now >= due) return drop_slow("a write not taken within write_timeout");
+    next = due;
+  }
+  if (closing_ && close_by_ != std::chrono::steady_clock::time_point{}) {
+    if (now >= close_by_) return drop_slow("a close handshake stuck behind a write");
+    if (next == std::chrono::steady_clock::time_point{} || close_by_ < next) next = close_by_;
+  }
+  if (next != std::chrono::steady_clock::time_point{}) arm_deadline(next);
+}
+
+void ws_conn::close(std::uint16_t code) {
+  if (closing_ || closed_) return;
+  closing_ = true;  // later frames are dropped; those queued go out first (e.g. the reply saying why)
+  close_code_ = code;
+  if (!writing_) return do_close();  // not writing: nothing queued
+  if (srv_.opts.disconnect_timeout.count() > 0) {
+    close_by_ = std::chrono::steady_clock::now() + to_duration(srv_.opts.disconnect_timeout);
+    arm_deadline(close_by_);
+  }
+}
+
+// The client does not read. No close handshake (it would queue behind the stuck write): the socket
+// goes, the pending operations fail, finished() stops the session.
+void ws_conn::drop_slow(const char* why) {
+  if (closed_ || done_) return;
+  srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
+  log(log_kind::client, std::string("dropping a client that does not read (") + why + ")");
+  closing_ = true;
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void ws_conn::do_close() {
+  if (!ws_.is_open()) return;
+  ws_.async_close(websocket::close_reason(*close_code_), [self = shared_from_this()](beast::error_code) {
+    self->closed_ = true;
+  });
+}
+
+void ws_conn::finished() {
+  if (done_) return;
+  done_ = true;
+  closed_ = true;
+  if (deadline_) deadline_->cancel();
+  if (auto attached = sink->detach(); !session_ && attached) session_ = attached;
+  if (session_) {
+    // A full mailbox refuses the notice; a session stuck in a handler ignores it: after
+    // disconnect_timeout the session is killed either way.
+    if (corvid::send(session_, connection_closed{})) {
+      corvid::exit(session_, reason::kill());
+    } else if (srv_.opts.disconnect_timeout.count() > 0) {
+      auto t = std::make_shared<asio::steady_timer>(ws_.get_executor(), srv_.opts.disconnect_timeout);
+      t->async_wait([t, p = session_](beast::error_code ec) {
+        if (!ec && p.alive()) corvid::exit(p, reason::kill());
+      });
+    }
+  }
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);  // the fd goes now, not when the last handler has run
+  std::lock_guard<std::mutex> g{srv_.mtx};
+  srv_.conns.erase(id_);
+}
+
+void open_websocket(server::impl& srv, tcp::socket&& s, conn_slot slot, http::request<http::string_body>&& req,
+                    std::vector<std::string> denied) {
+  std::shared_ptr<ws_conn> c;
+  {
+    std::lock_guard<std::mutex> g{srv.mtx};
+    srv.conn_count.fetch_add(1);
+    auto id = ++srv.next_conn;
+    c = std::make_shared<ws_conn>(srv, std::move(s), id, std::move(slot));
+    c->sink = std::make_shared<sink_state>(c, c->executor(), srv.opts.outbound_frames, srv.opts.outbound_bytes);
+    c->sink->denied = std::move(denied);
+    srv.conns.emplace(id, c);
+  }
+  c->start(std::move(req));
+}
+
+void close_websocket(const std::shared_ptr<ws_conn>& c, std::uint16_t code) {
+  asio::post(c->executor(), [c, code] { c->close(code); });
+}
+
+}  // namespace corvid::live::detail
