@@ -51,7 +51,7 @@ installed() {
 packages=(
   g++ meson ninja-build pkg-config
   libcaf-dev libboost1.81-dev libboost-json1.81-dev
-  libprotobuf-dev protobuf-compiler doctest-dev libssl-dev
+  libprotobuf-dev protobuf-compiler doctest-dev libssl-dev libsodium-dev
   python3
 )
 missing=()

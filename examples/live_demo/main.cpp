@@ -22,6 +22,7 @@
 // and rejoin in place after a restart of this program. On another address CORVID_SECRET is required.
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -104,18 +105,23 @@ struct counter_view : live::view {
   status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
     auto count = int_of(s["count"]);
     if (ev == "inc") {
-      s.assign("count", count + 1);
+      if (count < INT64_MAX) s.assign("count", count + 1);
     } else if (ev == "dec") {
-      s.assign("count", count - 1);
+      if (count > INT64_MIN) s.assign("count", count - 1);
     } else if (ev == "add") {  // phx-value-by
       auto by = v.values.find("by");
       if (by == v.values.end()) return status::error("add needs a value \"by\"");
-      s.assign("count", count + std::atoll(by->second.c_str()));
+      std::int64_t n = 0, sum = 0;
+      auto [end, ec] = std::from_chars(by->second.data(), by->second.data() + by->second.size(), n);
+      if (ec != std::errc{} || end != by->second.data() + by->second.size())
+        return status::error("\"by\" must be a whole number");
+      if (__builtin_add_overflow(count, n, &sum)) return status::error("the count would overflow");
+      s.assign("count", sum);
     } else if (ev == "reset") {
       s.assign("count", 0);  // at 0 already: nothing changes, the reply is {}
     } else if (ev == "key") {  // phx-window-keyup
-      if (v.key == "ArrowUp") s.assign("count", count + 1);
-      if (v.key == "ArrowDown") s.assign("count", count - 1);
+      if (v.key == "ArrowUp" && count < INT64_MAX) s.assign("count", count + 1);
+      if (v.key == "ArrowDown" && count > INT64_MIN) s.assign("count", count - 1);
     } else {
       return status::unknown_event(ev);
     }

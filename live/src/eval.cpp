@@ -1,5 +1,10 @@
 #include "eval.hpp"
 
+#include <sodium.h>
+
+#include <array>
+#include <cstdlib>
+
 #include <charconv>
 #include <functional>
 
@@ -57,7 +62,22 @@ const value::list* eval_list(const dynamic_part& d, const scope& sc) {
   return v ? v->as_list() : nullptr;
 }
 
-std::uint64_t text_hash(std::string_view s) noexcept { return std::hash<std::string_view>{}(s); }
+// A slot whose fingerprint is unchanged is not sent again, so a collision leaves stale content on the
+// page: the fingerprint is SipHash under a key drawn once per process, which a client cannot predict
+// (an unkeyed hash such as std::hash has collisions anyone can compute).
+std::uint64_t text_hash(std::string_view s) noexcept {
+  static const auto key = [] {
+    std::array<unsigned char, crypto_shorthash_KEYBYTES> k{};
+    if (sodium_init() < 0) std::abort();  // no entropy source: nothing safe to do
+    randombytes_buf(k.data(), k.size());
+    return k;
+  }();
+  std::uint64_t out = 0;
+  static_assert(crypto_shorthash_BYTES == sizeof out);
+  crypto_shorthash(reinterpret_cast<unsigned char*>(&out), reinterpret_cast<const unsigned char*>(s.data()), s.size(),
+                   key.data());
+  return out;
+}
 
 std::string_view index_key(std::size_t i, char (&buf)[24]) noexcept {
   auto r = std::to_chars(buf, buf + sizeof buf, i);

@@ -89,8 +89,11 @@ result<session_claims> token_signer::verify(std::string_view token, std::chrono:
   session_claims c{std::string(view->get_string()), std::string(route->get_string()), iat->get_int64(),
                    std::string(id->get_string())};
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  if (c.issued_at > now_s + future_skew_s) return error{errc::expired, "token issued in the future"};
-  if (now_s - c.issued_at > max_age.count()) return error{errc::expired, "token expired"};
+  // issued_at is authentic but any int64: no arithmetic on it that could overflow
+  std::int64_t age = 0;
+  if (c.issued_at > now_s && c.issued_at - now_s > future_skew_s) return error{errc::expired, "token issued in the future"};
+  if (__builtin_sub_overflow(now_s, c.issued_at, &age) || age > max_age.count())
+    return error{errc::expired, "token expired"};
   return c;
 }
 
