@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "corvid/live/form_params.hpp"
+
 namespace corvid::live {
 
 namespace json = boost::json;
@@ -75,12 +77,19 @@ result<live_event> decode_event(const json::object& payload) {
     if (!fields) return fields.error();
     ev.fields = std::move(*fields);
     for (auto& [k, v] : ev.fields) ev.values.insert_or_assign(k, v);
+    ev.form = nest_params(ev.fields);
     if (auto* meta = payload.if_contains("meta"); meta && meta->is_object()) {
       for (auto& kv : meta->get_object()) {
         if (kv.key() == "_target") {
-          if (kv.value().is_string()) ev.target.emplace(kv.value().get_string());
+          if (!kv.value().is_string()) continue;
+          ev.target.emplace(kv.value().get_string());
+          json::array path;
+          for (auto& seg : key_path(*ev.target))
+            if (!seg.empty()) path.emplace_back(json::string_view(seg.data(), seg.size()));
+          ev.form["_target"] = std::move(path);
         } else {
           ev.values.emplace(std::string(kv.key()), as_text(kv.value()));  // fields win over meta
+          if (!ev.form.contains(kv.key())) ev.form.emplace(kv.key(), kv.value());
         }
       }
     }

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "corvid/live/events.hpp"
+#include "corvid/live/form_params.hpp"
 #include "corvid/live/urlencoded.hpp"
 
 using namespace corvid::live;
@@ -136,5 +137,54 @@ TEST_SUITE("live.events") {
       REQUIRE_FALSE(r.ok());
       CHECK(r.error().code == errc::bad_payload);
     }
+  }
+}
+
+// The shapes Plug.Conn.Query's own tests (plug v1.16, query_test.exs) give for the same queries.
+TEST_SUITE("live.form_params") {
+  json::object nested(std::string_view q) { return nest_params(*decode_urlencoded(q)); }
+
+  TEST_CASE("nested keys, lists, lists of lists, and the last value wins") {
+    CHECK(nested("foo=bar&baz=bat") == obj(R"({"foo":"bar","baz":"bat"})"));
+    CHECK(nested("users[name]=hello&users[age]=17&users[address][street]=foo") ==
+          obj(R"({"users":{"name":"hello","age":"17","address":{"street":"foo"}}})"));
+    CHECK(nested("my+weird+field=q1%212") == obj(R"({"my weird field":"q1!2"})"));
+    CHECK(nested("=value") == obj(R"({"":"value"})"));
+    CHECK(nested("foo[]=bar&foo[]=baz&bat[]=1&bat[]=2") == obj(R"({"foo":["bar","baz"],"bat":["1","2"]})"));
+    CHECK(nested("x[y][z]=1&x[y][z]=2") == obj(R"({"x":{"y":{"z":"2"}}})"));
+    CHECK(nested("x[y][z][]=1&x[y][z][]=2") == obj(R"({"x":{"y":{"z":["1","2"]}}})"));
+    CHECK(nested("x[y][][z]=1") == obj(R"({"x":{"y":[{"z":"1"}]}})"));
+    CHECK(nested("x[y][][z][]=1") == obj(R"({"x":{"y":[{"z":["1"]}]}})"));
+    CHECK(nested("x[][][]=1") == obj(R"({"x":[[["1"]]]})"));
+    CHECK(nested("x[][a]=1&x[][b]=2&x[][a]=3") == obj(R"({"x":[{"a":"1","b":"2"},{"a":"3"}]})"));
+  }
+
+  TEST_CASE("bad queries: the last field wins whatever shape came before") {
+    CHECK(nested("x[]=1&x[y]=1") == obj(R"({"x":{"y":"1"}})"));
+    CHECK(nested("x[y][][w]=2&x[y]=1") == obj(R"({"x":{"y":"1"}})"));
+    CHECK(nested("x=1&x[y]=1") == obj(R"({"x":{"y":"1"}})"));
+    CHECK(nested("x[y][0][w]=2&x[y]=1") == obj(R"({"x":{"y":"1"}})"));
+    CHECK(nested("a[b=1&[c]=2") == obj(R"({"a[b":"1","[c]":"2"})"));  // not bracket keys: kept whole
+  }
+
+  TEST_CASE("depth is bounded: deeper keys stay whole") {
+    std::string key = "a";
+    for (int i = 0; i < 40; ++i) key += "[b]";
+    auto p = nest_params({{key, "v"}});
+    CHECK(p.at(key) == "v");
+  }
+
+  TEST_CASE("a form event carries the nested params, _target as a path, meta where no field has the name") {
+    auto e = decode_event(obj(R"({"type":"form","event":"validate",
+        "value":"user%5Bname%5D=Bob&user%5B_unused_email%5D=&user%5Bemail%5D=&tags%5B%5D=a&tags%5B%5D=b",
+        "meta":{"_target":"user[name]","id":"7"}})"));
+    REQUIRE(e.ok());
+    CHECK(e->form == obj(R"({"user":{"name":"Bob","_unused_email":"","email":""},"tags":["a","b"],
+                               "_target":["user","name"],"id":"7"})"));
+    CHECK(used_input(e->form, {"user", "name"}));
+    CHECK_FALSE(used_input(e->form, {"user", "email"}));
+    CHECK(used_input(e->form, {"tags"}));
+    CHECK(key_path("user[address][street]") == std::vector<std::string>{"user", "address", "street"});
+    CHECK(key_path("tags[]") == std::vector<std::string>{"tags", ""});
   }
 }

@@ -28,6 +28,10 @@ struct live_event {
   /// form: the decoded fields (last one wins) plus meta (phx-value-* of the form) where no field has the name.
   params values;
   form_fields fields;                 ///< form: every decoded field in order, repeats kept
+  /// form: the fields nested as Phoenix gives them (form_params.hpp: "user[name]" -> {"user": {"name": ...}},
+  /// "tags[]" -> a list, "_unused_" markers kept), "_target" as the changed input's key path
+  /// (["user", "name"]), and the form's phx-value-* where no field has the name.
+  boost::json::object form;
   std::optional<std::string> target;  ///< form: meta._target, the input that changed
   std::optional<std::string> key;     ///< keyup/keydown: the key pressed (none on events the browser made, e.g. autofill)
   boost::json::value raw;             ///< the undecoded "value" (a hook's arbitrary JSON lives here)
@@ -41,7 +45,7 @@ result<live_event> decode_event(const boost::json::object& payload);
 struct join_request {
   std::optional<std::string> url;       ///< the page URL (normal join and rejoin)
   std::optional<std::string> redirect;  ///< instead of url after live navigation
-  boost::json::object params;           ///< LiveSocket params plus _csrf_token, _mounts, ...
+  boost::json::object params;          ///< LiveSocket params plus _csrf_token, _mounts, ...
   std::string session;                  ///< the container's data-phx-session, verbatim
   std::optional<std::string> static_token;
   std::optional<std::string> flash;
