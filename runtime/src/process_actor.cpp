@@ -4,18 +4,10 @@
 
 #include <iostream>
 
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#define CORVID_TSAN_ACQUIRE(p) __tsan_acquire(p)
-#define CORVID_TSAN_RELEASE(p) __tsan_release(p)
-#else
-#define CORVID_TSAN_ACQUIRE(p) static_cast<void>(0)
-#define CORVID_TSAN_RELEASE(p) static_cast<void>(0)
-#endif
-
 #include <caf/all.hpp>
 
 #include "corvid/runtime/telemetry.hpp"
+#include "corvid/runtime/tsan.hpp"
 
 namespace corvid::detail {
 
@@ -51,27 +43,29 @@ process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_blo
 namespace {
 // Releases at scope end (see below); a no-op outside ThreadSanitizer builds.
 struct tsan_run_scope {
-  explicit tsan_run_scope(const void* p) : p(const_cast<void*>(p)) { CORVID_TSAN_ACQUIRE(this->p); }
+  explicit tsan_run_scope(const void* p) : p(p) { CORVID_TSAN_ACQUIRE(p); }
   ~tsan_run_scope() { CORVID_TSAN_RELEASE(p); }
-  void* p;
+  const void* p;
 };
 } // namespace
 
 #if defined(__SANITIZE_THREAD__)
 // Only in ThreadSanitizer builds, which Debian's libcaf_core is not: its atomics are invisible
-// to TSan. Two orderings CAF gives live there and are stated here, on this actor's address:
-// - a message sent to this actor is handled after the send: CAF's mailbox push (CAS, release)
-//   and take (exchange, acquire): enqueue releases, consume acquires;
+// to TSan. Two orderings CAF gives live there and are stated here:
+// - a message is handled after it was sent: CAF's mailbox push (CAS, release) and take
+//   (exchange, acquire); enqueue releases on the mailbox element, consume acquires on it;
 // - one run of this actor happens before its next one on another worker: the next run starts
 //   only after the last one blocked the mailbox (CAS in libcaf_core), or through corvid's
-//   scheduler queue (a mutex TSan sees): consume, make_behavior and on_exit end with a release
-//   and begin with an acquire.
+//   scheduler queue (a mutex TSan sees); consume, make_behavior and on_exit begin with an
+//   acquire and end with a release on the actor's address.
 void process_actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
-  CORVID_TSAN_RELEASE(this);
+  if (what)
+    CORVID_TSAN_RELEASE(what.get());
   caf::event_based_actor::enqueue(std::move(what), host);
 }
 
 caf::invoke_message_result process_actor::consume(caf::mailbox_element& x) {
+  CORVID_TSAN_ACQUIRE(&x);
   tsan_run_scope tsan{this};
   return caf::event_based_actor::consume(x);
 }
