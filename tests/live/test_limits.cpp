@@ -511,6 +511,7 @@ TEST_SUITE("live.limits") {
     held.pop_back();  // one goes: room for one more
     REQUIRE(eventually([&] { return e.srv->open_connections() == 2; }));
     CHECK(http_get(e.port, "/").status == 200);
+    REQUIRE(eventually([&] { return e.srv->open_connections() == 2; }));  // that request's connection is gone
     CHECK(http_get(e.port, "/metrics").body.find("corvid_live_rejections_total{kind=\"connections\"} ") !=
           std::string::npos);
   }
