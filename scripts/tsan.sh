@@ -6,11 +6,12 @@
 # (default 10: TSan runs 5-15x slower), then prints the TSan reports found in the test logs (also
 # those of child test_node processes, which write to the test's stderr). Ends with the line
 # "N passed, N failed" (scripts/summarize.py); the exit code is non-zero on any failure or report.
-# scripts/tsan.supp suppresses false positives inside Debian's uninstrumented libcaf_core only.
+# scripts/tsan.supp suppresses false positives inside Debian's uninstrumented libcaf_core/libcaf_io only.
+# Nothing is skipped; the RSS bounds of three cluster tests are reported, not enforced (tests/support/rss.hpp).
 #   CORVID_JOBS=N   build parallelism (default: core count)
 set -uo pipefail
 
-case "${1:-}" in -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -48,6 +49,7 @@ fi
 # history_size=4: older accesses stay in the history, so both stacks of a report are shown.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$repo_root/scripts/tsan.supp ${TSAN_OPTIONS:-}"
 echo "TSAN_OPTIONS=$TSAN_OPTIONS"
+echo "tsan.sh: RSS bounds (tests/support/rss.hpp) are reported, not enforced: TSan's shadow memory counts in RSS"
 testlog="$dir/meson-logs/testlog.json"
 rm -f "$testlog"
 meson test -C "$dir" --print-errorlogs --timeout-multiplier "$mult" "$@"
