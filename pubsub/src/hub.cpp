@@ -17,6 +17,7 @@
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/telemetry.hpp"
 #include "corvid/runtime/transport.hpp"
+#include "corvid/runtime/tsan.hpp"
 
 namespace corvid::pubsub::detail {
 
@@ -30,9 +31,33 @@ using continue_atom = caf::atom_constant<caf::atom("ps_cont")>;
 
 struct partition;
 
+/// A broadcast's hold on a topic's subscriber list, shared with the table until the table
+/// changes it (partition::writable). Dropping the hold releases, for ThreadSanitizer, what
+/// writable() acquires with a fence after seeing it was the last holder: TSan does not model
+/// fences, so without this it reports the reader's last use against the writer's change.
+struct list_ref {
+  std::shared_ptr<const sub_list> p;
+  list_ref() = default;
+  list_ref(const std::shared_ptr<sub_list>& x) : p(x) {}  // implicit: taken from the table
+  list_ref(const list_ref&) = default;
+  list_ref(list_ref&&) noexcept = default;
+  list_ref& operator=(list_ref x) noexcept {
+    drop();
+    p = std::move(x.p);
+    return *this;
+  }
+  ~list_ref() { drop(); }
+  const sub_list* operator->() const { return p.get(); }
+  void drop() {
+    if (p)
+      CORVID_TSAN_RELEASE(p.get());
+    p.reset();
+  }
+};
+
 /// A slice of one broadcast for one partition's helper process.
 struct dispatch_job {
-  std::shared_ptr<const sub_list> subs;
+  list_ref subs;
   caf::message msg;
   uint64_t skip = 0;
   size_t next = 0;
@@ -77,6 +102,7 @@ struct alignas(64) partition {
       ts.list = std::make_shared<sub_list>(*ts.list);
     } else {
       std::atomic_thread_fence(std::memory_order_acquire);  // readers released it
+      CORVID_TSAN_ACQUIRE(ts.list.get());                    // (their list_ref said so to TSan)
     }
     return *ts.list;
   }
@@ -220,7 +246,7 @@ void hub_state::start_helper(size_t k) {
 caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, uint64_t skip) {
   struct slice {
     partition* part;
-    std::shared_ptr<const sub_list> subs;
+    list_ref subs;
   };
   std::vector<slice> slices;
   slices.reserve(parts.size());
