@@ -99,6 +99,33 @@ const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replac
 
 opt_ref ref_of(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
 
+// Phoenix keeps a navigating flash for 60 s: long enough for the client's next join or page load.
+constexpr std::chrono::seconds flash_max_age{60};
+
+// The view's flash as a signed token for the next view, or nothing (none set, or not carried).
+std::optional<std::string> flash_token(const token_signer* signer, const socket& sock) {
+  auto m = sock.flash_map();
+  if (!signer || m.empty()) return std::nullopt;
+  json::object o;
+  for (auto& [k, v] : m)
+    if (auto* t = v.get_if<std::string>()) o[k] = *t;
+  return signer->sign("flash", json::serialize(o));
+}
+
+// The flash a join carries (after a live redirect); an invalid or stale token is no flash.
+value::map flash_of(const token_signer* signer, const std::optional<std::string>& token) {
+  value::map out;
+  if (!signer || !token) return out;
+  auto c = signer->verify(*token, flash_max_age);
+  if (!c || c->view != "flash") return out;
+  boost::system::error_code ec;
+  auto v = json::parse(c->route, ec);
+  if (ec || !v.is_object()) return out;
+  for (auto& kv : v.get_object())
+    if (kv.value().is_string()) out.emplace(std::string(kv.key()), value(std::string(kv.value().get_string())));
+  return out;
+}
+
 void view_threw(std::string_view pattern, std::string_view where, std::string_view what) {
   log(log_kind::view, std::string(pattern) + ": " + std::string(where) + " threw: " + std::string(what));
 }
@@ -308,6 +335,7 @@ void channel::on_join(const frame& f) {
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
     v->url = url;
+    if (auto carried = flash_of(cfg_.flash, j->flash); !carried.empty()) v->sock.assign("flash", value(std::move(carried)));
     params query = query_of(*parts, *route);
     session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}};
     v->impl->mount(query, s, v->sock);
@@ -323,12 +351,15 @@ void channel::on_join(const frame& f) {
 
   json::object extra;
   if (nav) {
-    if (nav->type == navigation::kind::redirect)
-      return refuse(json::object{{"redirect", json::object{{"to", nav->to}}}});
+    json::object to{{"to", nav->to}};
+    if (auto t = flash_token(cfg_.flash, v->sock)) to["flash"] = *t;
+    if (nav->type == navigation::kind::redirect) return refuse(json::object{{"redirect", std::move(to)}});
     auto np = split_url(nav->to);
     auto nr = np ? cfg_.routes->find(np->path) : std::nullopt;
-    if (nav->type == navigation::kind::navigate || !nr || nr->pattern != v->pattern)
-      return refuse(json::object{{"live_redirect", json::object{{"to", nav->to}, {"kind", kind_str(nav->history)}}}});
+    if (nav->type == navigation::kind::navigate || !nr || nr->pattern != v->pattern) {
+      to["kind"] = kind_str(nav->history);
+      return refuse(json::object{{"live_redirect", std::move(to)}});
+    }
     // a patch during mount: run handle_params for the new URL and tell the client to update it
     {
       v->url = absolute(url, nav->to);
@@ -393,14 +424,16 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
   auto nav = v.sock.take_navigation();
   if (!nav) return;
   auto jr = ref_of(v.join_ref);
+  auto flash = nav->type == navigation::kind::patch ? std::nullopt : flash_token(cfg_.flash, v.sock);
   if (nav->type == navigation::kind::redirect) {
-    host_.send(encode_redirect(jr, v.topic, nav->to));
+    host_.send(encode_redirect(jr, v.topic, nav->to, flash ? std::optional<std::string_view>(*flash) : std::nullopt));
     return;
   }
   auto parts = split_url(nav->to);
   auto route = parts ? cfg_.routes->find(parts->path) : std::nullopt;
   if (nav->type == navigation::kind::navigate || !route || route->pattern != v.pattern) {
-    host_.send(encode_live_redirect(jr, v.topic, nav->to, nav->history));
+    host_.send(encode_live_redirect(jr, v.topic, nav->to, nav->history,
+                                    flash ? std::optional<std::string_view>(*flash) : std::nullopt));
     return;
   }
   // patch: same view, new params
@@ -424,9 +457,11 @@ void channel::on_event(const frame& f) {
   // Every failure below ends the view rather than answering {"status":"error"}: the client would keep
   // the element locked for good on such a reply, whereas a phx_error shows the error and rejoins.
   if (!ev) return fail_view(f.topic, "an event", "could not be decoded: " + ev.error().message);
-  // Phoenix's own event for the flash close button; flash is not kept here, so there is nothing to clear.
+  // Phoenix's own event for the flash close button: clears value.key, or every kind without one.
   if (ev->name == "lv:clear-flash") {
-    host_.send(encode_reply(f, reply_status::ok, json::object{}));
+    auto key = ev->values.find("key");
+    v.sock.clear_flash(key == ev->values.end() ? std::nullopt : std::optional<std::string_view>(key->second));
+    send_diff_frame(encode_diff_reply(f, v.take_diff()));
     return;
   }
   status st = status::ok();
@@ -459,6 +494,7 @@ void channel::on_live_patch(const frame& f) {
   v.url = url;
   params query = query_of(*parts, *route);
   std::string after;
+  v.sock.clear_flash();  // as Phoenix: a patch the client asks for starts without the old message
   try {
     v.impl->handle_params(query, url, v.sock);
     apply_navigation(v, &after);

@@ -175,6 +175,7 @@ std::string server::start() {
   }
   m.sessions = std::make_unique<token_signer>(*secret, "corvid.live.session");
   m.csrf = std::make_unique<token_signer>(*secret, "corvid.live.csrf");
+  m.flash = std::make_unique<token_signer>(*secret, "corvid.live.flash");
   m.hosts.emplace(m.opts.address, m.opts.allowed_hosts);
   for (auto& p : m.opts.trusted_proxies) {
     auto a = asio::ip::make_address(p, ec);
@@ -188,6 +189,7 @@ std::string server::start() {
   m.ccfg.routes = &m.routes;
   m.ccfg.signer = m.sessions.get();
   m.ccfg.csrf = m.csrf.get();
+  m.ccfg.flash = m.flash.get();
   m.ccfg.coalesce = m.opts.coalesce;
   m.ccfg.limits.max_bytes = m.opts.max_frame_bytes;
   m.ccfg.metrics = &m.metrics;

@@ -125,7 +125,7 @@ struct server::impl {
   router routes;
   std::vector<std::pair<std::string, auth_hook>> guards;  // protect(): prefix -> hook
   std::vector<std::function<void()>> stop_hooks;            // on_stop()
-  std::unique_ptr<token_signer> sessions, csrf;
+  std::unique_ptr<token_signer> sessions, csrf, flash;
   std::optional<detail::host_list> hosts;  // set by start()
   std::vector<asio::ip::address> proxies;  // opts.trusted_proxies, parsed by start()
   channel_config ccfg;

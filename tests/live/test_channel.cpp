@@ -61,6 +61,20 @@ struct counter_view : view {
   journal& j_;
 };
 
+// Phoenix's flash: put_flash in an event, carried by push_navigate to the next mount.
+struct flash_view : view {
+  html_template render() const override { return *html_template::parse("<p>{{ flash.info }}</p><i>{{ flash.error }}</i>"); }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    if (ev == "save") s.put_flash("info", "Saved!");
+    else if (ev == "oops") s.put_flash("error", "Oops");
+    else if (ev == "save_and_go") {
+      s.put_flash("info", "Saved, moving on");
+      s.push_navigate("/flash?next=1");
+    } else return status::unknown_event(ev);
+    return status::ok();
+  }
+};
+
 struct other_view : view {
   html_template render() const override { return *html_template::parse("<p>other</p>"); }
 };
@@ -100,6 +114,7 @@ struct fixture {
   router routes;
   token_signer sessions{"test secret, at least thirty-two bytes long", "corvid.live.session"};
   token_signer csrf{"test secret, at least thirty-two bytes long", "corvid.live.csrf"};
+  token_signer flash{"test secret, at least thirty-two bytes long", "corvid.live.flash"};
   channel_config cfg;
   fake_host host;
   channel ch{cfg, host};
@@ -108,9 +123,11 @@ struct fixture {
     routes.add("/counter", [this] { return std::make_unique<counter_view>(j); });
     routes.add("/other", make_view<other_view>);
     routes.add("/echo", make_view<echo_view>);
+    routes.add("/flash", make_view<flash_view>);
     cfg.routes = &routes;
     cfg.signer = &sessions;
     cfg.csrf = &csrf;
+    cfg.flash = &flash;
     cfg.coalesce = 16ms;
   }
 
@@ -373,6 +390,49 @@ TEST_SUITE("live.channel") {
     CHECK(status_of(r) == "ok");
     CHECK(response(r).empty());
     CHECK(response(f.event("6", "inc")).at("diff").as_object().at("0") == "1");
+  }
+
+  TEST_CASE("flash: put_flash shows in the diff; lv:clear-flash clears one kind, then all; a client live_patch clears it") {
+    fixture f;
+    f.join("http://h/flash");
+    CHECK(response(f.event("5", "save")).at("diff").as_object().at("0") == "Saved!");
+    CHECK(response(f.event("6", "oops")).at("diff").as_object().at("1") == "Oops");
+    auto cleared = f.event("7", "lv:clear-flash", json::object{{"key", "info"}});
+    CHECK(status_of(cleared) == "ok");
+    CHECK(response(cleared).at("diff").as_object() == json::object{{"0", ""}});
+    CHECK(response(f.event("8", "lv:clear-flash")).at("diff").as_object() == json::object{{"1", ""}});
+    f.event("9", "save");
+    f.ch.handle_frame(R"(["4","10","lv:phx-1","live_patch",{"url":"http://h/flash?tab=2"}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("diff").as_object().at("0") == "");
+  }
+
+  TEST_CASE("flash: push_navigate carries it, signed, to the next view's mount; a forged or foreign token carries nothing") {
+    fixture f;
+    f.join("http://h/flash");
+    auto out = f.events("5", "save_and_go");
+    REQUIRE(out.size() == 2);
+    REQUIRE(out[0][3] == "live_redirect");
+    auto token = std::string(out[0][4].as_object().at("flash").as_string());
+    f.ch.handle_frame(R"(["4","6","lv:phx-1","phx_leave",{}])");
+    f.host.take();
+    auto join_with = [&](const std::string& ref, const std::string& flash_token) {
+      auto session = f.sessions.sign("/flash", "/flash");
+      json::object payload{{"redirect", "http://h/flash?next=1"},
+                           {"params", json::object{{"_csrf_token", f.csrf_for(session)}, {"_mounts", 0}}},
+                           {"session", session},
+                           {"static", nullptr},
+                           {"flash", flash_token}};
+      f.ch.handle_frame(json::serialize(json::array{ref, ref, "lv:phx-1", "phx_join", payload}));
+      auto r = f.host.take();
+      REQUIRE(r.size() == 1);
+      REQUIRE(status_of(r[0]) == "ok");
+      return response(r[0]).at("rendered").as_object();
+    };
+    CHECK(join_with("7", token).at("0") == "Saved, moving on");
+    CHECK(join_with("8", token + "x").at("0") == "");                               // tampered
+    CHECK(join_with("9", f.sessions.sign("flash", R"({"info":"forged"})")).at("0") == "");  // another purpose's key
   }
 
   TEST_CASE("views that keep failing: the connection is closed (1008) instead of rejoining without end") {

@@ -58,6 +58,7 @@ struct channel_config {
   const router* routes = nullptr;
   const token_signer* signer = nullptr;             ///< session tokens (data-phx-session)
   const token_signer* csrf = nullptr;               ///< CSRF tokens; null = not checked
+  const token_signer* flash = nullptr;              ///< flash carried across live navigation; null = not carried
   std::chrono::milliseconds coalesce{16};             ///< server-push diffs: one per interval (0 = immediate)
   std::chrono::seconds session_max_age{14 * 24 * 3600};
   frame_limits limits;

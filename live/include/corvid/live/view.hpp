@@ -133,6 +133,27 @@ class socket {
   /// While not connected (the dead render) only the loading state is assigned.
   void assign_async(std::string name, std::function<value()> fn);
 
+  /// Shows `message` under `kind` ("info", "error", ...) in the assign "flash", a map the template reads
+  /// ({{ flash.info }}). It goes along with push_navigate (signed, for 60 s) to the next view's mount;
+  /// the flash close button of Phoenix's components (lv:clear-flash) and a client live_patch clear it.
+  void put_flash(std::string_view kind, std::string message) {
+    value::map m = flash_map();
+    m.insert_or_assign(std::string(kind), value(std::move(message)));
+    assigns_.assign("flash", value(std::move(m)));
+  }
+  /// Clears one kind of flash, or all of them.
+  void clear_flash(std::optional<std::string_view> kind = std::nullopt) {
+    value::map m = flash_map();
+    if (kind) m.erase(std::string(*kind));
+    else m.clear();
+    if (assigns_["flash"].get_if<value::map>()) assigns_.assign("flash", value(std::move(m)));
+  }
+  /// The flash messages by kind (empty if none).
+  value::map flash_map() const {
+    auto* m = assigns_["flash"].get_if<value::map>();
+    return m ? *m : value::map{};
+  }
+
   /// Changes the URL without a new mount: handle_params runs with the new params.
   void push_patch(std::string to, nav_kind k = nav_kind::push) { nav_ = navigation{navigation::kind::patch, std::move(to), k}; }
   /// Live navigation to another view (no page load).
