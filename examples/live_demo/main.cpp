@@ -118,7 +118,11 @@ struct counter_view : live::view {
       if (__builtin_add_overflow(count, n, &sum)) return status::error("the count would overflow");
       s.assign("count", sum);
     } else if (ev == "reset") {
-      s.assign("count", 0);  // at 0 already: nothing changes, the reply is {}
+      if (count != 0) s.put_flash("info", "The counter was reset.");  // at 0 already: nothing changes, the reply is {}
+      s.assign("count", 0);
+    } else if (ev == "reset_fresh") {  // a new mount (live navigation) that still shows why
+      s.put_flash("info", "A fresh counter, after a live navigation.");
+      s.push_navigate("/counter");
     } else if (ev == "key") {  // phx-window-keyup
       if (v.key == "ArrowUp" && count < INT64_MAX) s.assign("count", count + 1);
       if (v.key == "ArrowDown" && count > INT64_MIN) s.assign("count", count - 1);

@@ -150,6 +150,29 @@ async function main() {
     await textIs(page, "#count", "1");
   });
 
+  await test("flash: put_flash shows, its close button clears it (lv:clear-flash), push_navigate carries it to the next mount", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.click("#reset");
+    await page.waitForSelector("#flash-info", { timeout: T });
+    await textIs(page, "#count", "0");
+    await page.click("#flash-info");
+    await page.waitForFunction(() => !document.querySelector("#flash-info"), null, { timeout: T });
+    await page.evaluate(() => (window.__corvidMarker = "flash"));
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.click("#reset-fresh");
+    await page.waitForFunction(
+      () => document.querySelector("#flash-info")?.textContent.includes("A fresh counter"), null, { timeout: T });
+    await textIs(page, "#count", "0");
+    await connected(page);
+    if ((await page.evaluate(() => window.__corvidMarker)) !== "flash") throw new Error("page reloaded");
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+  });
+
   await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {
     await page.evaluate(() => (window.__corvidMarker = "nav"));
     await page.click("#nav-chat");
