@@ -166,8 +166,20 @@ struct channel::joined_view {
     if (a.is_changed("page_title"))
       if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
     a.clear_changes();
+    add_events(d);
     dirty = false;
     return d;
+  }
+  // Events pushed for the page's hooks travel in the render: top-level "e".
+  void add_events(json::object& d) {
+    if (!sock.has_events()) return;
+    json::array e;
+    for (auto& ev : sock.take_events()) {
+      json::array one{json::string(ev.name), ev.payload.to_json()};
+      if (ev.before) one.emplace_back(true);
+      e.emplace_back(std::move(one));
+    }
+    d["e"] = std::move(e);
   }
 };
 
@@ -378,6 +390,7 @@ void channel::on_join(const frame& f) {
   json::object rendered = render(v->tpl, a, v->st);
   if (auto* t = a["page_title"].get_if<std::string>()) rendered["t"] = *t;
   a.clear_changes();
+  v->add_events(rendered);
   if (extra.empty()) {
     host_.send(encode_join_reply(f, rendered));
   } else {
@@ -425,6 +438,8 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
   if (!nav) return;
   auto jr = ref_of(v.join_ref);
   auto flash = nav->type == navigation::kind::patch ? std::nullopt : flash_token(cfg_.flash, v.sock);
+  // events pushed before leaving go out in a diff of their own, as Phoenix sends them
+  if (nav->type != navigation::kind::patch && v.sock.has_events()) send_pending_diff(v);
   if (nav->type == navigation::kind::redirect) {
     host_.send(encode_redirect(jr, v.topic, nav->to, flash ? std::optional<std::string_view>(*flash) : std::nullopt));
     return;
@@ -473,7 +488,9 @@ void channel::on_event(const frame& f) {
     return fail_view(f.topic, "handle_event", std::string("threw: ") + e.what());
   }
   if (!st.is_ok()) return fail_view(f.topic, "handle_event", "returned an error: " + st.reason());
-  send_diff_frame(encode_diff_reply(f, v.take_diff()));
+  auto d = v.take_diff();
+  if (auto* r = st.reply_value()) d["r"] = r->to_json();  // a hook's pushEvent resolves with it
+  send_diff_frame(encode_diff_reply(f, d));
   if (!after.empty()) host_.send(std::move(after));
 }
 
@@ -525,7 +542,7 @@ void channel::handle_info(const caf::message& msg) {
 }
 
 void channel::after_change(joined_view& v) {
-  if (v.sock.assigns().changed().empty()) return;
+  if (v.sock.assigns().changed().empty() && !v.sock.has_events()) return;
   v.dirty = true;
   if (cfg_.coalesce.count() <= 0) {
     send_pending_diff(v);

@@ -75,6 +75,26 @@ struct flash_view : view {
   }
 };
 
+// JS interop: events for hooks (push_event) and replies to a hook's pushEvent (status::reply).
+struct hook_view : view {
+  html_template render() const override { return *html_template::parse("<p phx-hook=\"Chart\" id=\"c\">{{ n }}</p>"); }
+  void mount(const params&, const session&, socket& s) override {
+    s.assign("n", 0);
+    s.push_event("chart:init", value::map{{"points", 3}});
+  }
+  status handle_event(const std::string& ev, const event_value& v, socket& s) override {
+    if (ev == "ping") return status::reply(value::map{{"pong", v.raw.is_object() && v.raw.as_object().contains("x")}});
+    if (ev == "zoom") {
+      s.push_event("chart:zoom", value::map{{"level", 2}}, true);
+      return status::ok();
+    }
+    return status::unknown_event(ev);
+  }
+  void handle_info(const caf::message& m, socket& s) override {
+    if (message_as<int>(m)) s.push_event("chart:tick", value::map{});  // no assign changes: the event alone
+  }
+};
+
 struct other_view : view {
   html_template render() const override { return *html_template::parse("<p>other</p>"); }
 };
@@ -124,6 +144,7 @@ struct fixture {
     routes.add("/other", make_view<other_view>);
     routes.add("/echo", make_view<echo_view>);
     routes.add("/flash", make_view<flash_view>);
+    routes.add("/hook", make_view<hook_view>);
     cfg.routes = &routes;
     cfg.signer = &sessions;
     cfg.csrf = &csrf;
@@ -433,6 +454,24 @@ TEST_SUITE("live.channel") {
     CHECK(join_with("7", token).at("0") == "Saved, moving on");
     CHECK(join_with("8", token + "x").at("0") == "");                               // tampered
     CHECK(join_with("9", f.sessions.sign("flash", R"({"info":"forged"})")).at("0") == "");  // another purpose's key
+  }
+
+  TEST_CASE("push_event: events ride in the render's top-level e (join, reply, server push); status::reply answers a hook with r") {
+    fixture f;
+    auto joined = f.join("http://h/hook");
+    CHECK(response(joined).at("rendered").as_object().at("e") == json::parse(R"([["chart:init",{"points":3}]])"));
+    json::object hook{{"type", "hook"}, {"event", "ping"}, {"value", json::object{{"x", 1}}}};
+    f.ch.handle_frame(json::serialize(json::array{"4", "5", "lv:phx-1", "event", hook}));
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("diff") == json::parse(R"({"r":{"pong":true}})"));  // even without other changes
+    CHECK(response(f.event("6", "zoom")).at("diff") == json::parse(R"({"e":[["chart:zoom",{"level":2},true]]})"));
+    f.ch.handle_info(caf::make_message(1));
+    f.ch.flush();
+    out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][3] == "diff");
+    CHECK(out[0][4] == json::parse(R"({"e":[["chart:tick",{}]]})"));
   }
 
   TEST_CASE("views that keep failing: the connection is closed (1008) instead of rejoining without end") {

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <caf/message.hpp>
 
@@ -59,13 +60,29 @@ class status {
   static status ok() { return status{}; }
   static status error(std::string reason) { return status{std::move(reason)}; }
   static status unknown_event(std::string_view name) { return status{"unknown event: " + std::string(name)}; }
+  /// ok, answering a hook's pushEvent: its promise resolves with `r` (a map), as Phoenix's {:reply, map, socket}.
+  static status reply(value r) {
+    status s;
+    s.reply_ = std::move(r);
+    return s;
+  }
   bool is_ok() const noexcept { return !reason_; }
   const std::string& reason() const { return *reason_; }
+  /// The reply given with status::reply, or null.
+  const value* reply_value() const noexcept { return reply_ ? &*reply_ : nullptr; }
 
  private:
   status() = default;
   explicit status(std::string r) : reason_(std::move(r)) {}
   std::optional<std::string> reason_;
+  std::optional<value> reply_;
+};
+
+/// An event for the page's hooks (socket::push_event).
+struct pushed_event {
+  std::string name;
+  value payload;
+  bool before = false;  ///< dispatched before the patch is applied
 };
 
 /// Navigation a handler asked for; the channel carries it out after the handler returns.
@@ -154,6 +171,15 @@ class socket {
     return m ? *m : value::map{};
   }
 
+  /// Sends `name` with `payload` to the page with the next render: every hook's handleEvent(name) and a
+  /// window event "phx:<name>" get it, after the patch is applied (before it with `before`).
+  void push_event(std::string name, value payload, bool before = false) {
+    events_.push_back({std::move(name), std::move(payload), before});
+  }
+  /// Internal: whether events wait for the next render, and taking them (the channel does).
+  bool has_events() const noexcept { return !events_.empty(); }
+  std::vector<pushed_event> take_events() { return std::exchange(events_, {}); }
+
   /// Changes the URL without a new mount: handle_params runs with the new params.
   void push_patch(std::string to, nav_kind k = nav_kind::push) { nav_ = navigation{navigation::kind::patch, std::move(to), k}; }
   /// Live navigation to another view (no page load).
@@ -169,6 +195,7 @@ class socket {
   corvid::pid self_;
   corvid::process* proc_ = nullptr;
   std::optional<navigation> nav_;
+  std::vector<pushed_event> events_;
   struct async_state;
   std::shared_ptr<async_state> async_;  // created by the first assign_async
 };
