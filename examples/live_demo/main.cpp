@@ -118,8 +118,13 @@ struct counter_view : live::view {
       if (__builtin_add_overflow(count, n, &sum)) return status::error("the count would overflow");
       s.assign("count", sum);
     } else if (ev == "reset") {
-      if (count != 0) s.put_flash("info", "The counter was reset.");  // at 0 already: nothing changes, the reply is {}
+      if (count != 0) {  // at 0 already: nothing changes, the reply is {}
+        s.put_flash("info", "The counter was reset.");
+        s.push_event("counter:reset", live::value::map{{"from", count}});
+      }
       s.assign("count", 0);
+    } else if (ev == "ping") {  // a hook's pushEvent: its promise resolves with this
+      return status::reply(live::value::map{{"pong", true}, {"count", count}});
     } else if (ev == "reset_fresh") {  // a new mount (live navigation) that still shows why
       s.put_flash("info", "A fresh counter, after a live navigation.");
       s.push_navigate("/counter");
@@ -345,8 +350,22 @@ const char* style = R"(<style>
   button { font-size: 1rem; padding: .3rem .8rem; } #messages { min-height: 3rem; }
   .corvid-dashboard { max-width: 60rem; } #processes { border-collapse: collapse; font: 14px ui-monospace, monospace; }
   #processes td, #processes th { padding: .1rem .6rem; text-align: right; border-bottom: 1px solid #ddd; }
-  .phx-error main { opacity: .5; }
+  .phx-error main { opacity: .5; } .flash { background: #e6f4ea; padding: .4rem .8rem; cursor: pointer; }
 </style>
+<script>
+  // Hooks of the demo's pages (corvid_boot.js hands window.corvidHooks to the LiveSocket).
+  window.corvidHooks = {
+    // Shows the events the view pushes (socket::push_event) when the counter is reset.
+    ResetNote: { mounted() { this.handleEvent("counter:reset", (p) => { this.el.textContent = "reset from " + p.from; }); } },
+    // Asks the view and keeps its reply (status::reply) in data-pong.
+    Ping: {
+      mounted() {
+        this.el.addEventListener("click", () =>
+          this.pushEvent("ping", { x: 1 }).then((r) => { this.el.dataset.pong = JSON.stringify(r); }));
+      },
+    },
+  };
+</script>
 )";
 
 

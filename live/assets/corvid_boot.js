@@ -4,8 +4,11 @@
   "use strict";
   var meta = document.querySelector("meta[name='csrf-token']");
   var csrfToken = meta ? meta.getAttribute("content") : null;
+  // An application's hooks: set window.corvidHooks before this (deferred) script runs, e.g. in an
+  // inline script of page_options::head_html.
   var liveSocket = new LiveView.LiveSocket("/live", Phoenix.Socket, {
     params: { _csrf_token: csrfToken },
+    hooks: window.corvidHooks || {},
   });
 
   // A view the server ended with words for the user (phx_error {"message": ...}, e.g. a change over

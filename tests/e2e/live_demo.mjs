@@ -173,6 +173,21 @@ async function main() {
     await textIs(page, "#count", "1");
   });
 
+  await test("hooks: push_event reaches a hook's handleEvent; a hook's pushEvent resolves with the view's reply", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.click("#inc");
+    await page.click("#inc");
+    await textIs(page, "#count", "2");
+    await page.click("#reset");
+    await textIs(page, "#reset-note", "reset from 2");
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    await page.click("#ping");
+    await page.waitForFunction(() => document.querySelector("#ping").dataset.pong === '{"count":1,"pong":true}',
+      null, { timeout: T });
+  });
+
   await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {
     await page.evaluate(() => (window.__corvidMarker = "nav"));
     await page.click("#nav-chat");
