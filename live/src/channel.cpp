@@ -8,6 +8,7 @@
 #include "corvid/live/log.hpp"
 #include "corvid/live/rendered.hpp"
 #include "corvid/live/urlencoded.hpp"
+#include "flash_token.hpp"
 
 namespace corvid::live {
 
@@ -98,33 +99,6 @@ json::object reason(std::string_view why) { return json::object{{"reason", why}}
 const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replace"; }
 
 opt_ref ref_of(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
-
-// Phoenix keeps a navigating flash for 60 s: long enough for the client's next join or page load.
-constexpr std::chrono::seconds flash_max_age{60};
-
-// The view's flash as a signed token for the next view, or nothing (none set, or not carried).
-std::optional<std::string> flash_token(const token_signer* signer, const socket& sock) {
-  auto m = sock.flash_map();
-  if (!signer || m.empty()) return std::nullopt;
-  json::object o;
-  for (auto& [k, v] : m)
-    if (auto* t = v.get_if<std::string>()) o[k] = *t;
-  return signer->sign("flash", json::serialize(o));
-}
-
-// The flash a join carries (after a live redirect); an invalid or stale token is no flash.
-value::map flash_of(const token_signer* signer, const std::optional<std::string>& token) {
-  value::map out;
-  if (!signer || !token) return out;
-  auto c = signer->verify(*token, flash_max_age);
-  if (!c || c->view != "flash") return out;
-  boost::system::error_code ec;
-  auto v = json::parse(c->route, ec);
-  if (ec || !v.is_object()) return out;
-  for (auto& kv : v.get_object())
-    if (kv.value().is_string()) out.emplace(std::string(kv.key()), value(std::string(kv.value().get_string())));
-  return out;
-}
 
 void view_threw(std::string_view pattern, std::string_view where, std::string_view what) {
   log(log_kind::view, std::string(pattern) + ": " + std::string(where) + " threw: " + std::string(what));
@@ -347,7 +321,10 @@ void channel::on_join(const frame& f) {
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
     v->url = url;
-    if (auto carried = flash_of(cfg_.flash, j->flash); !carried.empty()) v->sock.assign("flash", value(std::move(carried)));
+    // a live redirect's flash comes with the join; a full redirect's went through the dead render
+    auto carried = detail::verify_flash(cfg_.flash, j->flash.value_or(""));
+    if (carried.empty() && !j->redirect && j->mounts == 0) carried = detail::verify_flash(cfg_.flash, j->static_token.value_or(""));
+    if (!carried.empty()) v->sock.assign("flash", value(std::move(carried)));
     params query = query_of(*parts, *route);
     session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}};
     v->impl->mount(query, s, v->sock);
@@ -364,7 +341,7 @@ void channel::on_join(const frame& f) {
   json::object extra;
   if (nav) {
     json::object to{{"to", nav->to}};
-    if (auto t = flash_token(cfg_.flash, v->sock)) to["flash"] = *t;
+    if (auto t = detail::sign_flash(cfg_.flash, v->sock.flash_map())) to["flash"] = *t;
     if (nav->type == navigation::kind::redirect) return refuse(json::object{{"redirect", std::move(to)}});
     auto np = split_url(nav->to);
     auto nr = np ? cfg_.routes->find(np->path) : std::nullopt;
@@ -437,7 +414,7 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
   auto nav = v.sock.take_navigation();
   if (!nav) return;
   auto jr = ref_of(v.join_ref);
-  auto flash = nav->type == navigation::kind::patch ? std::nullopt : flash_token(cfg_.flash, v.sock);
+  auto flash = nav->type == navigation::kind::patch ? std::nullopt : detail::sign_flash(cfg_.flash, v.sock.flash_map());
   // events pushed before leaving go out in a diff of their own, as Phoenix sends them
   if (nav->type != navigation::kind::patch && v.sock.has_events()) send_pending_diff(v);
   if (nav->type == navigation::kind::redirect) {

@@ -35,18 +35,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The value of cookie `name` in a Cookie header, or nullopt.
-std::optional<std::string_view> cookie_of(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto semi = header.find(';');
-    auto item = trim(header.substr(0, semi));
-    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
-  }
-  return std::nullopt;
-}
-
 // "Scheme rest" with a case-insensitive scheme.
 std::optional<std::string_view> after_scheme(std::string_view header, std::string_view scheme) {
   header = trim(header);
@@ -68,6 +56,17 @@ std::optional<std::string> decode_base64(std::string_view s) {
 }
 
 }  // namespace
+
+std::optional<std::string_view> cookie_of(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto item = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
+  }
+  return std::nullopt;
+}
 
 bool configured(const credentials& c) noexcept { return !c.token.empty() || !c.user.empty() || !c.password.empty(); }
 

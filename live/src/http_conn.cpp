@@ -21,6 +21,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "corvid/live/log.hpp"
+#include "flash_token.hpp"
 #include "server_impl.hpp"
 
 #ifndef CORVID_LIVE_ASSETS_DIR
@@ -210,8 +211,14 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
       if (srv_.static_root < 0) return write(text_reply(req, http::status::not_found, "text/plain", "not found\n"));
       return write(serve_static(srv_.static_root, path.substr(8), req));
     }
-    auto page = render_page(srv_.routes, *srv_.sessions, *srv_.csrf, target, srv_.opts.page);
-    if (page) return write(with_cookie(text_reply(req, http::status::ok, "text/html; charset=utf-8", std::move(*page))));
+    // a full redirect's flash: shown by this render, handed on to the join, and the cookie deleted
+    auto flash = cookie_of(req[http::field::cookie], detail::flash_cookie).value_or(std::string_view{});
+    auto page = render_page(srv_.routes, *srv_.sessions, *srv_.csrf, target, srv_.opts.page, srv_.flash.get(), flash);
+    if (page) {
+      auto res = with_cookie(text_reply(req, http::status::ok, "text/html; charset=utf-8", std::move(*page)));
+      if (!flash.empty()) res.insert(http::field::set_cookie, std::string(detail::flash_cookie) + "=; Max-Age=0; Path=/");
+      return write(std::move(res));
+    }
     if (page.error().code == errc::not_found || page.error().code == errc::bad_encoding)
       return write(text_reply(req, http::status::not_found, "text/plain", "not found\n"));
     log(log_kind::view, page.error().message);

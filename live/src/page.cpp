@@ -4,11 +4,13 @@
 
 #include "corvid/live/escape.hpp"
 #include "corvid/live/rendered.hpp"
+#include "flash_token.hpp"
 
 namespace corvid::live {
 
 result<std::string> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
-                                std::string_view target, const page_options& opts) {
+                                std::string_view target, const page_options& opts, const token_signer* flash,
+                                std::string_view flash_token) {
   auto parts = split_url(target);
   if (!parts) return parts.error();
   auto route = routes.find(parts->path);
@@ -23,6 +25,9 @@ result<std::string> render_page(const router& routes, const token_signer& sessio
     auto impl = (*route->factory)();
     if (!impl) return error{errc::not_found, "the factory of " + route->pattern + " made no view"};
     live::socket sock{false, {}};
+    auto carried = detail::verify_flash(flash, flash_token);
+    if (carried.empty()) flash_token = {};  // nothing valid to hand on to the join
+    else sock.assign("flash", value(std::move(carried)));
     params query = parts->query;
     for (auto& [k, v] : route->path_params) query.insert_or_assign(k, v);
     session s{{"id", claims.id}, {"view", claims.view}, {"route", claims.route}};
@@ -59,7 +64,9 @@ result<std::string> render_page(const router& routes, const token_signer& sessio
   page += id;
   page += "\" data-phx-main data-phx-session=\"";
   append_escaped(page, token);
-  page += "\" data-phx-static=\"\">";
+  page += "\" data-phx-static=\"";
+  append_escaped(page, flash_token);
+  page += "\">";
   page += body;
   page += "</div>\n</body>\n</html>\n";
   return page;

@@ -183,11 +183,13 @@ json::array ws_client::join(const page_tokens& p, const std::string& csrf_overri
   return join_as(p.id, csrf_override.empty() ? p.csrf : csrf_override, session_override.empty() ? p.session : session_override);
 }
 
-json::array ws_client::join_as(const std::string& id, const std::string& csrf, const std::string& session) {
+json::array ws_client::join_as(const std::string& id, const std::string& csrf, const std::string& session,
+                               const std::string& static_token) {
   json::object payload{{"url", "http://127.0.0.1:" + std::to_string(port) + "/"},
                        {"params", json::object{{"_csrf_token", csrf}}},
                        {"session", session},
                        {"static", nullptr}};
+  if (!static_token.empty()) payload["static"] = static_token;
   if (send(json::serialize(json::array{"4", "4", "lv:" + id, "phx_join", payload}))) return {};
   auto r = read_json();
   return r ? *r : json::array{};

@@ -78,7 +78,9 @@ class ws_client {
 
   boost::json::array join(const page_tokens& p, const std::string& csrf_override = "",
                           const std::string& session_override = "");
-  boost::json::array join_as(const std::string& id, const std::string& csrf, const std::string& session);
+  /// `static_token`: the container's data-phx-static ("" = null).
+  boost::json::array join_as(const std::string& id, const std::string& csrf, const std::string& session,
+                             const std::string& static_token = "");
   std::string click_frame(const page_tokens& p, const std::string& ev = "inc");
 
   std::uint16_t port;

@@ -34,7 +34,9 @@ bool gate::is_holding() {
   return holding;
 }
 
-html_template count_view::render() const { return *html_template::parse("<b>{{ n }}</b><i>{{ blob }}</i>"); }
+html_template count_view::render() const {
+  return *html_template::parse("<b>{{ n }}</b><i>{{ blob }}</i><u>{{ flash.info }}</u>");
+}
 void count_view::mount(const params&, const session&, live::socket& s) {
   s.assign("n", 0);
   s.assign("blob", "");

@@ -36,7 +36,7 @@ struct gate {
 };
 extern gate view_gate;
 
-/// "<b>{{ n }}</b><i>{{ blob }}</i>": "inc" counts, "say" shows the form field body, "hold" waits on
+/// "<b>{{ n }}</b><i>{{ blob }}</i><u>{{ flash.info }}</u>": "inc" counts, "say" shows the form field body, "hold" waits on
 /// view_gate; an int sent to the session makes a 32 KiB diff.
 struct count_view : view {
   html_template render() const override;

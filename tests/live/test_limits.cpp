@@ -25,6 +25,32 @@ namespace live = corvid::live;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+TEST_SUITE("live.flash") {
+  TEST_CASE("a full redirect's flash (the __phoenix_flash__ cookie): shown by the dead render, handed to the join, cookie deleted") {
+    env e{};
+    token_signer flash{"limits test secret, at least thirty-two bytes", "corvid.live.flash"};
+    const auto token = flash.sign("flash", R"({"info":"Saved"})");
+    auto r = http_get(e.port, "/", std::nullopt, {{"Cookie", "other=1; __phoenix_flash__=" + token}});
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find("<u>Saved</u>") != std::string::npos);
+    CHECK(r.set_cookie == "__phoenix_flash__=; Max-Age=0; Path=/");
+    auto static_token = between(r.body, "data-phx-static=\"", "\"");
+    CHECK(static_token == token);
+    page_tokens p{between(r.body, "data-phx-session=\"", "\""), between(r.body, "name=\"csrf-token\" content=\"", "\""),
+                  between(r.body, "<div id=\"", "\"")};
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    auto joined = c.join_as(p.id, p.csrf, p.session, static_token);
+    REQUIRE(status_of(joined) == "ok");
+    CHECK(response_of(joined).at("rendered").at("2") == "Saved");
+
+    token_signer other{"limits test secret, at least thirty-two bytes", "corvid.live.session"};
+    auto forged = http_get(e.port, "/", std::nullopt, {{"Cookie", "__phoenix_flash__=" + other.sign("flash", R"({"info":"x"})")}});
+    CHECK(forged.body.find("<u></u>") != std::string::npos);
+    CHECK(between(forged.body, "data-phx-static=\"", "\"").empty());
+  }
+}
+
 TEST_SUITE("live.limits") {
   TEST_CASE("/metrics: runtime metrics plus live counters that move with mounts, events and diffs") {
     env e;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,5 +64,8 @@ std::string check(const credentials& c);
 auth_hook credentials_hook(credentials c);
 /// A fresh random token (32 random bytes, base64url), e.g. printed by a program at start-up.
 std::string random_token();
+
+/// The value of cookie `name` in a Cookie header, or nullopt.
+std::optional<std::string_view> cookie_of(std::string_view header, std::string_view name);
 
 }  // namespace corvid::live
