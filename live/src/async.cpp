@@ -41,6 +41,21 @@ struct socket::async_state {
 void socket::assign_async(std::string name, std::function<value()> fn) {
   assigns_.assign(name, async_result::loading());
   if (!connected_ || !proc_) return;
+  run_async(name, std::move(fn), [name](socket& s, async_outcome o) {
+    s.assigns_.assign(name, o.ok ? async_result::ok(std::move(o.result)) : async_result::failed(std::move(o.error)));
+  });
+}
+
+void socket::start_async(std::string name, std::function<value()> fn) {
+  if (!connected_ || !proc_) return;
+  run_async(name, std::move(fn), [name](socket& s, async_outcome o) { s.landed_.emplace_back(name, std::move(o)); });
+}
+
+void socket::cancel_async(std::string_view name) {
+  if (async_) async_->running.erase(std::string(name));
+}
+
+void socket::run_async(std::string name, std::function<value()> fn, std::function<void(socket&, async_outcome)> on_land) {
   if (!async_) {
     async_ = std::make_shared<async_state>();
     async_->owner = this;
@@ -48,13 +63,13 @@ void socket::assign_async(std::string name, std::function<value()> fn) {
   const auto gen = ++async_->next;
   async_->running.insert_or_assign(name, gen);
   // Runs in the session process (a continuation of the task call), never concurrently with the view.
-  auto land = [weak = std::weak_ptr<async_state>(async_), name, gen, proc = proc_](value v) {
+  auto land = [weak = std::weak_ptr<async_state>(async_), name, gen, proc = proc_, on_land](async_outcome o) {
     auto st = weak.lock();
     if (!st) return;  // the view went away
     auto it = st->running.find(name);
-    if (it == st->running.end() || it->second != gen) return;  // superseded by a later start
+    if (it == st->running.end() || it->second != gen) return;  // superseded or cancelled
     st->running.erase(it);
-    st->owner->assigns_.assign(name, std::move(v));
+    on_land(*st->owner, std::move(o));
     (void)proc->send(proc->self(), async_done{});  // the channel renders the diff on this message
   };
   // Unlinked: a task that dies fails only itself; the session sees that as on_err. An exception is
@@ -69,12 +84,13 @@ void socket::assign_async(std::string name, std::function<value()> fn) {
         }
       },
       [land](const detail::async_payload& p) {
-        land(p.error ? async_result::failed(*p.error) : async_result::ok(p.v));
+        land(p.error ? async_outcome{false, value{}, *p.error} : async_outcome{true, p.v, {}});
       },
-      [land](caf::error& e) { land(async_result::failed(corvid::describe(e))); }, false);
-  if (err) {
+      [land](caf::error& e) { land(async_outcome{false, value{}, corvid::describe(e)}); }, false);
+  if (err) {  // not even started: the outcome lands now, in this process
     async_->running.erase(name);
-    assigns_.assign(name, async_result::failed(corvid::describe(err)));
+    on_land(*this, async_outcome{false, value{}, corvid::describe(err)});
+    (void)proc_->send(proc_->self(), async_done{});
   }
 }
 

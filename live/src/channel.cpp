@@ -508,6 +508,7 @@ void channel::handle_info(const caf::message& msg) {
     if (it == views_.end()) continue;
     auto& v = *it->second;
     try {
+      for (auto& [name, outcome] : v.sock.take_landed()) v.impl->handle_async(name, outcome, v.sock);
       v.impl->handle_info(msg, v.sock);
       apply_navigation(v, nullptr);
     } catch (const std::exception& e) {

@@ -111,6 +111,30 @@ struct async_view : view {
   }
 };
 
+// Phoenix's start_async/handle_async: the view decides what an outcome means.
+struct start_async_view : view {
+  std::shared_future<int> gate;
+  html_template render() const override { return *html_template::parse("<p>{{ status }}</p>"); }
+  void mount(const params&, const session&, socket& s) override {
+    s.assign("status", "working");
+    s.start_async("slow", [gate = gate]() -> value { return gate.get(); });      // superseded below
+    s.start_async("slow", [gate = gate]() -> value { return gate.get() * 2; });  // this one counts
+    s.start_async("cancelled", [gate = gate]() -> value { return gate.get(); });
+    s.cancel_async("cancelled");
+  }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    if (ev != "boom") return status::unknown_event(ev);
+    s.start_async("boom", []() -> value { throw std::runtime_error("no luck"); });
+    return status::ok();
+  }
+  void handle_async(const std::string& name, const async_outcome& o, socket& s) override {
+    ++calls;
+    if (o.ok) s.assign("status", name + " = " + std::to_string(*o.result.get_if<std::int64_t>()));
+    else s.assign("status", name + " failed: " + o.error);
+  }
+  int calls = 0;
+};
+
 // Routes /a to an async_view whose task waits for `release`, then starts the session.
 void add_async_route(env& e, std::promise<int>& release, bool fail) {
   e.routes.add("/a", [gate = release.get_future().share(), fail] {
@@ -154,6 +178,30 @@ TEST_SUITE("live.async") {
     CHECK(json::serialize((*reply)[4].as_object().at("response")) ==
           R"({"diff":{"0":{"s":["<p>loading</p>"]},"1":""}})");
     CHECK(json::serialize(e.next_diff()) == R"({"0":"","1":{"s":["<p>","</p>"],"0":"again"}})");
+  }
+
+  TEST_CASE("start_async: handle_async gets the latest task's outcome (value or failure); superseded and cancelled ones are dropped") {
+    env e;
+    std::promise<int> release;
+    e.routes.add("/s", [gate = release.get_future().share()] {
+      auto v = std::make_unique<start_async_view>();
+      v->gate = gate;
+      return v;
+    });
+    e.start();
+    CHECK(e.join("/s").at("0") == "working");
+    release.set_value(21);
+    CHECK(e.next_diff().at("0") == "slow = 42");
+    e.frame(json::array{"4", "5", "lv:x", "event", json::object{{"type", "click"}, {"event", "boom"}, {"value", json::object{}}}});
+    auto reply = e.sink->next();
+    REQUIRE(reply);
+    CHECK((*reply)[4].as_object().at("status") == "ok");
+    CHECK(e.next_diff().at("0") == "boom failed: no luck");
+    // nothing else lands: the superseded and the cancelled task's outcomes were dropped
+    e.frame(json::array{nullptr, "9", "phoenix", "heartbeat", json::object{}});
+    auto hb = e.sink->next();
+    REQUIRE(hb);
+    CHECK((*hb)[1] == "9");
   }
 
   TEST_CASE("a task that throws renders the failed state; the session lives on") {

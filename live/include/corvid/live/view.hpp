@@ -105,6 +105,14 @@ struct async_result {
 /// Sent to the session process when an async assign has landed (views may ignore it in handle_info).
 struct async_done {};
 
+/// How work started with socket::start_async ended: its value, or why it failed (an exception's
+/// what(), or the task's exit reason).
+struct async_outcome {
+  bool ok = false;
+  value result;
+  std::string error;
+};
+
 /// A view's handle on its state and connection: assigns plus navigation requests.
 class socket {
  public:
@@ -149,6 +157,15 @@ class socket {
   /// supersedes the earlier task (its late result is dropped); so does the view going away.
   /// While not connected (the dead render) only the loading state is assigned.
   void assign_async(std::string name, std::function<value()> fn);
+  /// Phoenix's start_async: runs `fn` as a task and hands its outcome to view::handle_async(name, ...)
+  /// in the session process (the diff follows). A later start under the same name supersedes the
+  /// earlier one, as does cancel_async(name) or the view going away: a superseded outcome is dropped.
+  /// Nothing runs while not connected (the dead render).
+  void start_async(std::string name, std::function<value()> fn);
+  /// Drops the outcome of the task running under `name`, if any (the task itself runs to its end).
+  void cancel_async(std::string_view name);
+  /// Internal: outcomes of start_async that have landed, taken by the channel.
+  std::vector<std::pair<std::string, async_outcome>> take_landed() { return std::exchange(landed_, {}); }
 
   /// Shows `message` under `kind` ("info", "error", ...) in the assign "flash", a map the template reads
   /// ({{ flash.info }}). It goes along with push_navigate (signed, for 60 s) to the next view's mount;
@@ -196,7 +213,10 @@ class socket {
   corvid::process* proc_ = nullptr;
   std::optional<navigation> nav_;
   std::vector<pushed_event> events_;
+  std::vector<std::pair<std::string, async_outcome>> landed_;
   struct async_state;
+  // Runs fn as a task under `name`; land(outcome) runs in the session process unless superseded.
+  void run_async(std::string name, std::function<value()> fn, std::function<void(socket&, async_outcome)> land);
   std::shared_ptr<async_state> async_;  // created by the first assign_async
 };
 
@@ -219,6 +239,10 @@ class view {
   }
   /// Any other message sent to the session process (pubsub, timers); diffs are coalesced.
   virtual void handle_info(const caf::message& msg, socket& sock) { (void)msg, (void)sock; }
+  /// The outcome of socket::start_async(name, ...) (Phoenix's handle_async); the diff follows.
+  virtual void handle_async(const std::string& name, const async_outcome& outcome, socket& sock) {
+    (void)name, (void)outcome, (void)sock;
+  }
   /// The view is going away (leave, navigation, disconnect): drop subscriptions here.
   virtual void terminate(socket& sock) { (void)sock; }
 };
