@@ -860,7 +860,8 @@ void run_load_reported(client& c, int pid) {
     r.row(true);
     next += every;
   }
-  // what is left (the drain, or a last partial interval) is shown but not fitted
+  // the tail (the drain, or the rest of a duration that is no multiple of S) is fitted only if it is at least
+  // half an interval: a few seconds' p99 or CPU % would weigh as much as a whole interval's in the fit
   if (clk::now() + every / 2 >= next) r.row(true);
   else r.row(false);
   r.slopes();
