@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LiveView load test of the live demo:
 #   scripts/live_load.sh [--sessions N]... [--max] [--no-build] [live_load options...]
-# Builds build-release/ (release; ninja -j2 unless CORVID_JOBS is set) with the two targets it needs, then
+# Builds build-release/ (release; ninja -j2 unless CORVID_JOBS is set, under nice -n CORVID_BUILD_NICE if
+# set: the build only, never the measured processes) with the two targets it needs, then
 # for each session count (default 1000 and 10000; --max adds 19000; each --sessions N replaces the
 # defaults) starts a fresh live_demo on a free port on 127.0.0.1 with its open-file limit raised to the hard
 # limit, waits until it answers, runs bench/live_load/live_load --server-pid against it and kills it.
@@ -14,6 +15,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 dir="${CORVID_BUILD_DIR:-build-release}"
 jobs="${CORVID_JOBS:-2}"
+build_nice="${CORVID_BUILD_NICE:-0}"
 
 counts=()
 want_max=0
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
       counts+=("$2"); shift 2 ;;
     --max) want_max=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -39,7 +41,7 @@ if [[ $build -eq 1 ]]; then
   if [[ ! -f "$dir/build.ninja" ]]; then
     meson setup "$dir" --buildtype=release >&2 || exit 1
   fi
-  ninja -C "$dir" -j "$jobs" bench/live_load/live_load examples/live_demo/live_demo >&2 || exit 1
+  nice -n "$build_nice" ninja -C "$dir" -j "$jobs" bench/live_load/live_load examples/live_demo/live_demo >&2 || exit 1
 fi
 [[ -x "$demo" ]] || { echo "live_load.sh: no demo binary at $demo" >&2; exit 1; }
 [[ -x "$load" ]] || { echo "live_load.sh: no live_load binary at $load" >&2; exit 1; }

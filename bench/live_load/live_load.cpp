@@ -156,6 +156,7 @@ class client {
 
   // figures and counters
   std::vector<double> mount_ms, mount_full_ms, idle_ms, load_ms, bcast_last_ms;
+  std::vector<double> interval_load_ms;  // load round trips since the last report row (--report-every)
   std::size_t joined = 0, join_errors = 0, click_errors = 0, click_timeouts = 0, heartbeat_errors = 0;
   std::size_t session_errors = 0, bcast_errors = 0, bcast_missed = 0, load_sent = 0;
   double click_reply_bytes = 0, bcast_diff_bytes = 0;
@@ -597,7 +598,11 @@ void session::on_message(std::string_view text) {
       const bool good = ok && robj && robj->if_contains("diff");
       const bool current = p.k == kind::idle_click ? c_.idle_reply(p.seq) : c_.load_reply();
       if (good) {
-        if (current) (p.k == kind::idle_click ? c_.idle_ms : c_.load_ms).push_back(ms_between(p.t, now));
+        if (current && p.k == kind::idle_click) c_.idle_ms.push_back(ms_between(p.t, now));
+        if (current && p.k == kind::load_click) {
+          c_.load_ms.push_back(ms_between(p.t, now));
+          if (c_.opts.report_every > 0) c_.interval_load_ms.push_back(c_.load_ms.back());
+        }
         c_.click_reply_bytes += double(text.size());
         ++c_.click_replies;
       } else {
@@ -687,6 +692,181 @@ void figure(const char* name, double value, const char* unit) {
   std::printf("%s\t%.3f\t%s\n", name, value, unit);
 }
 
+/// GET of the server's Prometheus text on its own connection (the main thread's, so the I/O thread and
+/// its open-loop schedule never wait for it); nullopt, with a message on stderr, if it fails.
+std::optional<std::string> fetch_metrics(const client& c) {
+  try {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(10s);  // /metrics walks every process: slow under load, but not this slow
+    stream.async_connect(c.endpoint, [](beast::error_code ec) { if (ec) throw beast::system_error(ec); });
+    ioc.run();
+    ioc.restart();
+    http::request<http::empty_body> req{http::verb::get, c.opts.metrics_path, 11};
+    req.set(http::field::host, c.host_header());
+    req.set(http::field::user_agent, "corvid-live-load");
+    if (const char* t = std::getenv("CORVID_DASHBOARD_TOKEN"); t && *t)
+      req.set(http::field::authorization, std::string("Bearer ") + t);
+    req.keep_alive(false);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+      if (ec) throw beast::system_error(ec);
+      http::async_read(stream, buf, parser, [](beast::error_code ec2, std::size_t) {
+        if (ec2) throw beast::system_error(ec2);
+      });
+    });
+    ioc.run();
+    auto res = parser.release();
+    if (res.result() != http::status::ok) {
+      std::cerr << "live_load: GET " << c.opts.metrics_path << ": status " << res.result_int()
+                << (res.result() == http::status::unauthorized ? " (set CORVID_DASHBOARD_TOKEN)" : "") << "\n";
+      return std::nullopt;
+    }
+    return std::move(res.body());
+  } catch (const std::exception& e) {
+    std::cerr << "live_load: GET " << c.opts.metrics_path << ": " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+/// What the I/O thread counted so far, taken at a report row.
+struct load_counts {
+  std::size_t sent = 0, answered = 0, errors = 0, lost = 0;
+  std::vector<double> rtt_ms;  // since the previous row
+};
+
+/// The --report-every table of the load phase and its slopes. Runs on the main thread.
+class soak_report {
+ public:
+  soak_report(client& c, int pid, clk::time_point t0) : c_(c), pid_(pid), t0_(t0), last_t_(t0) {
+    last_p_ = read_proc(pid_);
+    metrics_ = c_.opts.metrics_path != "none";
+  }
+
+  void header() {
+    std::printf("| min | server RSS MiB | server CPU %% | sent | answered | p50 ms | p99 ms | errors | lost | "
+                "mailbox msgs | inbound queued B | live sessions | client RSS MiB |\n"
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::fflush(stdout);
+  }
+
+  /// One row for the time since the previous one; `full`: a whole interval, counted in the slopes.
+  void row(bool full) {
+    const auto p = read_proc(pid_);
+    const auto now = clk::now();
+    auto n = in_io(c_.ioc, [&] {
+      load_counts k;
+      k.sent = c_.load_sent;
+      k.answered = c_.load_ms.size();
+      k.errors = c_.click_errors + c_.click_timeouts;
+      k.lost = c_.session_errors + c_.heartbeat_errors;
+      k.rtt_ms.swap(c_.interval_load_ms);
+      return k;
+    });
+    double mailbox = std::nan(""), inbound = std::nan(""), live = std::nan("");
+    if (metrics_) {
+      if (auto text = fetch_metrics(c_)) {
+        mailbox = live_load::prom_sum(*text, "corvid_mailbox_messages").value_or(std::nan(""));
+        inbound = live_load::prom_sum(*text, "corvid_live_inbound_queued_bytes").value_or(std::nan(""));
+        live = live_load::prom_sum(*text, "corvid_live_sessions").value_or(std::nan(""));
+      }
+    }
+    const double min = ms_between(t0_, now) / 60000;
+    const double wall_us = ms_between(last_t_, now) * 1000;
+    const bool server = pid_ > 0 && p.ok && last_p_.ok;
+    const double rss = server ? p.rss_kb / 1024 : std::nan("");
+    const double cpu = server && wall_us > 0 ? (p.cpu_us - last_p_.cpu_us) / wall_us * 100 : std::nan("");
+    const double p50 = live_load::percentile(n.rtt_ms, 50), p99 = live_load::percentile(n.rtt_ms, 99);
+    std::printf("| %.2f%s | %s | %s | %zu | %zu | %s | %s | %zu | %zu | %s | %s | %s | %.1f |\n", min,
+                full ? "" : " (part)", num(rss, 1).c_str(), num(cpu, 1).c_str(), n.sent - last_.sent,
+                n.answered - last_.answered, num(p50, 2).c_str(), num(p99, 2).c_str(), n.errors - last_.errors,
+                n.lost - last_.lost, num(mailbox, 0).c_str(), num(inbound, 0).c_str(), num(live, 0).c_str(),
+                p.self_rss_kb / 1024);
+    std::fflush(stdout);
+    if (full && rows_++ > 0) {  // the first interval is the warm-up: allocators and caches still filling
+      x_.push_back(min);
+      rss_.push_back(rss);
+      cpu_.push_back(cpu);
+      p99_.push_back(p99);
+      mailbox_.push_back(mailbox);
+      inbound_.push_back(inbound);
+      client_rss_.push_back(p.self_rss_kb / 1024);
+    }
+    last_t_ = now;
+    last_p_ = p;
+    last_ = std::move(n);
+  }
+
+  void slopes() {
+    using live_load::least_squares;
+    const auto rss = least_squares(x_, rss_);
+    std::printf("# slopes per minute over %zu full intervals after the first (least squares):\n", rss.n);
+    figure("soak_intervals_fitted", double(rss.n), "count");
+    figure("soak_server_rss_mean_mib", rss.mean, "MiB");
+    figure("soak_server_rss_slope_mib_per_min", rss.slope, "MiB/min");
+    figure("soak_server_cpu_slope_pct_per_min", least_squares(x_, cpu_).slope, "%/min");
+    figure("soak_click_rtt_p99_slope_ms_per_min", least_squares(x_, p99_).slope, "ms/min");
+    figure("soak_mailbox_slope_msgs_per_min", least_squares(x_, mailbox_).slope, "msgs/min");
+    figure("soak_inbound_queued_slope_bytes_per_min", least_squares(x_, inbound_).slope, "B/min");
+    figure("soak_client_rss_slope_mib_per_min", least_squares(x_, client_rss_).slope, "MiB/min");
+    if (std::isnan(rss.slope) || !(rss.mean > 0)) {
+      std::printf("# verdict: unknown (needs --server-pid and at least 3 full intervals)\n");
+      return;
+    }
+    const double pct = std::abs(rss.slope) / rss.mean * 100;
+    figure("soak_server_rss_slope_pct_of_mean_per_min", rss.slope / rss.mean * 100, "%/min");
+    std::printf("# verdict: server RSS %s (slope %+.3f MiB/min = %.3f%% of the mean %.1f MiB per minute; flat "
+                "below %.1f%%)\n", pct < flat_pct ? "flat" : "NOT flat", rss.slope, pct, rss.mean, flat_pct);
+    std::fflush(stdout);
+  }
+
+  static constexpr double flat_pct = 0.5;
+
+ private:
+  static std::string num(double v, int decimals) {
+    if (std::isnan(v)) return "n/a";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return b;
+  }
+
+  client& c_;
+  int pid_;
+  bool metrics_ = true;
+  clk::time_point t0_, last_t_;
+  proc_sample last_p_;
+  load_counts last_;
+  int rows_ = 0;
+  std::vector<double> x_, rss_, cpu_, p99_, mailbox_, inbound_, client_rss_;
+};
+
+/// The load phase with a report row every --report-every seconds, taken while the I/O thread keeps sending.
+void run_load_reported(client& c, int pid) {
+  auto done = in_io(c.ioc, [&] {
+    c.phase_done = {};
+    auto f = c.phase_done.get_future();
+    c.start_load();
+    return std::make_pair(std::move(f), c.load_t0);
+  });
+  const auto every = std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(c.opts.report_every));
+  // the baseline sample waits for the schedule's start, so the first row covers exactly one interval
+  std::this_thread::sleep_until(done.second);
+  soak_report r(c, pid, done.second);
+  r.header();
+  auto next = done.second + every;
+  while (done.first.wait_until(next) == std::future_status::timeout) {
+    r.row(true);
+    next += every;
+  }
+  // the tail (the drain, or the rest of a duration that is no multiple of S) is fitted only if it is at least
+  // half an interval: a few seconds' p99 or CPU % would weigh as much as a whole interval's in the fit
+  if (clk::now() + every / 2 >= next) r.row(true);
+  else r.row(false);
+  r.slopes();
+}
+
 void raise_fd_limit(std::size_t want) {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
@@ -746,7 +926,8 @@ int main(int argc, char** argv) {
 
     c.quiet = true;
     p2 = read_proc(pid);
-    if (opts.duration > 0) run_phase(c, [&] { c.start_load(); });
+    if (opts.duration > 0 && opts.report_every > 0) run_load_reported(c, pid);
+    else if (opts.duration > 0) run_phase(c, [&] { c.start_load(); });
     settle();
     p3 = read_proc(pid);
     load_clicks = in_io(c.ioc, [&] { return c.load_sent; });

@@ -1,10 +1,12 @@
-// live_load helpers without I/O: what a LiveView page's HTML tells a client, percentiles, frame headers.
+// live_load helpers without I/O: what a LiveView page's HTML tells a client, percentiles, frame headers,
+// Prometheus samples and line fits for the soak report.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -251,6 +253,65 @@ inline std::optional<frame_header> scan_header(std::string_view f) {
   while (!h.payload.empty() && (h.payload.back() == ' ' || h.payload.back() == '\n')) h.payload.remove_suffix(1);
   if (h.payload.empty()) return std::nullopt;
   return h;
+}
+
+// ---- soak reports ----------------------------------------------------------------------------------------
+
+/// The sum of every sample of metric `name` in Prometheus text (labelled or not); nullopt if it has none.
+/// Summed because a gauge split by labels (e.g. per kind) is one depth to a soak report.
+inline std::optional<double> prom_sum(std::string_view text, std::string_view name) {
+  std::optional<double> sum;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0) continue;
+    std::size_t i = name.size();
+    if (line[i] == '{') {  // label values may hold '}' only escaped, never raw in corvid's output
+      i = line.find('}', i);
+      if (i == std::string_view::npos) continue;
+      ++i;
+    }
+    if (i >= line.size() || line[i] != ' ') continue;  // a longer name with this prefix
+    std::string num(line.substr(i + 1));
+    if (auto sp = num.find(' '); sp != std::string::npos) num.resize(sp);  // a timestamp may follow
+    char* end = nullptr;
+    double v = std::strtod(num.c_str(), &end);
+    if (end == num.c_str() || *end) continue;
+    sum = sum.value_or(0) + v;
+  }
+  return sum;
+}
+
+struct line_fit {
+  double slope = std::nan("");  // y units per x unit; NaN with fewer than two distinct x
+  double mean = std::nan("");   // of y
+  std::size_t n = 0;
+};
+
+/// Ordinary least squares of y on x; NaN y values (a figure missing in one interval) are left out.
+inline line_fit least_squares(const std::vector<double>& x, const std::vector<double>& y) {
+  line_fit f;
+  double sx = 0, sy = 0;
+  for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
+    if (!std::isnan(y[i])) {
+      sx += x[i];
+      sy += y[i];
+      ++f.n;
+    }
+  if (f.n == 0) return f;
+  const double mx = sx / double(f.n), my = sy / double(f.n);
+  f.mean = my;
+  double sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
+    if (!std::isnan(y[i])) {
+      sxx += (x[i] - mx) * (x[i] - mx);
+      sxy += (x[i] - mx) * (y[i] - my);
+    }
+  if (f.n >= 2 && sxx > 0) f.slope = sxy / sxx;
+  return f;
 }
 
 }  // namespace live_load

@@ -30,18 +30,28 @@ struct options {
   int server_pid = 0;
   double join_timeout = 30;
   unsigned seed = 1;
+  double report_every = 0;  // seconds; 0: no per-interval report during the load phase
+  std::string metrics_path = "/metrics";  // "none": no queue depths in the report
 };
 
 const char* usage =
     "usage: live_load [--host H] [--port P] [--path /bench] [--origin URL|none] [--sessions N] [--concurrency C]\n"
     "                 [--reuse-page] [--same-conn] [--click-event inc] [--bcast-event bcast] [--bcast-key value]\n"
     "                 [--idle-clicks K] [--rate R] [--duration S] [--broadcasts B] [--server-pid PID]\n"
-    "                 [--join-timeout S] [--seed X]\n"
+    "                 [--join-timeout S] [--seed X] [--report-every S [--metrics-path /metrics|none]]\n"
     "Defaults: 127.0.0.1:4000, /bench, 1000 sessions, 200 mounting at once, 1000 idle clicks, 1000 clicks/s\n"
     "for 10 s, broadcasts enough for ~50k diffs (5..50 rounds), join timeout 30 s. --bcast-key names the key\n"
     "of the broadcast event's value object (default \"value\").\n"
     "Joins N LiveView sessions on PATH and prints figure<TAB>value<TAB>unit lines. Exit 1 if more than 1%\n"
-    "of the joins fail, 2 on bad arguments.\n";
+    "of the joins fail, 2 on bad arguments.\n"
+    "--report-every S (a soak): during the load phase, every S seconds one Markdown table row: elapsed\n"
+    "minutes, server RSS and CPU % of one core over the interval (--server-pid), clicks sent and answered,\n"
+    "click round trip p50/p99, errors (failed or timed-out clicks) and lost sessions (live_load does not\n"
+    "reconnect), the server's queue depths from GET --metrics-path (corvid_mailbox_messages,\n"
+    "corvid_live_inbound_queued_bytes, corvid_live_sessions; Authorization: Bearer $CORVID_DASHBOARD_TOKEN\n"
+    "when set) and this client's RSS (it grows by 8 bytes per answered click, kept for the final\n"
+    "percentiles). Then least-squares slopes per minute over the full intervals after the first (warm-up)\n"
+    "as soak_* figures, and a verdict: flat if |RSS slope| < 0.5% of the mean RSS per minute.\n";
 
 inline bool parse_args(int argc, char** argv, options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -83,6 +93,8 @@ inline bool parse_args(int argc, char** argv, options& o) {
     else if (a == "--server-pid") ok = num(o.server_pid);
     else if (a == "--join-timeout") ok = num(o.join_timeout);
     else if (a == "--seed") ok = num(o.seed);
+    else if (a == "--report-every") ok = num(o.report_every);
+    else if (a == "--metrics-path") ok = str(o.metrics_path);
     else if (a == "-h" || a == "--help") {
       std::cout << usage;
       std::exit(0);
@@ -95,8 +107,10 @@ inline bool parse_args(int argc, char** argv, options& o) {
       return false;
     }
   }
-  if (o.sessions == 0 || o.concurrency == 0 || o.rate <= 0 || o.duration < 0 || o.path.empty() || o.path[0] != '/') {
-    std::cerr << "live_load: --sessions and --concurrency must be > 0, --rate > 0, --path must start with /\n";
+  if (o.sessions == 0 || o.concurrency == 0 || o.rate <= 0 || o.duration < 0 || o.path.empty() || o.path[0] != '/' ||
+      o.report_every < 0 || (o.metrics_path != "none" && (o.metrics_path.empty() || o.metrics_path[0] != '/'))) {
+    std::cerr << "live_load: --sessions and --concurrency must be > 0, --rate > 0, --report-every >= 0, --path and\n"
+                 "--metrics-path must start with /\n";
     return false;
   }
   return true;

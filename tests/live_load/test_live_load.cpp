@@ -95,3 +95,44 @@ TEST_CASE("scan_header: V2 frames") {
   CHECK_FALSE(scan_header(R"(["4","8",null,"e",{}])"));
   CHECK_FALSE(scan_header(R"(["4","8","t","e",])"));
 }
+
+TEST_CASE("prom_sum: plain and labelled samples, prefixes, comments") {
+  const char* text =
+      "# HELP corvid_mailbox_messages Messages queued in all mailboxes.\n"
+      "# TYPE corvid_mailbox_messages gauge\n"
+      "corvid_mailbox_messages 12\n"
+      "corvid_mailbox_messages_max 999\n"
+      "corvid_live_inbound_queued_bytes 4096\n"
+      "corvid_live_rejections_total{kind=\"rate\"} 3\n"
+      "corvid_live_rejections_total{kind=\"host\"} 4 1700000000\n"
+      "corvid_live_rejections_total_x{kind=\"host\"} 100\n"
+      "corvid_bad NaNx\n";
+  CHECK(prom_sum(text, "corvid_mailbox_messages") == 12);
+  CHECK(prom_sum(text, "corvid_live_inbound_queued_bytes") == 4096);
+  CHECK(prom_sum(text, "corvid_live_rejections_total") == 7);
+  CHECK_FALSE(prom_sum(text, "corvid_live_sessions"));
+  CHECK_FALSE(prom_sum(text, "corvid_bad"));
+  CHECK_FALSE(prom_sum("", "x"));
+  CHECK(prom_sum("x 1", "x") == 1);  // no final newline
+}
+
+TEST_CASE("least_squares: slope, mean, missing values, degenerate input") {
+  auto f = least_squares({1, 2, 3, 4}, {10, 12, 14, 16});
+  CHECK(f.n == 4);
+  CHECK(f.slope == doctest::Approx(2));
+  CHECK(f.mean == doctest::Approx(13));
+
+  auto flat = least_squares({1, 2, 3}, {5, 5, 5});
+  CHECK(flat.slope == doctest::Approx(0));
+
+  auto noisy = least_squares({0, 1, 2, 3}, {1, 3, 2, 4});  // sxy = 4, sxx = 5
+  CHECK(noisy.slope == doctest::Approx(0.8));
+
+  auto gap = least_squares({1, 2, 3}, {1, std::nan(""), 3});
+  CHECK(gap.n == 2);
+  CHECK(gap.slope == doctest::Approx(1));
+
+  CHECK(std::isnan(least_squares({1}, {1}).slope));
+  CHECK(std::isnan(least_squares({2, 2}, {1, 3}).slope));
+  CHECK(std::isnan(least_squares({}, {}).mean));
+}
