@@ -8,6 +8,7 @@
 #include "corvid/live/log.hpp"
 #include "corvid/live/rendered.hpp"
 #include "corvid/live/urlencoded.hpp"
+#include "corvid/live/utf8.hpp"
 #include "flash_token.hpp"
 
 namespace corvid::live {
@@ -64,6 +65,9 @@ result<url_parts> split_url(std::string_view url) {
   url_parts out;
   auto q = url.find('?');
   out.path = std::string(url.substr(0, q));
+  // The path goes into the signed session, which is JSON: bytes that are not UTF-8 there would make
+  // a token that verify() refuses, so the page could never join.
+  if (!valid_utf8(out.path)) return error{errc::bad_encoding, "the URL path is not valid UTF-8"};
   if (out.path.empty()) out.path = "/";
   if (q != std::string_view::npos) {
     auto fields = decode_urlencoded(url.substr(q + 1));

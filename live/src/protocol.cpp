@@ -1,5 +1,7 @@
 #include "corvid/live/protocol.hpp"
 
+#include <cmath>
+
 #include <boost/json.hpp>
 
 #include "corvid/live/utf8.hpp"
@@ -110,6 +112,37 @@ std::optional<frame_header> parse_frame_head(std::string_view in) {
 }
 
 namespace {
+bool has_nonfinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+      for (auto& x : v.get_array())
+        if (has_nonfinite(x)) return true;
+      return false;
+    case json::kind::object:
+      for (auto& kv : v.get_object())
+        if (has_nonfinite(kv.value())) return true;
+      return false;
+    default: return false;
+  }
+}
+
+void null_nonfinite(json::value& v) {
+  if (v.is_double() && !std::isfinite(v.get_double())) v = nullptr;
+  else if (v.is_array()) for (auto& x : v.get_array()) null_nonfinite(x);
+  else if (v.is_object()) for (auto& kv : v.get_object()) null_nonfinite(kv.value());
+}
+
+// Boost.JSON writes infinities and NaN as `Infinity` and `NaN`, which no JSON parser takes (the
+// client's JSON.parse included), and a client's 1e400 parses to infinity. JSON.stringify writes them
+// as null, and so do we; the copy is made only when there is one.
+std::string serialize_value(const json::value& v) {
+  if (!has_nonfinite(v)) return json::serialize(v);
+  json::value copy = v;
+  null_nonfinite(copy);
+  return json::serialize(copy);
+}
+
 // The frame around a payload is assembled as text so a diff is serialized once, never copied
 // into an intermediate json::value.
 std::string frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event) {
@@ -139,13 +172,13 @@ std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view top
 
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const json::value& payload) {
-  return encode_frame_raw(join_ref, ref, topic, event, json::serialize(payload));
+  return encode_frame_raw(join_ref, ref, topic, event, serialize_value(payload));
 }
 
 std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,
                          const json::value& response) {
   std::string payload = status == reply_status::ok ? R"({"status":"ok","response":)" : R"({"status":"error","response":)";
-  payload += json::serialize(response);
+  payload += serialize_value(response);
   payload += '}';
   return encode_frame_raw(join_ref, ref, topic, "phx_reply", payload);
 }

@@ -731,6 +731,17 @@ TEST_SUITE("live.channel") {
 }
 
 TEST_SUITE("live.hardening") {
+  TEST_CASE("utf-8: a raw non-UTF-8 path is a bad_encoding error, not a page whose session cannot verify") {
+    // Found by fuzz/http_request: Beast passes bytes >= 0x80 through in a request target.
+    fixture f;
+    CHECK(split_url("/counter\xea\x9d").error().code == errc::bad_encoding);
+    CHECK(render_page(f.routes, f.sessions, f.csrf, "/counter\xea?start=3").error().code == errc::bad_encoding);
+    auto page = render_page(f.routes, f.sessions, f.csrf, "/counter?note=%FF");
+    REQUIRE(page.ok());
+    auto at = page->find("data-phx-session=\"") + 18;
+    CHECK(f.sessions.verify(page->substr(at, page->find('"', at) - at), std::chrono::seconds(60)).ok());
+  }
+
   TEST_CASE("utf-8: %FF in a form value reaches the view repaired; the reply frame is valid UTF-8") {
     fixture f;
     f.join_echo();

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include <boost/json.hpp>
@@ -133,6 +134,22 @@ TEST_SUITE("live.protocol") {
     CHECK(encode_phx_error("21", "lv:x", "message too large", "Too large.") ==
           R"(["21","21","lv:x","phx_error",{"reason":"message too large","message":"Too large."}])");
     CHECK(encode_phx_close("21", "lv:x") == R"(["21","21","lv:x","phx_close",{}])");
+  }
+
+  TEST_CASE("non-finite numbers encode as null, so the frame stays JSON") {
+    // Found by fuzz/live_frame: 1e400 from a client parses to infinity, which Boost.JSON writes as `Infinity`.
+    auto f = parse_frame(R"(["4","5","lv:x","event",{"type":"hook","event":"e","value":{"x":1e400,"y":[-1e400]}}])");
+    REQUIRE(f.ok());
+    auto reply = parse_frame(encode_reply(*f, reply_status::ok, f->payload));
+    REQUIRE(reply.ok());
+    auto& value = reply->payload.at("response").at("value");
+    CHECK(value.at("x").is_null());
+    CHECK(value.at("y").at(0).is_null());
+    boost::json::object nan{{"n", std::nan("")}, {"ok", 1.5}};
+    auto pushed = parse_frame(encode_frame("1", std::nullopt, "lv:x", "event", nan));
+    REQUIRE(pushed.ok());
+    CHECK(pushed->payload.at("n").is_null());
+    CHECK(pushed->payload.at("ok").as_double() == 1.5);
   }
 
   TEST_CASE("strings in frames are JSON-escaped") {

@@ -50,7 +50,8 @@ struct url_parts {
   std::string path;   ///< "/counter"
   params query;       ///< decoded query string (last value wins)
 };
-/// Splits "http://host:4000/counter?step=2" (or "/counter?step=2"); bad %-escapes are errors.
+/// Splits "http://host:4000/counter?step=2" (or "/counter?step=2"); bad %-escapes and a path that is
+/// not valid UTF-8 are errors (bad_encoding).
 result<url_parts> split_url(std::string_view url);
 
 /// Settings shared by every channel of a server.

@@ -20,7 +20,7 @@ struct page_options {
 
 /// Renders `target` ("/counter?step=2") through its route: mount (not connected), handle_params and the
 /// template, in a container with a fresh signed session. Errors: not_found (no route), bad_encoding
-/// (query), io_error (the view threw; message says where).
+/// (query, or a path that is not UTF-8), io_error (the view threw; message says where).
 /// `flash`/`flash_token`: a full redirect's flash (the client's __phoenix_flash__ cookie), verified with
 /// that signer: the dead render's mount sees it, and it rides in data-phx-static to the first join.
 result<std::string> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,

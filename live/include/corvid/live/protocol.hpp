@@ -47,6 +47,7 @@ std::optional<frame_header> parse_frame_head(std::string_view prefix);
 using opt_ref = std::optional<std::string_view>;
 
 /// Any frame; null refs encode as JSON null. Every encoder emits valid UTF-8: invalid bytes become U+FFFD.
+/// Non-finite numbers in `payload` (and in encode_reply's `response`) encode as null, as JSON.stringify does.
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const boost::json::value& payload);
 /// Any frame around an already-serialized JSON payload (serialize a shared diff once, frame it per socket).
