@@ -43,6 +43,7 @@
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
+#include "phoenix_pages.hpp"
 
 #ifndef LIVE_DEMO_TEMPLATES
 #define LIVE_DEMO_TEMPLATES "examples/live_demo/templates"
@@ -118,16 +119,8 @@ struct counter_view : live::view {
       if (__builtin_add_overflow(count, n, &sum)) return status::error("the count would overflow");
       s.assign("count", sum);
     } else if (ev == "reset") {
-      if (count != 0) {  // at 0 already: nothing changes, the reply is {}
-        s.put_flash("info", "The counter was reset.");
-        s.push_event("counter:reset", live::value::map{{"from", count}});
-      }
-      s.assign("count", 0);
-    } else if (ev == "ping") {  // a hook's pushEvent: its promise resolves with this
-      return status::reply(live::value::map{{"pong", true}, {"count", count}});
-    } else if (ev == "reset_fresh") {  // a new mount (live navigation) that still shows why
-      s.put_flash("info", "A fresh counter, after a live navigation.");
-      s.push_navigate("/counter");
+      s.assign("count", 0);  // at 0 already: nothing changes, the reply is {}
+
     } else if (ev == "key") {  // phx-window-keyup
       if (v.key == "ArrowUp" && count < INT64_MAX) s.assign("count", count + 1);
       if (v.key == "ArrowDown" && count > INT64_MIN) s.assign("count", count - 1);
@@ -352,20 +345,6 @@ const char* style = R"(<style>
   #processes td, #processes th { padding: .1rem .6rem; text-align: right; border-bottom: 1px solid #ddd; }
   .phx-error main { opacity: .5; } .flash { background: #e6f4ea; padding: .4rem .8rem; cursor: pointer; }
 </style>
-<script>
-  // Hooks of the demo's pages (corvid_boot.js hands window.corvidHooks to the LiveSocket).
-  window.corvidHooks = {
-    // Shows the events the view pushes (socket::push_event) when the counter is reset.
-    ResetNote: { mounted() { this.handleEvent("counter:reset", (p) => { this.el.textContent = "reset from " + p.from; }); } },
-    // Asks the view and keeps its reply (status::reply) in data-pong.
-    Ping: {
-      mounted() {
-        this.el.addEventListener("click", () =>
-          this.pushEvent("ping", { x: 1 }).then((r) => { this.el.dataset.pong = JSON.stringify(r); }));
-      },
-    },
-  };
-</script>
 )";
 
 
@@ -414,7 +393,7 @@ void register_codecs() {
 int main(int argc, char** argv) {
   live::server_options opts;
   opts.stop_on_signals = true;
-  opts.page.head_html = style;
+  opts.page.head_html = std::string(style) + demo::hooks_script;
   std::filesystem::path template_dir = LIVE_DEMO_TEMPLATES;
   demo::cluster_flags cf;
   for (int i = 1; i < argc; ++i) {
@@ -512,6 +491,10 @@ int main(int argc, char** argv) {
     srv.live("/counter", live::make_view<counter_view>);
     srv.live("/chat", [&] { return std::make_unique<chat_view>(room, hub); });
     srv.live("/bench", [&] { return std::make_unique<bench_view>(hub); });
+    if (auto err = demo::add_phoenix_pages(srv, template_dir); !err.empty()) {
+      std::cerr << "live_demo: " << err << "\n";
+      return 1;
+    }
     if (auto err = live::mount_dashboard(srv, rt, dash); !err.empty()) {
       std::cerr << "live_demo: " << err << "\n";
       cluster.stop();

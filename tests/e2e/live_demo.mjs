@@ -150,42 +150,51 @@ async function main() {
     await textIs(page, "#count", "1");
   });
 
-  await test("flash: put_flash shows, its close button clears it (lv:clear-flash), push_navigate carries it to the next mount", async () => {
-    await page.goto(`${base}/counter`);
+  await test("flash: #flash-info shows a flash in #flash, its close button (lv:clear-flash) clears it; #flash-nav carries one to /counter", async () => {
+    await page.goto(`${base}/flash`);
     await connected(page);
-    await page.click("#inc");
-    await textIs(page, "#count", "1");
-    await page.click("#reset");
-    await page.waitForSelector("#flash-info", { timeout: T });
-    await textIs(page, "#count", "0");
     await page.click("#flash-info");
-    await page.waitForFunction(() => !document.querySelector("#flash-info"), null, { timeout: T });
+    await page.waitForFunction(() => document.querySelector("#flash")?.textContent.includes("Saved."), null, { timeout: T });
+    await page.click("#flash-close");
+    await page.waitForFunction(() => !document.querySelector("#flash"), null, { timeout: T });
     await page.evaluate(() => (window.__corvidMarker = "flash"));
-    await page.click("#inc");
-    await textIs(page, "#count", "1");
-    await page.click("#reset-fresh");
+    await page.click("#flash-nav");
+    await page.waitForFunction(() => location.pathname === "/counter", null, { timeout: T });
     await page.waitForFunction(
-      () => document.querySelector("#flash-info")?.textContent.includes("A fresh counter"), null, { timeout: T });
-    await textIs(page, "#count", "0");
+      () => document.querySelector("#flash")?.textContent.includes("came along with a live navigation"), null, { timeout: T });
     await connected(page);
     if ((await page.evaluate(() => window.__corvidMarker)) !== "flash") throw new Error("page reloaded");
     await page.click("#inc");
     await textIs(page, "#count", "1");
   });
 
-  await test("hooks: push_event reaches a hook's handleEvent; a hook's pushEvent resolves with the view's reply", async () => {
-    await page.goto(`${base}/counter`);
+  await test("hooks: push_event reaches a hook that marks #target-N; a hook's pushEvent resolves with the reply's pong in #pong", async () => {
+    await page.goto(`${base}/hooks`);
     await connected(page);
-    await page.click("#inc");
-    await page.click("#inc");
-    await textIs(page, "#count", "2");
-    await page.click("#reset");
-    await textIs(page, "#reset-note", "reset from 2");
-    await page.click("#inc");
-    await textIs(page, "#count", "1");
+    await page.click("#highlight-2");
+    await page.waitForFunction(() => document.querySelector("#target-2").classList.contains("highlighted"), null, { timeout: T });
+    await page.click("#highlight-3");
+    await page.waitForFunction(() => document.querySelector("#target-3").classList.contains("highlighted") &&
+      !document.querySelector("#target-2").classList.contains("highlighted"), null, { timeout: T });
     await page.click("#ping");
-    await page.waitForFunction(() => document.querySelector("#ping").dataset.pong === '{"count":1,"pong":true}',
-      null, { timeout: T });
+    await textIs(page, "#pong", "pong #1");
+    await textIs(page, "#pings", "1");
+    await page.click("#ping");
+    await textIs(page, "#pong", "pong #2");
+  });
+
+  await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
+    await page.goto(`${base}/form`);
+    await connected(page);
+    await page.fill("#user-name", "Ann");
+    await page.check("#tag-a");
+    await page.check("#tag-c");
+    await page.click("#save");
+    await page.waitForFunction(() => document.querySelector("#params").textContent.trim() !== "", null, { timeout: T });
+    const got = JSON.parse(await page.textContent("#params"));
+    if (got.user?.name !== "Ann") throw new Error("user[name]: " + JSON.stringify(got));
+    if (got.user?.email !== "") throw new Error("user[email]: " + JSON.stringify(got));
+    if (JSON.stringify(got.tags) !== JSON.stringify(["a", "c"])) throw new Error("tags[]: " + JSON.stringify(got));
   });
 
   await test("navigation: live redirect to /chat and back keeps the page (no reload)", async () => {

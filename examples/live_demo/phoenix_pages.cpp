@@ -1,0 +1,122 @@
+#include "phoenix_pages.hpp"
+
+#include <memory>
+
+#include <boost/json.hpp>
+
+#include "corvid/live/form_params.hpp"
+#include "corvid/live/view.hpp"
+
+namespace demo {
+
+namespace live = corvid::live;
+
+const char* hooks_script = R"(<script>
+  // corvid_boot.js hands window.corvidHooks to the LiveSocket.
+  window.corvidHooks = {
+    // Marks the element the view names (socket::push_event("highlight", {id})).
+    Highlight: {
+      mounted() {
+        this.handleEvent("highlight", (p) => {
+          document.querySelectorAll(".highlighted").forEach((e) => e.classList.remove("highlighted"));
+          const t = document.getElementById(p.id);
+          if (t) t.classList.add("highlighted");
+        });
+      },
+    },
+    // Asks the view and writes the pong of its reply (status::reply) into #pong.
+    Ping: {
+      mounted() {
+        this.el.addEventListener("click", () =>
+          this.pushEvent("ping", {}).then((r) => { document.getElementById("pong").textContent = r.pong; }));
+      },
+    },
+  };
+</script>
+)";
+
+namespace {
+
+struct flash_view : live::view {
+  explicit flash_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override { s.assign("page_title", "Flash"); }
+  live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
+    if (ev == "info") {
+      s.put_flash("info", "Saved. (An info flash: the close button sends lv:clear-flash.)");
+    } else if (ev == "nav") {
+      s.put_flash("info", "This flash came along with a live navigation.");
+      s.push_navigate("/counter");
+    } else {
+      return live::status::unknown_event(ev);
+    }
+    return live::status::ok();
+  }
+  live::html_template t_;
+};
+
+struct hooks_view : live::view {
+  explicit hooks_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("page_title", "Hooks");
+    s.assign("pings", 0);
+  }
+  live::status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    if (ev == "highlight") {  // phx-click with phx-value-id
+      auto id = v.values.find("id");
+      if (id == v.values.end()) return live::status::error("highlight needs an id");
+      s.push_event("highlight", live::value::map{{"id", id->second}});
+      return live::status::ok();
+    }
+    if (ev == "ping") {  // a hook's pushEvent: its promise resolves with the reply
+      auto n = *s["pings"].get_if<std::int64_t>() + 1;
+      s.assign("pings", n);
+      return live::status::reply(live::value::map{{"pong", "pong #" + std::to_string(n)}});
+    }
+    return live::status::unknown_event(ev);
+  }
+  live::html_template t_;
+};
+
+struct form_view : live::view {
+  explicit form_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("page_title", "Form");
+    s.assign("params", "");
+    s.assign("email_hint", "");
+  }
+  live::status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    if (ev == "validate") {  // Phoenix's used_input?: no complaint about a field not typed in yet
+      auto* user = v.form.if_contains("user");
+      auto* email = user && user->is_object() ? user->as_object().if_contains("email") : nullptr;
+      bool empty = !email || (email->is_string() && email->as_string().empty());
+      s.assign("email_hint", empty && live::used_input(v.form, {"user", "email"}) ? "an email is needed" : "");
+      return live::status::ok();
+    }
+    if (ev == "save") {
+      s.assign("params", boost::json::serialize(v.form));
+      return live::status::ok();
+    }
+    return live::status::unknown_event(ev);
+  }
+  live::html_template t_;
+};
+
+}  // namespace
+
+std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& templates) {
+  auto load = [&](const char* name) { return live::html_template::load(templates / name); };
+  auto flash = load("flash.html");
+  auto hooks = load("hooks.html");
+  auto form = load("form.html");
+  for (auto* t : {&flash, &hooks, &form})
+    if (!*t) return t->error().to_string();
+  srv.live("/flash", [t = *flash] { return std::make_unique<flash_view>(t); });
+  srv.live("/hooks", [t = *hooks] { return std::make_unique<hooks_view>(t); });
+  srv.live("/form", [t = *form] { return std::make_unique<form_view>(t); });
+  return {};
+}
+
+}  // namespace demo

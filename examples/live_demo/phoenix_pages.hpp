@@ -1,0 +1,19 @@
+// The demo's pages of Phoenix features a ported app needs: /flash (put_flash, lv:clear-flash, a flash
+// across live navigation), /hooks (push_event to a hook, a hook's pushEvent answered with a reply)
+// and /form (form params nested as Phoenix gives them).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "corvid/live/server.hpp"
+
+namespace demo {
+
+/// Loads flash.html, hooks.html and form.html from `templates` and routes their views; "" or an error.
+std::string add_phoenix_pages(corvid::live::server& srv, const std::filesystem::path& templates);
+
+/// The demo's hooks (window.corvidHooks) for page_options::head_html.
+extern const char* hooks_script;
+
+}  // namespace demo
