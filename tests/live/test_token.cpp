@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 
 #include "corvid/live/token.hpp"
 
@@ -60,6 +61,17 @@ TEST_SUITE("live.token") {
     CHECK(old.error().code == errc::expired);
     CHECK(signer.verify(tok, 60s, t0 - 30s).ok());  // small clock skew is tolerated
     CHECK(signer.verify(tok, 60s, t0 - 1h).error().code == errc::expired);
+  }
+
+  TEST_CASE("issue times at the ends of int64 are expired or future, never an overflow (UBSan checks the arithmetic)") {
+    for (auto iat : {INT64_MIN, INT64_MIN + 1, INT64_MAX - 1, INT64_MAX}) {
+      auto tok = signer.sign(session_claims{"V", "/", iat, "id"});
+      auto c = signer.verify(tok, std::chrono::seconds::max(), t0);
+      REQUIRE_FALSE(c.ok());
+      CHECK(c.error().code == errc::expired);
+    }
+    auto old = signer.sign(session_claims{"V", "/", 0, "id"});  // 1970, within an unbounded max_age
+    CHECK(signer.verify(old, std::chrono::seconds::max(), t0).ok());
   }
 
   TEST_CASE("malformed tokens") {
