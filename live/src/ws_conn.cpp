@@ -17,6 +17,7 @@
 #include "corvid/live/log.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
+#include "outbound_budget.hpp"
 #include "server_impl.hpp"
 #include "session.hpp"
 
@@ -95,22 +96,9 @@ namespace {
 // The session process's end of a connection: posts to the connection's strand, bounded by a counter.
 struct sink_state final : frame_sink {
   sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit, std::size_t byte_limit)
-      : conn(std::move(c)), exec(std::move(ex)), limit(limit), byte_limit(byte_limit) {}
-  // Reserves room for a frame of n bytes; false (nothing reserved) if the queue is full.
-  bool reserve(std::size_t n) {
-    if (queued.fetch_add(1) >= limit) {
-      queued.fetch_sub(1);
-      return false;
-    }
-    if (queued_bytes.fetch_add(n) + n > byte_limit) {
-      queued_bytes.fetch_sub(n);
-      queued.fetch_sub(1);
-      return false;
-    }
-    return true;
-  }
+      : conn(std::move(c)), exec(std::move(ex)), budget(limit, byte_limit) {}
   void send(std::string frame) override {
-    if (!reserve(frame.size())) {
+    if (!budget.reserve(frame.size())) {
       if (!overflowed.exchange(true))  // a browser that cannot keep up is dropped, not buffered without end
         asio::post(exec, [w = conn] {
           if (auto c = w.lock()) c->drop_slow("outbound queue full");
@@ -145,9 +133,8 @@ struct sink_state final : frame_sink {
   }
   std::weak_ptr<ws_conn> conn;
   asio::any_io_executor exec;
-  std::size_t limit, byte_limit;
+  outbound_budget budget;
   std::vector<std::string> denied;  // protected prefixes whose hook refused this connection's upgrade
-  std::atomic<std::size_t> queued{0}, queued_bytes{0};
   std::atomic<bool> overflowed{false};
   std::mutex mtx;
   bool gone = false;     // guarded by mtx
@@ -275,10 +262,7 @@ void ws_conn::refuse(std::string_view text, rejection why) {
                                 : encode_reply(f, reply_status::error, boost::json::object{{"reason", "overloaded"}}));
 }
 
-void ws_conn::release(const std::string& frame) {
-  sink->queued.fetch_sub(1);
-  sink->queued_bytes.fetch_sub(frame.size());
-}
+void ws_conn::release(const std::string& frame) { sink->budget.release(frame.size()); }
 
 void ws_conn::enqueue(std::string frame) {
   if (closing_ || closed_) {
