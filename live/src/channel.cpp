@@ -144,6 +144,7 @@ struct channel::joined_view {
     if (a.is_changed("page_title"))
       if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
     a.clear_changes();
+    sock.reset_temporary();
     add_events(d);
     dirty = false;
     return d;
@@ -371,6 +372,7 @@ void channel::on_join(const frame& f) {
   json::object rendered = render(v->tpl, a, v->st);
   if (auto* t = a["page_title"].get_if<std::string>()) rendered["t"] = *t;
   a.clear_changes();
+  v->sock.reset_temporary();
   v->add_events(rendered);
   if (extra.empty()) {
     host_.send(encode_join_reply(f, rendered));

@@ -95,6 +95,32 @@ struct hook_view : view {
   }
 };
 
+// Phoenix's temporary_assigns: the server forgets the list after each render; the page appends.
+struct feed_view : view {
+  html_template render() const override {
+    return *html_template::parse(R"(<ul id="feed" phx-update="append">{% for m in messages %}<li id="m-{{ m }}">{{ m }}</li>{% endfor %}</ul><p>{{ n }}</p>)");
+  }
+  void mount(const params&, const session&, socket& s) override {
+    s.assign("messages", value::list{"a", "b"});
+    s.assign("n", 2);
+    s.temporary_assign("messages", value::list{});
+  }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    if (ev == "post") {
+      auto n = *s["n"].get_if<std::int64_t>() + 1;
+      s.assign("n", n);
+      s.assign("messages", value::list{std::to_string(n)});
+    } else if (ev == "count") {
+      s.assign("n", *s["n"].get_if<std::int64_t>() + 1);
+    } else {
+      return status::unknown_event(ev);
+    }
+    seen = s["messages"].as_list() ? s["messages"].as_list()->size() : 99;
+    return status::ok();
+  }
+  std::size_t seen = 0;  // the messages the view held when its handler ran
+};
+
 struct other_view : view {
   html_template render() const override { return *html_template::parse("<p>other</p>"); }
 };
@@ -145,6 +171,7 @@ struct fixture {
     routes.add("/echo", make_view<echo_view>);
     routes.add("/flash", make_view<flash_view>);
     routes.add("/hook", make_view<hook_view>);
+    routes.add("/feed", make_view<feed_view>);
     cfg.routes = &routes;
     cfg.signer = &sessions;
     cfg.csrf = &csrf;
@@ -472,6 +499,18 @@ TEST_SUITE("live.channel") {
     REQUIRE(out.size() == 1);
     CHECK(out[0][3] == "diff");
     CHECK(out[0][4] == json::parse(R"({"e":[["chart:tick",{}]]})"));
+  }
+
+  TEST_CASE("temporary_assign: the list is sent once, then forgotten without a diff; a new one sends only itself") {
+    fixture f;
+    auto joined = f.join("http://h/feed");
+    auto& rendered = response(joined).at("rendered").as_object();
+    CHECK(rendered.at("0").as_object().at("k").as_object().at("kc") == 2);  // a and b, rendered once
+    auto counted = response(f.event("5", "count")).at("diff").as_object();
+    CHECK(counted == json::object{{"1", "3"}});  // the reset to [] sent nothing
+    auto posted = response(f.event("6", "post")).at("diff").as_object();
+    CHECK(posted.at("0").as_object().at("k").as_object().at("kc") == 1);  // only the new message
+    CHECK(posted.at("1") == "4");
   }
 
   TEST_CASE("views that keep failing: the connection is closed (1008) instead of rejoining without end") {

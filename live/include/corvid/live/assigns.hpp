@@ -30,6 +30,9 @@ class assigns {
   }
   /// Marks `name` changed without touching its value (e.g. after an in-place edit).
   void touch(std::string_view name);
+  /// Stores `v` without marking a change: nothing is rendered or sent for it (temporary assigns
+  /// going back to their default after a render).
+  void set_untracked(std::string_view name, value v) { slot(name) = std::move(v); }
 
   /// The value, or nullptr if `name` was never assigned.
   const value* find(std::string_view name) const noexcept;

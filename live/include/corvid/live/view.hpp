@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -188,6 +189,17 @@ class socket {
     return m ? *m : value::map{};
   }
 
+  /// Phoenix's temporary_assigns: after each render sent to the client, `name` goes back to
+  /// `reset_to` without a change being sent (a list the page appends with phx-update="append" or
+  /// "prepend" stays on the page; the server keeps none of it).
+  void temporary_assign(std::string name, value reset_to) {
+    temporary_.insert_or_assign(std::move(name), std::move(reset_to));
+  }
+  /// Internal: after a render was sent, the temporary assigns go back to their defaults.
+  void reset_temporary() {
+    for (auto& [name, v] : temporary_) assigns_.set_untracked(name, v);
+  }
+
   /// Sends `name` with `payload` to the page with the next render: every hook's handleEvent(name) and a
   /// window event "phx:<name>" get it, after the patch is applied (before it with `before`).
   void push_event(std::string name, value payload, bool before = false) {
@@ -214,6 +226,7 @@ class socket {
   std::optional<navigation> nav_;
   std::vector<pushed_event> events_;
   std::vector<std::pair<std::string, async_outcome>> landed_;
+  std::map<std::string, value, std::less<>> temporary_;
   struct async_state;
   // Runs fn as a task under `name`; land(outcome) runs in the session process unless superseded.
   void run_async(std::string name, std::function<value()> fn, std::function<void(socket&, async_outcome)> land);
