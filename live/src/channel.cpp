@@ -175,18 +175,12 @@ bool channel::admit(std::string_view text) {
   if (overrun_ > 0 && bucket_.full()) overrun_ = 0;  // the client calmed down
   if (bucket_.take()) return true;
   if (cfg_.metrics) cfg_.metrics->reject(rejection::rate);
-  std::optional<frame> f;
-  if (auto h = parse_frame_head(text.substr(0, std::min<std::size_t>(text.size(), 1024))))
-    f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
   if (++overrun_ >= cfg_.event_overrun_close) {
     gave_up_ = true;
     log(log_kind::client, "closing a connection that keeps sending over its event rate");
     host_.close_connection(1008);  // policy violation; the client reconnects after its backoff
-  } else if (f && f->ref) {
-    // The client never releases an element's lock on an error reply to an event: the page would stay
-    // stuck. An ok reply without a diff unlocks it; the event is dropped (the user may click again).
-    if (f->event == "event") host_.send(encode_reply(*f, reply_status::ok, json::object{}));
-    else host_.send(encode_reply(*f, reply_status::error, reason("rate limited")));
+  } else if (auto reply = encode_refusal(text, "rate limited")) {
+    host_.send(std::move(*reply));  // an event is dropped with an ok: the user may click again
   }
   return false;
 }

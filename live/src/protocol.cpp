@@ -1,5 +1,6 @@
 #include "corvid/live/protocol.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -173,6 +174,14 @@ std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view top
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const json::value& payload) {
   return encode_frame_raw(join_ref, ref, topic, event, serialize_value(payload));
+}
+
+std::optional<std::string> encode_refusal(std::string_view text, std::string_view reason) {
+  auto h = parse_frame_head(text.substr(0, std::min<std::size_t>(text.size(), 1024)));
+  if (!h || !h->ref) return std::nullopt;
+  opt_ref jr = h->join_ref ? opt_ref(*h->join_ref) : std::nullopt;
+  if (h->event == "event") return encode_reply(jr, *h->ref, h->topic, reply_status::ok, json::object{});
+  return encode_reply(jr, *h->ref, h->topic, reply_status::error, json::object{{"reason", reason}});
 }
 
 std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, reply_status status,

@@ -254,12 +254,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
 // The session is behind (or gone): answer here from the frame's head, never buffer without bound.
 void ws_conn::refuse(std::string_view text, rejection why) {
   srv_.metrics.reject(why);
-  auto h = parse_frame_head(text.substr(0, head_bytes));
-  if (!h || !h->ref) return;
-  frame f{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
-  // an event must get a reply the client counts as done, or its element stays locked
-  sink->send(f.event == "event" ? encode_reply(f, reply_status::ok, boost::json::object{})
-                                : encode_reply(f, reply_status::error, boost::json::object{{"reason", "overloaded"}}));
+  if (auto reply = encode_refusal(text, "overloaded")) sink->send(std::move(*reply));
 }
 
 void ws_conn::release(const std::string& frame) { sink->budget.release(frame.size()); }

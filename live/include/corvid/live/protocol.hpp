@@ -46,6 +46,11 @@ std::optional<frame_header> parse_frame_head(std::string_view prefix);
 
 using opt_ref = std::optional<std::string_view>;
 
+/// The reply to a push refused before it was parsed (over the rate, a full queue), made from the first
+/// 1 KiB of `text`: ok {} for an event (the client keeps an element locked on an error reply), else an
+/// error with `reason`. nullopt when there is nobody to answer (no ref, or no intact head).
+std::optional<std::string> encode_refusal(std::string_view text, std::string_view reason);
+
 /// Any frame; null refs encode as JSON null. Every encoder emits valid UTF-8: invalid bytes become U+FFFD.
 /// Non-finite numbers in `payload` (and in encode_reply's `response`) encode as null, as JSON.stringify does.
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
