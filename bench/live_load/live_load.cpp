@@ -55,6 +55,7 @@
 #include "load_util.hpp"
 #include "options.hpp"
 #include "server_proc.hpp"
+#include "soak_report.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -69,6 +70,9 @@ namespace {
 
 using namespace live_load_cli;
 using namespace live_load_proc;
+using live_load::figure;
+using live_load::load_counts;
+using live_load::soak_report;
 
 double ms_between(clk::time_point a, clk::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -687,10 +691,6 @@ bool fetch_page_once(client& c) {
   }
 }
 
-void figure(const char* name, double value, const char* unit) {
-  if (std::isnan(value)) return;
-  std::printf("%s\t%.3f\t%s\n", name, value, unit);
-}
 
 /// GET of the server's Prometheus text on its own connection (the main thread's, so the I/O thread and
 /// its open-loop schedule never wait for it); nullopt, with a message on stderr, if it fails.
@@ -731,117 +731,6 @@ std::optional<std::string> fetch_metrics(const client& c) {
   }
 }
 
-/// What the I/O thread counted so far, taken at a report row.
-struct load_counts {
-  std::size_t sent = 0, answered = 0, errors = 0, lost = 0;
-  std::vector<double> rtt_ms;  // since the previous row
-};
-
-/// The --report-every table of the load phase and its slopes. Runs on the main thread.
-class soak_report {
- public:
-  soak_report(client& c, int pid, clk::time_point t0) : c_(c), pid_(pid), t0_(t0), last_t_(t0) {
-    last_p_ = read_proc(pid_);
-    metrics_ = c_.opts.metrics_path != "none";
-  }
-
-  void header() {
-    std::printf("| min | server RSS MiB | server CPU %% | sent | answered | p50 ms | p99 ms | errors | lost | "
-                "mailbox msgs | inbound queued B | live sessions | client RSS MiB |\n"
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    std::fflush(stdout);
-  }
-
-  /// One row for the time since the previous one; `full`: a whole interval, counted in the slopes.
-  void row(bool full) {
-    const auto p = read_proc(pid_);
-    const auto now = clk::now();
-    auto n = in_io(c_.ioc, [&] {
-      load_counts k;
-      k.sent = c_.load_sent;
-      k.answered = c_.load_ms.size();
-      k.errors = c_.click_errors + c_.click_timeouts;
-      k.lost = c_.session_errors + c_.heartbeat_errors;
-      k.rtt_ms.swap(c_.interval_load_ms);
-      return k;
-    });
-    double mailbox = std::nan(""), inbound = std::nan(""), live = std::nan("");
-    if (metrics_) {
-      if (auto text = fetch_metrics(c_)) {
-        mailbox = live_load::prom_sum(*text, "corvid_mailbox_messages").value_or(std::nan(""));
-        inbound = live_load::prom_sum(*text, "corvid_live_inbound_queued_bytes").value_or(std::nan(""));
-        live = live_load::prom_sum(*text, "corvid_live_sessions").value_or(std::nan(""));
-      }
-    }
-    const double min = ms_between(t0_, now) / 60000;
-    const double wall_us = ms_between(last_t_, now) * 1000;
-    const bool server = pid_ > 0 && p.ok && last_p_.ok;
-    const double rss = server ? p.rss_kb / 1024 : std::nan("");
-    const double cpu = server && wall_us > 0 ? (p.cpu_us - last_p_.cpu_us) / wall_us * 100 : std::nan("");
-    const double p50 = live_load::percentile(n.rtt_ms, 50), p99 = live_load::percentile(n.rtt_ms, 99);
-    std::printf("| %.2f%s | %s | %s | %zu | %zu | %s | %s | %zu | %zu | %s | %s | %s | %.1f |\n", min,
-                full ? "" : " (part)", num(rss, 1).c_str(), num(cpu, 1).c_str(), n.sent - last_.sent,
-                n.answered - last_.answered, num(p50, 2).c_str(), num(p99, 2).c_str(), n.errors - last_.errors,
-                n.lost - last_.lost, num(mailbox, 0).c_str(), num(inbound, 0).c_str(), num(live, 0).c_str(),
-                p.self_rss_kb / 1024);
-    std::fflush(stdout);
-    if (full && rows_++ > 0) {  // the first interval is the warm-up: allocators and caches still filling
-      x_.push_back(min);
-      rss_.push_back(rss);
-      cpu_.push_back(cpu);
-      p99_.push_back(p99);
-      mailbox_.push_back(mailbox);
-      inbound_.push_back(inbound);
-      client_rss_.push_back(p.self_rss_kb / 1024);
-    }
-    last_t_ = now;
-    last_p_ = p;
-    last_ = std::move(n);
-  }
-
-  void slopes() {
-    using live_load::least_squares;
-    const auto rss = least_squares(x_, rss_);
-    std::printf("# slopes per minute over %zu full intervals after the first (least squares):\n", rss.n);
-    figure("soak_intervals_fitted", double(rss.n), "count");
-    figure("soak_server_rss_mean_mib", rss.mean, "MiB");
-    figure("soak_server_rss_slope_mib_per_min", rss.slope, "MiB/min");
-    figure("soak_server_cpu_slope_pct_per_min", least_squares(x_, cpu_).slope, "%/min");
-    figure("soak_click_rtt_p99_slope_ms_per_min", least_squares(x_, p99_).slope, "ms/min");
-    figure("soak_mailbox_slope_msgs_per_min", least_squares(x_, mailbox_).slope, "msgs/min");
-    figure("soak_inbound_queued_slope_bytes_per_min", least_squares(x_, inbound_).slope, "B/min");
-    figure("soak_client_rss_slope_mib_per_min", least_squares(x_, client_rss_).slope, "MiB/min");
-    if (std::isnan(rss.slope) || !(rss.mean > 0)) {
-      std::printf("# verdict: unknown (needs --server-pid and at least 3 full intervals)\n");
-      return;
-    }
-    const double pct = std::abs(rss.slope) / rss.mean * 100;
-    figure("soak_server_rss_slope_pct_of_mean_per_min", rss.slope / rss.mean * 100, "%/min");
-    std::printf("# verdict: server RSS %s (slope %+.3f MiB/min = %.3f%% of the mean %.1f MiB per minute; flat "
-                "below %.1f%%)\n", pct < flat_pct ? "flat" : "NOT flat", rss.slope, pct, rss.mean, flat_pct);
-    std::fflush(stdout);
-  }
-
-  static constexpr double flat_pct = 0.5;
-
- private:
-  static std::string num(double v, int decimals) {
-    if (std::isnan(v)) return "n/a";
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f", decimals, v);
-    return b;
-  }
-
-  client& c_;
-  int pid_;
-  bool metrics_ = true;
-  clk::time_point t0_, last_t_;
-  proc_sample last_p_;
-  load_counts last_;
-  int rows_ = 0;
-  std::vector<double> x_, rss_, cpu_, p99_, mailbox_, inbound_, client_rss_;
-};
-
 /// The load phase with a report row every --report-every seconds, taken while the I/O thread keeps sending.
 void run_load_reported(client& c, int pid) {
   auto done = in_io(c.ioc, [&] {
@@ -853,7 +742,20 @@ void run_load_reported(client& c, int pid) {
   const auto every = std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(c.opts.report_every));
   // the baseline sample waits for the schedule's start, so the first row covers exactly one interval
   std::this_thread::sleep_until(done.second);
-  soak_report r(c, pid, done.second);
+  auto take_counts = [&c] {
+    return in_io(c.ioc, [&] {
+      load_counts k;
+      k.sent = c.load_sent;
+      k.answered = c.load_ms.size();
+      k.errors = c.click_errors + c.click_timeouts;
+      k.lost = c.session_errors + c.heartbeat_errors;
+      k.rtt_ms.swap(c.interval_load_ms);
+      return k;
+    });
+  };
+  std::function<std::optional<std::string>()> metrics;
+  if (c.opts.metrics_path != "none") metrics = [&c] { return fetch_metrics(c); };
+  soak_report r(pid, done.second, take_counts, metrics);
   r.header();
   auto next = done.second + every;
   while (done.first.wait_until(next) == std::future_status::timeout) {
