@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "component_table.hpp"
+#include "corvid/live/component.hpp"
 #include "corvid/live/diff.hpp"
 #include "corvid/live/log.hpp"
 #include "corvid/live/rendered.hpp"
@@ -120,10 +122,16 @@ struct channel::joined_view {
   live::socket sock;
   html_template tpl;
   render_state st;
+  std::unique_ptr<detail::component_table> comps;
   bool dirty = false;
 
-  joined_view(std::string t, corvid::pid self, html_template tp)
-      : topic(std::move(t)), sock(true, std::move(self)), tpl(std::move(tp)) {}
+  joined_view(std::string t, corvid::pid self, corvid::process* proc, html_template tp, std::size_t max_components)
+      : topic(std::move(t)),
+        sock(true, self),
+        tpl(std::move(tp)),
+        comps(std::make_unique<detail::component_table>(true, std::move(self), proc, max_components)) {
+    sock.attach(proc);
+  }
 
   // Ends the view; what it throws is logged, never passed on (the view is gone either way).
   void terminate() noexcept {
@@ -136,11 +144,13 @@ struct channel::joined_view {
     }
   }
 
-  // The diff since the last one sent, with "t" when the title changed; clears the changes.
+  // The diff since the last one sent, with "t" when the title changed and "c" when components did;
+  // clears the changes. Throws what a component throws while rendering.
   json::object take_diff() {
     auto& a = sock.assigns();
     json::object d;
-    if (!a.changed().empty()) d = live::diff(tpl, a, st);
+    if (!a.changed().empty()) d = live::diff(tpl, a, st, comps.get());
+    if (auto c = comps->take_diffs(); !c.empty()) d["c"] = std::move(c);
     if (a.is_changed("page_title"))
       if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
     a.clear_changes();
@@ -148,6 +158,17 @@ struct channel::joined_view {
     add_events(d);
     dirty = false;
     return d;
+  }
+  // What a component's handler asked for acts for the view: its events and navigation.
+  void adopt(socket& from) {
+    for (auto& ev : from.take_events()) sock.push_event(std::move(ev.name), std::move(ev.payload), ev.before);
+    if (auto nav = from.take_navigation()) {
+      switch (nav->type) {
+        case navigation::kind::patch: sock.push_patch(std::move(nav->to), nav->history); break;
+        case navigation::kind::navigate: sock.push_navigate(std::move(nav->to), nav->history); break;
+        case navigation::kind::redirect: sock.redirect(std::move(nav->to)); break;
+      }
+    }
   }
   // Events pushed for the page's hooks travel in the render: top-level "e".
   void add_events(json::object& d) {
@@ -231,14 +252,20 @@ void channel::handle_frame(std::string_view text) {
   }
   if (f.event == "event") return on_event(f);
   if (f.event == "live_patch") return on_live_patch(f);
-  if (f.event == "cids_will_destroy") {
-    host_.send(encode_reply(f, reply_status::ok, json::object{}));
-    return;
-  }
-  if (f.event == "cids_destroyed") {
-    json::value cids = json::array{};
-    if (auto* c = f.payload.if_contains("cids"); c && c->is_array()) cids = *c;
-    host_.send(encode_reply(f, reply_status::ok, json::object{{"cids", cids}}));
+  if (f.event == "cids_will_destroy" || f.event == "cids_destroyed") {
+    std::vector<std::int64_t> cids;
+    if (auto* c = f.payload.if_contains("cids"); c && c->is_array())
+      for (auto& x : c->get_array())
+        if (auto n = x.if_int64()) cids.push_back(*n);
+    auto& comps = *it->second->comps;
+    if (f.event == "cids_will_destroy") {
+      comps.will_destroy(cids);
+      host_.send(encode_reply(f, reply_status::ok, json::object{}));
+      return;
+    }
+    json::array gone;  // the client forgets exactly these: a cid placed again meanwhile stays
+    for (auto cid : comps.destroyed(cids)) gone.emplace_back(cid);
+    host_.send(encode_reply(f, reply_status::ok, json::object{{"cids", std::move(gone)}}));
     return;
   }
   host_.send(encode_reply(f, reply_status::error, reason("unknown event: " + f.event)));
@@ -314,8 +341,7 @@ void channel::on_join(const frame& f) {
   try {
     auto impl = (*route->factory)();
     if (!impl) return refuse(reason("no view"));
-    v = std::make_unique<joined_view>(f.topic, host_.self(), impl->render());
-    v->sock.attach(host_.proc());
+    v = std::make_unique<joined_view>(f.topic, host_.self(), host_.proc(), impl->render(), cfg_.max_components);
     v->impl = std::move(impl);
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
@@ -363,7 +389,14 @@ void channel::on_join(const frame& f) {
   }
 
   auto& a = v->sock.assigns();
-  json::object rendered = render(v->tpl, a, v->st);
+  json::object rendered;
+  try {
+    rendered = render(v->tpl, a, v->st, v->comps.get());
+    if (auto c = v->comps->take_diffs(); !c.empty()) rendered["c"] = std::move(c);
+  } catch (const std::exception& e) {
+    view_threw(route->pattern, "render", e.what());
+    return refuse(reason("mount failed"));
+  }
   if (auto* t = a["page_title"].get_if<std::string>()) rendered["t"] = *t;
   a.clear_changes();
   v->sock.reset_temporary();
@@ -449,23 +482,32 @@ void channel::on_event(const frame& f) {
   // Every failure below ends the view rather than answering {"status":"error"}: the client would keep
   // the element locked for good on such a reply, whereas a phx_error shows the error and rejoins.
   if (!ev) return fail_view(f.topic, "an event", "could not be decoded: " + ev.error().message);
-  // Phoenix's own event for the flash close button: clears value.key, or every kind without one.
-  if (ev->name == "lv:clear-flash") {
-    auto key = ev->values.find("key");
-    v.sock.clear_flash(key == ev->values.end() ? std::nullopt : std::optional<std::string_view>(key->second));
-    send_diff_frame(encode_diff_reply(f, v.take_diff()));
-    return;
-  }
   status st = status::ok();
   std::string after;
+  json::object d;
   try {
-    st = v.impl->handle_event(ev->name, *ev, v.sock);
+    if (ev->name == "lv:clear-flash") {  // Phoenix's flash close button: clears value.key, or every kind
+      auto key = ev->values.find("key");
+      v.sock.clear_flash(key == ev->values.end() ? std::nullopt : std::optional<std::string_view>(key->second));
+    } else if (ev->cid) {
+      socket* cs = nullptr;
+      auto* comp = v.comps->find(*ev->cid, cs);
+      if (!comp) {  // a component the page still shows but the server dropped: answered, as Phoenix does
+        host_.send(encode_reply(f, reply_status::ok, json::object{}));
+        return;
+      }
+      st = comp->handle_event(ev->name, *ev, *cs);
+      v.adopt(*cs);
+      v.comps->touched(*ev->cid);
+    } else {
+      st = v.impl->handle_event(ev->name, *ev, v.sock);
+    }
+    if (!st.is_ok()) return fail_view(f.topic, "handle_event", "returned an error: " + st.reason());
     apply_navigation(v, &after);
+    d = v.take_diff();
   } catch (const std::exception& e) {
     return fail_view(f.topic, "handle_event", std::string("threw: ") + e.what());
   }
-  if (!st.is_ok()) return fail_view(f.topic, "handle_event", "returned an error: " + st.reason());
-  auto d = v.take_diff();
   if (auto* r = st.reply_value()) d["r"] = r->to_json();  // a hook's pushEvent resolves with it
   send_diff_frame(encode_diff_reply(f, d));
   if (!after.empty()) host_.send(std::move(after));
@@ -489,18 +531,21 @@ void channel::on_live_patch(const frame& f) {
   params query = query_of(*parts, *route);
   std::string after;
   v.sock.clear_flash();  // as Phoenix: a patch the client asks for starts without the old message
+  json::object d;
   try {
     v.impl->handle_params(query, url, v.sock);
     apply_navigation(v, &after);
+    d = v.take_diff();
   } catch (const std::exception& e) {
     fail_view(f.topic, "handle_params", std::string("threw: ") + e.what());
     return;
   }
-  send_diff_frame(encode_diff_reply(f, v.take_diff()));
+  send_diff_frame(encode_diff_reply(f, d));
   if (!after.empty()) host_.send(std::move(after));
 }
 
 void channel::handle_info(const caf::message& msg) {
+  const auto* update = message_as<component_update>(msg);  // send_update: for components, not views
   std::vector<std::string> topics;
   for (auto& [t, v] : views_) topics.push_back(t);
   for (auto& t : topics) {
@@ -509,18 +554,18 @@ void channel::handle_info(const caf::message& msg) {
     auto& v = *it->second;
     try {
       for (auto& [name, outcome] : v.sock.take_landed()) v.impl->handle_async(name, outcome, v.sock);
-      v.impl->handle_info(msg, v.sock);
+      if (update) v.comps->update(update->name, update->id, update->args);
+      else v.impl->handle_info(msg, v.sock);
       apply_navigation(v, nullptr);
+      after_change(v);
     } catch (const std::exception& e) {
       fail_view(t, "handle_info", std::string("threw: ") + e.what());
-      continue;
     }
-    after_change(v);
   }
 }
 
 void channel::after_change(joined_view& v) {
-  if (v.sock.assigns().changed().empty() && !v.sock.has_events()) return;
+  if (v.sock.assigns().changed().empty() && !v.sock.has_events() && !v.comps->dirty()) return;
   v.dirty = true;
   if (cfg_.coalesce.count() <= 0) {
     send_pending_diff(v);
@@ -537,8 +582,15 @@ void channel::send_pending_diff(joined_view& v) {
 
 void channel::flush() {
   flush_scheduled_ = false;
-  for (auto& [t, v] : views_)
-    if (v->dirty) send_pending_diff(*v);
+  std::vector<std::pair<std::string, std::string>> failed;
+  for (auto& [t, v] : views_) {
+    try {
+      if (v->dirty) send_pending_diff(*v);
+    } catch (const std::exception& e) {
+      failed.emplace_back(t, e.what());
+    }
+  }
+  for (auto& [t, what] : failed) fail_view(t, "render", std::string("threw: ") + what);
 }
 
 }  // namespace corvid::live

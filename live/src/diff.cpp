@@ -41,6 +41,15 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
         out.emplace(detail::index_key(i, buf), std::move(text));
         break;
       }
+      case dynamic_kind::component: {
+        if (!sc.host) break;
+        auto cid = sc.host->place(d, detail::eval_args(d, sc));  // updates the component, even if its cid stays
+        auto h = detail::cid_hash(cid);
+        if (h == s.hash) break;
+        s.hash = h;
+        out.emplace(detail::index_key(i, buf), cid);
+        break;
+      }
       case dynamic_kind::if_block: {
         auto b = detail::eval_branch(d, sc);
         if (b != s.branch) {  // another template in this slot: the client needs its statics
@@ -67,7 +76,7 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
         boost::json::object k;
         for (std::size_t j = 0; j < count; ++j) {
           binding b{d.var, &(*items)[j], list_changed, sc.locals};
-          scope inner{sc.a, &b};
+          scope inner = sc.with(&b);
           boost::json::object entry;
           if (j < old) {
             diff_node(*d.then_node, inner, changed, s.nested[j], entry);
@@ -92,10 +101,11 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
 
 }  // namespace
 
-boost::json::object diff(const html_template& t, const assigns& a, const change_set& changed, render_state& st) {
-  if (detail::render_access::root(st) != detail::render_access::root(t)) return render(t, a, st);
+boost::json::object diff(const html_template& t, const assigns& a, const change_set& changed, render_state& st,
+                         component_host* host) {
+  if (detail::render_access::root(st) != detail::render_access::root(t)) return render(t, a, st, host);
   boost::json::object out;
-  diff_node(t.root(), scope{a}, changed, detail::render_access::state(st), out);
+  diff_node(t.root(), scope{a, nullptr, host}, changed, detail::render_access::state(st), out);
   return out;
 }
 

@@ -50,6 +50,26 @@ void append_slot_text(std::string& out, const dynamic_part& d, const scope& sc) 
   }
 }
 
+value::map eval_args(const dynamic_part& d, const scope& sc) {
+  value::map out;
+  for (const auto& arg : d.args) {
+    if (!arg.ref) {
+      out.insert_or_assign(arg.name, arg.literal);
+    } else if (auto* v = resolve(*arg.ref, sc)) {
+      out.insert_or_assign(arg.name, *v);
+    } else {
+      out.insert_or_assign(arg.name, value{});
+    }
+  }
+  return out;
+}
+
+std::uint64_t cid_hash(std::int64_t cid) noexcept {
+  char buf[24] = {'\0', 'c'};  // a leading NUL: no escaped text starts so
+  auto r = std::to_chars(buf + 2, buf + sizeof buf, cid);
+  return text_hash({buf, static_cast<std::size_t>(r.ptr - buf)});
+}
+
 std::int8_t eval_branch(const dynamic_part& d, const scope& sc) {
   auto* v = resolve(d.subject, sc);
   bool cond = (v && v->truthy()) != d.negate;
@@ -117,7 +137,7 @@ boost::json::object render_stream(const dynamic_part& d, const scope& sc, bool w
       binding dom{d.id_var, &id, true, &item};
       node_state scratch;  // stream items are not remembered
       boost::json::object entry;
-      render_node(*d.then_node, scope{sc.a, d.id_var.empty() ? &item : &dom}, scratch, entry, false);
+      render_node(*d.then_node, sc.with(d.id_var.empty() ? &item : &dom), scratch, entry, false);
       k.emplace(index_key(count++, buf), std::move(entry));
       boost::json::value limit = nullptr;
       if (ins.limit) limit = *ins.limit;
@@ -152,6 +172,15 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
       return o;
     }
     case dynamic_kind::stream_block: return render_stream(d, sc, true);
+    case dynamic_kind::component: {
+      if (!sc.host) {
+        st.hash = text_hash("");
+        return boost::json::string();
+      }
+      auto cid = sc.host->place(d, eval_args(d, sc));
+      st.hash = cid_hash(cid);
+      return cid;
+    }
     case dynamic_kind::for_block: break;
   }
   const auto* items = eval_list(d, sc);
@@ -165,7 +194,7 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
   for (std::size_t j = 0; j < count; ++j) {
     binding b{d.var, &(*items)[j], true, sc.locals};
     boost::json::object entry;
-    render_node(*d.then_node, scope{sc.a, &b}, st.nested[j], entry, false);
+    render_node(*d.then_node, sc.with(&b), st.nested[j], entry, false);
     k.emplace(index_key(j, buf), std::move(entry));
   }
   k.emplace("kc", count);

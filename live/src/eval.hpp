@@ -24,6 +24,9 @@ struct binding {
 struct scope {
   const assigns& a;
   const binding* locals = nullptr;
+  component_host* host = nullptr;
+  /// The same assigns and host with other locals.
+  scope with(const binding* l) const noexcept { return scope{a, l, host}; }
 };
 
 struct render_access {
@@ -40,6 +43,11 @@ void append_slot_text(std::string& out, const dynamic_part& d, const scope& sc);
 std::int8_t eval_branch(const dynamic_part& d, const scope& sc);
 /// The list a for iterates; nullptr renders as an empty list.
 const value::list* eval_list(const dynamic_part& d, const scope& sc);
+
+/// The arguments of a component slot, evaluated.
+value::map eval_args(const dynamic_part& d, const scope& sc);
+/// A component slot's fingerprint: its cid (never equal to a text's).
+std::uint64_t cid_hash(std::int64_t cid) noexcept;
 
 std::uint64_t text_hash(std::string_view s) noexcept;
 

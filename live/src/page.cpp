@@ -4,6 +4,7 @@
 
 #include "corvid/live/escape.hpp"
 #include "corvid/live/rendered.hpp"
+#include "component_table.hpp"
 #include "flash_token.hpp"
 
 namespace corvid::live {
@@ -33,7 +34,8 @@ result<std::string> render_page(const router& routes, const token_signer& sessio
     session s{{"id", claims.id}, {"view", claims.view}, {"route", claims.route}};
     impl->mount(query, s, sock);
     if (auto nav = sock.take_navigation(); !nav) impl->handle_params(query, std::string(target), sock);
-    body = render_html(impl->render(), sock.assigns());
+    detail::component_table comps(false, {}, nullptr, channel_config{}.max_components);
+    body = render_html(impl->render(), sock.assigns(), &comps);
     if (auto* t = sock["page_title"].get_if<std::string>()) title = *t;
   } catch (const std::exception& e) {
     return error{errc::io_error, route->pattern + ": the dead render threw: " + e.what()};

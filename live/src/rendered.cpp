@@ -33,7 +33,7 @@ void html_stream(const dynamic_part& d, const detail::scope& sc, std::string& ou
     value id{ins->dom_id};
     detail::binding item{d.var, &ins->item, true, sc.locals};
     detail::binding dom{d.id_var, &id, true, &item};
-    html_node(*d.then_node, detail::scope{sc.a, d.id_var.empty() ? &item : &dom}, out);
+    html_node(*d.then_node, sc.with(d.id_var.empty() ? &item : &dom), out);
   }
 }
 
@@ -50,11 +50,14 @@ void html_node(const template_node& n, const detail::scope& sc, std::string& out
         break;
       }
       case dynamic_kind::stream_block: html_stream(d, sc, out); break;
+      case dynamic_kind::component:
+        if (sc.host) sc.host->place_html(d, detail::eval_args(d, sc), out);
+        break;
       case dynamic_kind::for_block:
         if (const auto* items = detail::eval_list(d, sc)) {
           for (const auto& item : *items) {
             detail::binding b{d.var, &item, true, sc.locals};
-            html_node(*d.then_node, detail::scope{sc.a, &b}, out);
+            html_node(*d.then_node, sc.with(&b), out);
           }
         }
         break;
@@ -64,16 +67,16 @@ void html_node(const template_node& n, const detail::scope& sc, std::string& out
 }
 }  // namespace
 
-std::string render_html(const html_template& t, const assigns& a) {
+std::string render_html(const html_template& t, const assigns& a, component_host* host) {
   std::string out;
-  html_node(t.root(), detail::scope{a}, out);
+  html_node(t.root(), detail::scope{a, nullptr, host}, out);
   return out;
 }
 
-boost::json::object render(const html_template& t, const assigns& a, render_state& st) {
+boost::json::object render(const html_template& t, const assigns& a, render_state& st, component_host* host) {
   boost::json::object out;
   detail::render_access::root(st) = detail::render_access::root(t);
-  detail::render_node(t.root(), detail::scope{a}, detail::render_access::state(st), out, true);
+  detail::render_node(t.root(), detail::scope{a, nullptr, host}, detail::render_access::state(st), out, true);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "corvid/live/template.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -194,6 +195,8 @@ class parser {
                   : w[0] == "for"     ? for_block(b, w, open)
                   : w[0] == "stream"  ? stream_block(b, src_.substr(offset_of(w[0]) + 6, close - offset_of(w[0]) - 6), open)
                   : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open)
+                  : w[0] == "live_component"
+                      ? live_component(b, src_.substr(offset_of(w[0]) + 14, close - offset_of(w[0]) - 14), open)
                                       : fail(open, "unknown tag '" + std::string(w[0]) + "'");
         if (!ok) return false;
       }
@@ -328,6 +331,73 @@ class parser {
     deps.erase(d.var);
     if (!d.id_var.empty()) deps.erase(d.id_var);
     deps.insert(d.subject.segments[0]);
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  // {% live_component name key=value ... %}: value is a path, "string", integer, true or false.
+  bool live_component(builder& b, std::string_view args, std::size_t open) {
+    const auto bad = [&](std::string why) { return fail(open, "live_component: " + why); };
+    std::size_t i = 0;
+    auto skip_space = [&] {
+      while (i < args.size() && is_space(args[i])) ++i;
+    };
+    auto token = [&] {
+      std::size_t j = i;
+      while (j < args.size() && !is_space(args[j]) && args[j] != '=') ++j;
+      auto t = args.substr(i, j - i);
+      i = j;
+      return t;
+    };
+    skip_space();
+    auto name = token();
+    if (!is_ident(name)) return bad("expected '{% live_component name key=value ... %}'");
+    auto it = opts_.components.find(name);
+    if (it == opts_.components.end()) return bad("unknown component '" + std::string(name) + "'");
+    dynamic_part d;
+    d.kind = dynamic_kind::component;
+    d.fn_name = it->first;
+    d.component = std::make_shared<const component_factory>(it->second);
+    std::set<std::string, std::less<>> deps;
+    bool has_id = false;
+    for (skip_space(); i < args.size(); skip_space()) {
+      component_arg a;
+      auto key = token();
+      if (!is_ident(key) || i >= args.size() || args[i] != '=')
+        return bad("expected key=value, got '" + std::string(key) + "'");
+      ++i;
+      a.name = std::string(key);
+      if (std::any_of(d.args.begin(), d.args.end(), [&](auto& o) { return o.name == a.name; }))
+        return bad("argument '" + a.name + "' given twice");
+      if (i < args.size() && args[i] == '"') {
+        auto end = args.find('"', i + 1);
+        if (end == std::string_view::npos) return bad("unclosed string");
+        a.literal = value(std::string(args.substr(i + 1, end - i - 1)));
+        i = end + 1;
+      } else {
+        std::size_t j = i;
+        while (j < args.size() && !is_space(args[j])) ++j;
+        auto v = args.substr(i, j - i);
+        i = j;
+        std::int64_t n = 0;
+        if (v == "true" || v == "false") {
+          a.literal = value(v == "true");
+        } else if (!v.empty() && (is_digit(v[0]) || v[0] == '-')) {
+          auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+          if (r.ec != std::errc{} || r.ptr != v.data() + v.size()) return bad("bad number '" + std::string(v) + "'");
+          a.literal = value(n);
+        } else {
+          path p;
+          if (!parse_path(v, p)) return false;
+          deps.insert(p.segments[0]);
+          a.ref = std::move(p);
+        }
+      }
+      has_id = has_id || a.name == "id";
+      d.args.push_back(std::move(a));
+    }
+    if (!has_id) return bad("'" + d.fn_name + "' needs an id=... to tell its instances apart");
     d.deps = to_vector(std::move(deps));
     b.dynamic(std::move(d));
     return true;

@@ -70,6 +70,7 @@ struct channel_config {
   double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs a rejoin)
   double view_crash_burst = 10;                     ///< ... at once; past that the connection is closed (1008)
   std::size_t max_views = 32;                       ///< views joined at once; more joins get {"reason": "too many views"}
+  std::size_t max_components = 10000;               ///< stateful components alive in one view; more end the view
   std::chrono::milliseconds first_join_timeout{0};  ///< (session processes) no view joined by then: close 1008; 0 = never
 };
 

@@ -45,10 +45,22 @@ class render_state {
   detail::node_state state_;
 };
 
-/// The page HTML for the first, "dead" HTTP render (no state, no JSON).
-std::string render_html(const html_template& t, const assigns& a);
+/// Places the stateful components a template renders ({% live_component %}); the channel and the
+/// dead render provide one. Without a host, a component renders as nothing.
+class component_host {
+ public:
+  virtual ~component_host() = default;
+  /// The cid of the component `slot` calls with these arguments, mounting or updating it.
+  virtual std::int64_t place(const dynamic_part& slot, value::map args) = 0;
+  /// The component's HTML for the dead render, appended to `out`.
+  virtual void place_html(const dynamic_part& slot, value::map args, std::string& out) = 0;
+};
 
-/// The full rendered tree {"s":[...],"0":...} for a join reply; resets `st` to match it.
-boost::json::object render(const html_template& t, const assigns& a, render_state& st);
+/// The page HTML for the first, "dead" HTTP render (no state, no JSON).
+std::string render_html(const html_template& t, const assigns& a, component_host* host = nullptr);
+
+/// The full rendered tree {"s":[...],"0":...} for a join reply; resets `st` to match it. Component
+/// slots hold their cid; the components' own trees are the host's to send (the "c" section).
+boost::json::object render(const html_template& t, const assigns& a, render_state& st, component_host* host = nullptr);
 
 }  // namespace corvid::live

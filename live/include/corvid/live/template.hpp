@@ -11,6 +11,10 @@
 //                                  rendered, `id` is each one's dom id; put it inside an element
 //                                  with an id and phx-update="stream", and give each item id="{{ id }}"
 //   {% include "name" %}           splices another template in place (parse_options::loader)
+//   {% live_component card id=item.id n=item.n label="Hi" %}
+//                                  a stateful component (component.hpp) registered in
+//                                  parse_options::components; arguments are names, "strings",
+//                                  integers, true/false; `id` tells instances apart
 //   {# comment #}                  dropped
 // There is no escape for a literal "{{" / "{%" / "{#": write &#123; for the brace.
 #pragma once
@@ -20,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +49,10 @@ struct computed {
   std::function<value(const assigns&)> fn;
 };
 
+class component;
+/// Makes a fresh stateful component (component.hpp) each time one is placed.
+using component_factory = std::function<std::unique_ptr<component>()>;
+
 /// Returns the source of an included template by name.
 using include_loader = std::function<result<std::string>(std::string_view name)>;
 
@@ -51,6 +60,7 @@ using include_loader = std::function<result<std::string>(std::string_view name)>
 struct parse_options {
   include_loader loader;  ///< unset: includes are errors (load() defaults it to the file's directory)
   std::map<std::string, computed, std::less<>> functions;
+  std::map<std::string, component_factory, std::less<>> components;  ///< for {% live_component name ... %}
   int max_include_depth = 8;
   std::size_t max_source_bytes = std::size_t{1} << 20;
 };
@@ -61,7 +71,14 @@ struct path {
   std::string str() const;
 };
 
-enum class dynamic_kind { expr, call, if_block, for_block, stream_block };
+enum class dynamic_kind { expr, call, if_block, for_block, stream_block, component };
+
+/// One argument of a {% live_component %}: a path read from the assigns, or a literal.
+struct component_arg {
+  std::string name;
+  std::optional<path> ref;  ///< set: the argument is this path's value (null if missing)
+  value literal;            ///< otherwise: this value
+};
 
 struct template_node;
 namespace detail {
@@ -76,8 +93,10 @@ struct dynamic_part {
   path subject;         ///< expr: the value; if: the condition; for: the list; stream: its name
   std::string var;      ///< for/stream: the loop variable
   std::string id_var;   ///< stream: the variable bound to each item's dom id ("" = none)
-  std::string fn_name;  ///< call: the function name
+  std::string fn_name;  ///< call: the function name; component: the component's name
   std::shared_ptr<const computed> fn;
+  std::shared_ptr<const component_factory> component;  ///< component: what makes one
+  std::vector<component_arg> args;                     ///< component: its arguments
   std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body
   std::shared_ptr<const template_node> else_node;  ///< if: false branch (null renders "")
   /// Sorted, unique root names this slot reads, nested parts included (a for's own variable excluded).
