@@ -344,6 +344,7 @@ const char* style = R"(<style>
   .corvid-dashboard { max-width: 60rem; } #processes { border-collapse: collapse; font: 14px ui-monospace, monospace; }
   #processes td, #processes th { padding: .1rem .6rem; text-align: right; border-bottom: 1px solid #ddd; }
   .phx-error main { opacity: .5; } .flash { background: #e6f4ea; padding: .4rem .8rem; cursor: pointer; }
+  .card { display: inline-block; border: 1px solid #ccc; padding: .4rem .8rem; margin: .2rem; }
 </style>
 )";
 

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "corvid/live/component.hpp"
 #include "corvid/live/form_params.hpp"
 #include "corvid/live/view.hpp"
 
@@ -104,6 +105,46 @@ struct form_view : live::view {
   live::html_template t_;
 };
 
+// One card of /components: a stateful component with its own count and +1 button.
+struct card_component : live::component {
+  explicit card_component(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(live::socket& s) override { s.assign("count", 0); }
+  live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
+    if (ev != "inc") return live::status::unknown_event(ev);
+    s.assign("count", *s["count"].get_if<std::int64_t>() + 1);
+    return live::status::ok();
+  }
+  live::html_template t_;
+};
+
+struct components_view : live::view {
+  explicit components_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("page_title", "Components");
+    show(s, true);
+  }
+  live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
+    if (ev == "toggle") {
+      show(s, !*s["all_shown"].get_if<bool>());
+    } else if (ev == "reset") {  // the cards keep their own counts: the view asks each to reset
+      for (int i = 1; i <= 3; ++i) (void)live::send_update(s.self(), "card", live::value(std::to_string(i)), {{"count", 0}});
+    } else {
+      return live::status::unknown_event(ev);
+    }
+    return live::status::ok();
+  }
+  static void show(live::socket& s, bool all) {
+    live::value::list cards;
+    for (int i = 1; i <= (all ? 3 : 2); ++i)
+      cards.push_back(live::value::map{{"id", std::to_string(i)}, {"title", "Card " + std::to_string(i)}});
+    s.assign("cards", std::move(cards));
+    s.assign("all_shown", all);
+  }
+  live::html_template t_;
+};
+
 }  // namespace
 
 std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& templates) {
@@ -111,11 +152,17 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   auto flash = load("flash.html");
   auto hooks = load("hooks.html");
   auto form = load("form.html");
-  for (auto* t : {&flash, &hooks, &form})
+  auto card = load("card.html");
+  for (auto* t : {&flash, &hooks, &form, &card})
     if (!*t) return t->error().to_string();
+  live::parse_options with_card;
+  with_card.components["card"] = [t = *card] { return std::make_unique<card_component>(t); };
+  auto components = live::html_template::load(templates / "components.html", with_card);
+  if (!components) return components.error().to_string();
   srv.live("/flash", [t = *flash] { return std::make_unique<flash_view>(t); });
   srv.live("/hooks", [t = *hooks] { return std::make_unique<hooks_view>(t); });
   srv.live("/form", [t = *form] { return std::make_unique<form_view>(t); });
+  srv.live("/components", [t = *components] { return std::make_unique<components_view>(t); });
   return {};
 }
 

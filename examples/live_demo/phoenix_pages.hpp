@@ -1,6 +1,7 @@
 // The demo's pages of Phoenix features a ported app needs: /flash (put_flash, lv:clear-flash, a flash
 // across live navigation), /hooks (push_event to a hook, a hook's pushEvent answered with a reply)
-// and /form (form params nested as Phoenix gives them).
+// /form (form params nested as Phoenix gives them) and /components (stateful components with their
+// own events, send_update, and removal).
 #pragma once
 
 #include <filesystem>
@@ -10,7 +11,7 @@
 
 namespace demo {
 
-/// Loads flash.html, hooks.html and form.html from `templates` and routes their views; "" or an error.
+/// Loads flash.html, hooks.html, form.html, components.html and card.html from `templates` and routes their views; "" or an error.
 std::string add_phoenix_pages(corvid::live::server& srv, const std::filesystem::path& templates);
 
 /// The demo's hooks (window.corvidHooks) for page_options::head_html.

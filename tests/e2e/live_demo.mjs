@@ -183,6 +183,67 @@ async function main() {
     await textIs(page, "#pong", "pong #2");
   });
 
+  await test("components: each #card-N counts on its own (phx-target), the reply carries only that card's diff; send_update resets; a removed card is destroyed and comes back fresh", async () => {
+    const received = [];
+    let destroyAsk = null; // the client's cids_destroyed push, then the server's answer to it
+    let onDestroyed;
+    const destroyedRoundTrip = new Promise((resolve) => (onDestroyed = resolve));
+    const onWs = (ws) => {
+      ws.on("framereceived", (f) => {
+        received.push(String(f.payload));
+        const m = JSON.parse(String(f.payload));
+        if (destroyAsk && m[3] === "phx_reply" && m[1] === destroyAsk[1]) onDestroyed([destroyAsk, m]);
+      });
+      ws.on("framesent", (f) => {
+        const m = JSON.parse(String(f.payload));
+        if (m[3] === "cids_destroyed") destroyAsk = m;
+      });
+    };
+    page.on("websocket", onWs);
+    try {
+      await page.goto(`${base}/components`);
+      await connected(page);
+      for (const n of [1, 2, 3]) await textIs(page, `#card-${n} .count`, "0");
+      received.length = 0;
+      await page.click("#card-2-inc");
+      await textIs(page, "#card-2 .count", "1");
+      await textIs(page, "#card-1 .count", "0");
+      await textIs(page, "#card-3 .count", "0");
+      const replies = received.map((f) => JSON.parse(f)).filter((m) => m[3] === "phx_reply" && m[4].response?.diff);
+      if (replies.length !== 1) throw new Error(`${replies.length} replies with a diff: ${received.join(" ")}`);
+      const diff = replies[0][4].response.diff;
+      if (Object.keys(diff).join() !== "c" || Object.keys(diff.c).length !== 1 || JSON.stringify(diff).includes('"s"'))
+        throw new Error("the click's diff is not that card's alone: " + JSON.stringify(diff));
+      await page.click("#card-2-inc");
+      await textIs(page, "#card-2 .count", "2");
+      await page.click("#card-1-inc");
+      await textIs(page, "#card-1 .count", "1");
+      await page.click("#reset");
+      await textIs(page, "#card-1 .count", "0");
+      await textIs(page, "#card-2 .count", "0");
+      await page.click("#card-3-inc");
+      await textIs(page, "#card-3 .count", "1");
+      await page.click("#toggle");
+      await page.waitForFunction(() => !document.querySelector("#card-3"), null, { timeout: T });
+      // the client confirms the removal; the server answers with the cids it dropped
+      let timer;
+      const [ask, answer] = await Promise.race([
+        destroyedRoundTrip,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no cids_destroyed round trip")), T))),
+      ]);
+      clearTimeout(timer);
+      if (JSON.stringify(answer[4].response.cids) !== JSON.stringify(ask[4].cids))
+        throw new Error(`cids_destroyed ${JSON.stringify(ask[4])} answered ${JSON.stringify(answer[4])}`);
+      await page.click("#toggle");
+      await textIs(page, "#card-3 .count", "0"); // a fresh mount: the old card was dropped
+      await page.click("#card-3-inc");
+      await textIs(page, "#card-3 .count", "1");
+      await textIs(page, "#card-1 .count", "0");
+    } finally {
+      page.off("websocket", onWs);
+    }
+  });
+
   await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
     await page.goto(`${base}/form`);
     await connected(page);
