@@ -150,6 +150,18 @@ async function main() {
     await textIs(page, "#count", "1");
   });
 
+  await test("counter: a client-chosen phx-value-by that would overflow the count ends the view instead of wrapping", async () => {
+    await page.goto(`${base}/counter`);
+    await connected(page);
+    await page.evaluate(() => document.querySelector("#add").setAttribute("phx-value-by", "9223372036854775807"));
+    await page.click("#add");
+    await textIs(page, "#count", "9223372036854775807");
+    await page.evaluate(() => document.querySelector("#add").setAttribute("phx-value-by", "9223372036854775807"));
+    await page.click("#add");
+    await textIs(page, "#count", "0"); // the view ended (status::error) and rejoined with a fresh mount
+    await connected(page);
+  });
+
   await test("flash: #flash-info shows a flash in #flash, its close button (lv:clear-flash) clears it; #flash-nav carries one to /counter", async () => {
     await page.goto(`${base}/flash`);
     await connected(page);

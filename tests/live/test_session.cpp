@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "../runtime/fixture.hpp"
 #include "corvid/runtime.hpp"
 #include "session.hpp"
 
@@ -133,5 +134,21 @@ TEST_SUITE("live.session") {
         ++refused;
     CHECK(refused >= 6);
     e.rt.shutdown_all(5s);
+  }
+
+  TEST_CASE("a session started after its connection gave up waiting (start_child timed out) ends at once") {
+    struct gone_sink : test_sink {
+      bool attach(corvid::pid) override { return false; }  // the connection is already closed
+    };
+    corvid::test::fixture fx;
+    router routes;
+    channel_config cfg;
+    cfg.routes = &routes;
+    cfg.first_join_timeout = 1h;  // without the check it would live this long (or until its idle timeout)
+    auto p = corvid::spawn(fx.rt, detail::session_init(cfg, std::make_shared<gone_sink>()));
+    REQUIRE(p);
+    std::string why;
+    REQUIRE(fx.wait_exit(*p, &why));
+    CHECK((why == "normal" || why == "noproc"));
   }
 }
