@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "corvid/live/component.hpp"
 #include "corvid/live/diff.hpp"
 #include "corvid/live/protocol.hpp"
 #include "corvid/live/rendered.hpp"
@@ -22,6 +23,16 @@ const std::map<std::string, std::string, std::less<>> includes{
     {"broken", "a\n  {% if flag %}"},
 };
 
+// Stands in for the channel's component table: a cid per component name and id, HTML of its own.
+struct fake_components : component_host {
+  std::map<std::string, std::int64_t> cids;
+  std::int64_t place(const dynamic_part& slot, value::map args) override {
+    auto key = slot.fn_name + '\0' + boost::json::serialize(value(std::move(args["id"])).to_json());
+    return cids.try_emplace(std::move(key), static_cast<std::int64_t>(cids.size()) + 1).first->second;
+  }
+  void place_html(const dynamic_part& slot, value::map, std::string& out) override { out += "<i>" + slot.fn_name + "</i>"; }
+};
+
 // The options, assigns and their changed copy are built once; per input only parse and render run.
 struct fixture {
   parse_options opts;
@@ -36,6 +47,7 @@ struct fixture {
                                                auto* l = x["items"].as_list();
                                                return static_cast<std::int64_t>(l ? l->size() : 0);
                                              }});
+    opts.components.emplace("card", [] { return std::unique_ptr<component>{}; });  // the fake host makes none
     auto item = [](int id, std::string name) {
       return value{value::map{{"id", id}, {"name", std::move(name)}, {"tags", value::list{"a", "<b>"}}}};
     };
@@ -99,16 +111,17 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     return 0;
   }
   try {
-    const std::string html = render_html(*t, f.a);
+    fake_components host;
+    const std::string html = render_html(*t, f.a, &host);
     // The assigns are valid UTF-8, so only the template's own bytes could spoil the page.
     if (valid_utf8(src)) FUZZ_CHECK(valid_utf8(html));
     render_state st;
-    auto full = render(*t, f.a, st);
+    auto full = render(*t, f.a, st, &host);
     check_frame(full);
-    auto d = diff(*t, f.b, st);
+    auto d = diff(*t, f.b, st, &host);
     check_frame(d);
     // Nothing changed since: nothing to send.
-    FUZZ_CHECK(diff(*t, f.b, change_set{}, st).empty());
+    FUZZ_CHECK(diff(*t, f.b, change_set{}, st, &host).empty());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "render threw: %s\n", e.what());
     corvid_fuzz::fail("a parsed template failed to render", __FILE__, __LINE__);

@@ -167,7 +167,7 @@ private:
     if (i == items.size())
       return k(std::nullopt);
     auto it = items[i];
-    auto fail = [this, items, i, k](caf::error why) {
+    auto fail = [items, i, k](caf::error why) {
       auto it = items[i];
       k(start_failure{it, std::vector<child_it>(items.begin() + static_cast<std::ptrdiff_t>(i), items.end()),
                       std::move(why)});
