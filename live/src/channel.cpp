@@ -34,14 +34,28 @@ std::vector<std::string_view> segments(std::string_view path) {
 }
 }  // namespace
 
-void router::add(std::string pattern, view_factory f) { routes_.emplace_back(std::move(pattern), std::move(f)); }
+void router::add(std::string pattern, view_factory f, std::string live_session) {
+  routes_.push_back(route{std::move(pattern), std::move(f), std::move(live_session)});
+}
+
+void router::set_session(std::string name, live_session_options opts) {
+  sessions_.insert_or_assign(std::move(name), std::move(opts));
+}
+
+bool run_on_mount(const router::match& m, const params& query, const session& s, socket& sock) {
+  if (!m.session_opts) return true;
+  for (const auto& hook : m.session_opts->on_mount)
+    if (hook && !hook(query, s, sock)) return false;
+  return true;
+}
 
 std::optional<router::match> router::find(std::string_view path) const {
   auto have = segments(path);
-  for (auto& [pattern, factory] : routes_) {
+  for (auto& [pattern, factory, live_session] : routes_) {
     auto want = segments(pattern);
     if (want.size() != have.size()) continue;
-    match m{pattern, &factory, {}};
+    auto so = sessions_.find(live_session);
+    match m{pattern, &factory, {}, live_session, so == sessions_.end() ? nullptr : &so->second};
     bool ok = true;
     for (std::size_t i = 0; ok && i < want.size(); ++i) {
       if (!want[i].empty() && want[i][0] == ':') {
@@ -326,6 +340,13 @@ void channel::on_join(const frame& f) {
     reject(rejection::auth, "not authenticated for " + log_escape(parts->path, 96));
     return refuse(reason("unauthorized"));
   }
+  // A token mounts only the views of its live_session: live navigation out of it, or a token carried
+  // to another page, gets "unauthorized", and the client loads the page over HTTP (and its hooks).
+  if (route->live_session != claims->live_session) {
+    reject(rejection::token, "a session of live_session \"" + log_escape(claims->live_session, 64) + "\" cannot mount " +
+                                 log_escape(parts->path, 96));
+    return refuse(reason("unauthorized"));
+  }
 
   if (auto old = views_.find(f.topic); old != views_.end()) {  // a rejoin replaces the old instance
     auto v = std::move(old->second);
@@ -338,6 +359,7 @@ void channel::on_join(const frame& f) {
 
   std::unique_ptr<joined_view> v;
   std::optional<navigation> nav;
+  bool halted = false;  // an on_mount hook stopped the mount: the view never mounted
   try {
     auto impl = (*route->factory)();
     if (!impl) return refuse(reason("no view"));
@@ -351,12 +373,21 @@ void channel::on_join(const frame& f) {
     if (carried.empty() && !j->redirect && j->mounts == 0) carried = detail::verify_flash(cfg_.flash, j->static_token.value_or(""));
     if (!carried.empty()) v->sock.assign("flash", value(std::move(carried)));
     params query = query_of(*parts, *route);
-    session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}};
-    v->impl->mount(query, s, v->sock);
-    nav = v->sock.take_navigation();
-    if (!nav) {
-      v->impl->handle_params(query, url, v->sock);
+    session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}, {"live_session", claims->live_session}};
+    if (!run_on_mount(*route, query, s, v->sock)) {
+      halted = true;
       nav = v->sock.take_navigation();
+      if (!nav) {
+        reject(rejection::auth, "an on_mount hook of " + log_escape(route->pattern, 96) + " halted the mount");
+        return refuse(reason("unauthorized"));
+      }
+    } else {
+      v->impl->mount(query, s, v->sock);
+      nav = v->sock.take_navigation();
+      if (!nav) {
+        v->impl->handle_params(query, url, v->sock);
+        nav = v->sock.take_navigation();
+      }
     }
   } catch (const std::exception& e) {
     view_threw(route->pattern, "mount", e.what());
@@ -370,7 +401,7 @@ void channel::on_join(const frame& f) {
     if (nav->type == navigation::kind::redirect) return refuse(json::object{{"redirect", std::move(to)}});
     auto np = split_url(nav->to);
     auto nr = np ? cfg_.routes->find(np->path) : std::nullopt;
-    if (nav->type == navigation::kind::navigate || !nr || nr->pattern != v->pattern) {
+    if (nav->type == navigation::kind::navigate || halted || !nr || nr->pattern != v->pattern) {
       to["kind"] = kind_str(nav->history);
       return refuse(json::object{{"live_redirect", std::move(to)}});
     }

@@ -663,10 +663,13 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
     }
     corvid::exit(p, reason::shutdown());
   });
-  srv.live(base, [sh] { return std::make_unique<home_page>(sh); });
-  srv.live(base + "/processes", [sh] { return std::make_unique<processes_page>(sh); });
-  srv.live(base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); });
-  if (sh->opts.nodes) srv.live(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
+  // a live_session of its own: a page's token elsewhere never mounts the dashboard
+  std::vector<std::pair<std::string, view_factory>> pages{
+      {base, [sh] { return std::make_unique<home_page>(sh); }},
+      {base + "/processes", [sh] { return std::make_unique<processes_page>(sh); }},
+      {base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); }}};
+  if (sh->opts.nodes) pages.emplace_back(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
+  srv.live_session("corvid.dashboard", {}, std::move(pages));
   return {};
 }
 

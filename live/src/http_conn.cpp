@@ -1,6 +1,7 @@
 // Plain HTTP: dead renders, the JS client, static files, /metrics; websocket upgrades are handed to
 // ws_conn.cpp after the Host, Origin and per-client checks.
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -214,13 +215,27 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     // a full redirect's flash: shown by this render, handed on to the join, and the cookie deleted
     auto flash = cookie_of(req[http::field::cookie], detail::flash_cookie).value_or(std::string_view{});
     auto page = render_page(srv_.routes, *srv_.sessions, *srv_.csrf, target, srv_.opts.page, srv_.flash.get(), flash);
+    if (page && !page->redirect_to.empty()) {  // an on_mount hook sent the browser elsewhere
+      const auto& to = page->redirect_to;
+      if (std::any_of(to.begin(), to.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        log(log_kind::view, "an on_mount hook redirected to a location with control characters: refused");
+        return write(text_reply(req, http::status::internal_server_error, "text/plain", "internal server error\n"));
+      }
+      auto res = text_reply(req, http::status::found, "text/plain", "");
+      res.set(http::field::location, to);
+      return write(std::move(res));
+    }
     if (page) {
-      auto res = with_cookie(text_reply(req, http::status::ok, "text/html; charset=utf-8", std::move(*page)));
+      auto res = with_cookie(text_reply(req, http::status::ok, "text/html; charset=utf-8", std::move(page->html)));
       if (!flash.empty()) res.insert(http::field::set_cookie, std::string(detail::flash_cookie) + "=; Max-Age=0; Path=/");
       return write(std::move(res));
     }
     if (page.error().code == errc::not_found || page.error().code == errc::bad_encoding)
       return write(text_reply(req, http::status::not_found, "text/plain", "not found\n"));
+    if (page.error().code == errc::forbidden) {
+      srv_.metrics.reject(rejection::auth);
+      return write(text_reply(req, http::status::forbidden, "text/plain", "forbidden\n"));
+    }
     log(log_kind::view, page.error().message);
     write(text_reply(req, http::status::internal_server_error, "text/plain", "internal server error\n"));
   }

@@ -140,6 +140,12 @@ server::~server() { stop(); }
 
 void server::live(std::string path, view_factory f) { impl_->routes.add(std::move(path), std::move(f)); }
 
+void server::live_session(std::string name, live_session_options opts,
+                          std::vector<std::pair<std::string, view_factory>> views) {
+  for (auto& [path, f] : views) impl_->routes.add(std::move(path), std::move(f), name);
+  impl_->routes.set_session(std::move(name), std::move(opts));
+}
+
 void server::protect(std::string prefix, auth_hook hook) {
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   impl_->guards.emplace_back(std::move(prefix), std::move(hook));

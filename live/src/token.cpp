@@ -51,6 +51,7 @@ std::string token_signer::sign(std::string_view view, std::string_view route, cl
 
 std::string token_signer::sign(const session_claims& c) const {
   json::object o{{"v", c.view}, {"r", c.route}, {"iat", c.issued_at}, {"id", c.id}};
+  if (!c.live_session.empty()) o["ls"] = c.live_session;
   auto body = detail::base64url_encode(json::serialize(o));
   auto sig = detail::base64url_encode(mac(body));
   return body + "." + sig;
@@ -88,6 +89,10 @@ result<session_claims> token_signer::verify(std::string_view token, std::chrono:
 
   session_claims c{std::string(view->get_string()), std::string(route->get_string()), iat->get_int64(),
                    std::string(id->get_string())};
+  if (auto* ls = o.if_contains("ls")) {
+    if (!ls->is_string()) return malformed("claim ls is not a string");
+    c.live_session = std::string(ls->get_string());
+  }
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   // issued_at is authentic but any int64: no arithmetic on it that could overflow
   std::int64_t age = 0;

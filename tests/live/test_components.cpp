@@ -14,6 +14,7 @@
 #include "corvid/live/component.hpp"
 #include "corvid/live/page.hpp"
 #include "corvid/live/rendered.hpp"
+#include "channel_env.hpp"
 
 using namespace corvid::live;
 namespace json = boost::json;
@@ -83,48 +84,15 @@ struct broken_view : view {
   }
 };
 
-struct fake_host : channel_host {
-  std::vector<json::array> frames;
-  void send(std::string f) override { frames.push_back(json::parse(f).as_array()); }
-  void schedule_flush(std::chrono::milliseconds) override {}
-  std::vector<json::array> take() { return std::exchange(frames, {}); }
-};
-
-struct fixture {
-  router routes;
-  token_signer sessions{"test secret, at least thirty-two bytes long", "corvid.live.session"};
-  channel_config cfg;
-  fake_host host;
-  channel ch{cfg, host};
-
+struct fixture : test::channel_env {
   fixture() {
     routes.add("/cards", make_view<cards_view>);
     routes.add("/broken", make_view<broken_view>);
-    cfg.routes = &routes;
-    cfg.signer = &sessions;
-    cfg.coalesce = 0ms;
   }
-  json::array join(const std::string& path = "/cards") {
-    json::object payload{{"url", "http://h" + path}, {"params", json::object{}}, {"session", sessions.sign(path, path)}};
-    ch.handle_frame(json::serialize(json::array{"4", "4", "lv:phx-1", "phx_join", payload}));
-    auto out = host.take();
-    REQUIRE(out.size() == 1);
-    return out[0];
-  }
-  json::array push(const std::string& ref, const std::string& event, json::object payload) {
-    ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", event, std::move(payload)}));
-    auto out = host.take();
-    REQUIRE(out.size() >= 1);
-    return out[0];
-  }
-  json::array click(const std::string& ref, const std::string& name, std::optional<std::int64_t> cid = {}) {
-    json::object p{{"type", "click"}, {"event", name}, {"value", json::object{}}};
-    if (cid) p["cid"] = *cid;
-    return push(ref, "event", std::move(p));
-  }
+  json::array join(const std::string& path = "/cards") { return channel_env::join(path); }
 };
 
-const json::object& response(const json::array& reply) { return reply[4].as_object().at("response").as_object(); }
+using test::response;
 const json::object& diff_of(const json::array& reply) { return response(reply).at("diff").as_object(); }
 
 }  // namespace
@@ -253,7 +221,7 @@ TEST_SUITE("live.components") {
     token_signer csrf{"test secret, at least thirty-two bytes long", "corvid.live.csrf"};
     auto page = render_page(f.routes, f.sessions, csrf, "/cards", page_options{});
     REQUIRE(page);
-    CHECK(page->find(R"(<div id="card-2"><b class="count">0</b><button phx-click="inc" phx-target="2">+1</button></div>)") !=
+    CHECK(page->html.find(R"(<div id="card-2"><b class="count">0</b><button phx-click="inc" phx-target="2">+1</button></div>)") !=
           std::string::npos);
   }
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -28,6 +29,18 @@
 
 namespace corvid::live {
 
+/// Phoenix's on_mount hook of a live_session: runs before the view's mount, in the dead render and on
+/// every join, with the view's query and session. True goes on. False halts: a redirect or
+/// push_navigate the hook set on the socket is followed (the dead render answers 302); without one the
+/// page gets HTTP 403 and the join is refused.
+using on_mount_hook = std::function<bool(const params& query, const session& s, socket& sock)>;
+
+/// A group of routes (Phoenix's live_session): live navigation stays inside it, and a session token
+/// mounts only its views; moving to another group is a full page load (its HTTP request, its hooks).
+struct live_session_options {
+  std::vector<on_mount_hook> on_mount;  ///< in order; the first that halts ends the mount
+};
+
 /// Path patterns to view factories. Segments ":name" capture into params; matching is exact otherwise.
 class router {
  public:
@@ -35,15 +48,29 @@ class router {
     std::string pattern;
     const view_factory* factory = nullptr;
     params path_params;
+    std::string live_session;                          ///< "" = the default one
+    const live_session_options* session_opts = nullptr;  ///< its hooks (null: none)
   };
-  void add(std::string pattern, view_factory f);
+  /// Routes `pattern` to `f` inside the live_session `live_session` ("" = the default one).
+  void add(std::string pattern, view_factory f, std::string live_session = {});
+  /// The hooks of a live_session (replacing earlier ones).
+  void set_session(std::string name, live_session_options opts);
   /// The first route matching `path` (no query string), or nullopt.
   std::optional<match> find(std::string_view path) const;
   bool empty() const noexcept { return routes_.empty(); }
 
  private:
-  std::vector<std::pair<std::string, view_factory>> routes_;
+  struct route {
+    std::string pattern;
+    view_factory factory;
+    std::string live_session;
+  };
+  std::vector<route> routes_;
+  std::map<std::string, live_session_options, std::less<>> sessions_;
 };
+
+/// Runs the on_mount hooks of `m`'s live_session; false if one halted (see on_mount_hook).
+bool run_on_mount(const router::match& m, const params& query, const session& s, socket& sock);
 
 /// A URL split the way views see it.
 struct url_parts {

@@ -18,12 +18,19 @@ struct page_options {
   std::string asset_prefix = "/assets";    ///< where phoenix.min.js, phoenix_live_view.min.js, corvid_boot.js are served
 };
 
-/// Renders `target` ("/counter?step=2") through its route: mount (not connected), handle_params and the
-/// template, in a container with a fresh signed session. Errors: not_found (no route), bad_encoding
-/// (query, or a path that is not UTF-8), io_error (the view threw; message says where).
+/// A dead render: the page, or where to send the browser instead.
+struct dead_render {
+  std::string html;         ///< the whole page
+  std::string redirect_to;  ///< set instead: an on_mount hook halted with a redirect (answer 302)
+};
+
+/// Renders `target` ("/counter?step=2") through its route: the live_session's on_mount hooks, mount (not
+/// connected), handle_params and the template, in a container with a fresh signed session. Errors:
+/// not_found (no route), bad_encoding (query, or a path that is not UTF-8), io_error (the view threw;
+/// message says where), forbidden (an on_mount hook halted without a redirect).
 /// `flash`/`flash_token`: a full redirect's flash (the client's __phoenix_flash__ cookie), verified with
 /// that signer: the dead render's mount sees it, and it rides in data-phx-static to the first join.
-result<std::string> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
+result<dead_render> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
                                 std::string_view target, const page_options& opts = {},
                                 const token_signer* flash = nullptr, std::string_view flash_token = {});
 

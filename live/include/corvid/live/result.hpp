@@ -22,6 +22,7 @@ enum class errc {
   io_error,         ///< a file could not be read
   not_found,        ///< a named thing (include, template) does not exist
   bad_secret,       ///< a secret too short, or a secret file others could read or replace
+  forbidden,        ///< an on_mount hook halted without saying where to go
 };
 
 /// A failure: a code to branch on and a message for people.

@@ -15,8 +15,10 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "corvid/live/channel.hpp"
 #include "corvid/live/dashboard_auth.hpp"
 #include "corvid/live/metrics.hpp"
 #include "corvid/live/page.hpp"
@@ -95,8 +97,14 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Routes `path` (":name" segments capture params) to a view; before start().
+  /// Routes `path` (":name" segments capture params) to a view of the default live_session; before start().
   void live(std::string path, view_factory f);
+  /// Phoenix's live_session: routes `views` (path, factory) in a group of their own whose `on_mount`
+  /// hooks run before every mount (the authentication boundary); live navigation into or out of the
+  /// group is a full page load. Before start().
+  ///   srv.live_session("admin", {.on_mount = {require_admin}}, {{"/admin", make_view<admin_view>}});
+  void live_session(std::string name, live_session_options opts,
+                    std::vector<std::pair<std::string, view_factory>> views);
   /// Requests for `prefix` and the paths below it ("/dashboard", "/dashboard/x"), and joins of live
   /// views there, pass `hook` first (dashboard_auth.hpp); before start(). A websocket whose upgrade
   /// the hook refused gets "unauthorized" when it joins there (the client reloads and meets the hook).

@@ -16,6 +16,7 @@ struct session_claims {
   std::string route;           ///< the route it was rendered for
   std::int64_t issued_at = 0;  ///< unix seconds
   std::string id;              ///< random, base64url; unique per token
+  std::string live_session;    ///< the live_session of `view` ("" = the default one): the token mounts only its views
 };
 
 /// Signs and verifies tokens "<base64url claims>.<base64url mac>" with one secret and one purpose.
