@@ -410,11 +410,11 @@ int main(int argc, char** argv) {
     else if (a == "--address") opts.address = next();
     else if (a == "--assets") opts.assets_dir = next();
     else if (a == "--templates") template_dir = next();
-    else if (a == "--coalesce") opts.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
+    else if (a == "--coalesce") opts.channel.coalesce = std::chrono::milliseconds(std::atoi(next().c_str()));
     else if (a == "--io-threads") opts.io_threads = static_cast<std::size_t>(std::atoi(next().c_str()));
     else if (a == "--max-connections") opts.max_connections = static_cast<std::size_t>(std::atoll(next().c_str()));
     else if (a == "--allow-host") opts.allowed_hosts.push_back(next());
-    else if (a == "--max-frame-bytes") opts.max_frame_bytes = static_cast<std::size_t>(std::atoll(next().c_str()));
+    else if (a == "--max-frame-bytes") opts.channel.limits.max_bytes = static_cast<std::size_t>(std::atoll(next().c_str()));
     else if (cf.take(a, next)) continue;
     else {
       std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "

@@ -192,20 +192,12 @@ std::string server::start() {
     m.static_root = ::open(m.opts.static_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (m.static_root < 0) return "cannot open static_dir " + m.opts.static_dir.string() + ": " + std::strerror(errno);
   }
+  static_cast<channel_options&>(m.ccfg) = m.opts.channel;
   m.ccfg.routes = &m.routes;
   m.ccfg.signer = m.sessions.get();
   m.ccfg.csrf = m.csrf.get();
   m.ccfg.flash = m.flash.get();
-  m.ccfg.coalesce = m.opts.coalesce;
-  m.ccfg.limits.max_bytes = m.opts.max_frame_bytes;
   m.ccfg.metrics = &m.metrics;
-  m.ccfg.event_rate = m.opts.event_rate;
-  m.ccfg.event_burst = m.opts.event_burst;
-  m.ccfg.event_overrun_close = m.opts.event_overrun_close;
-  m.ccfg.view_crash_rate = m.opts.view_crash_rate;
-  m.ccfg.view_crash_burst = m.opts.view_crash_burst;
-  m.ccfg.max_views = m.opts.max_views_per_connection;
-  m.ccfg.first_join_timeout = m.opts.first_join_timeout;
   m.load_assets();
 
   supervisor_flags flags;

@@ -154,7 +154,7 @@ void ws_conn::start(http::request<http::string_body> req) {
   ws_.set_option(t);
   // Messages over max_frame_bytes are read in pieces and dropped (see on_read), so the client can be
   // told; only far larger ones fail the connection (1009), so that they cost no more than bandwidth.
-  const std::size_t frame_max = std::max<std::size_t>(srv_.opts.max_frame_bytes, 1);
+  const std::size_t frame_max = std::max<std::size_t>(srv_.opts.channel.limits.max_bytes, 1);
   ws_.read_message_max(frame_max > std::numeric_limits<std::size_t>::max() / oversize_close_factor
                            ? std::numeric_limits<std::size_t>::max()
                            : frame_max * oversize_close_factor);
@@ -204,7 +204,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
     }
     return finished();
   }
-  if (dropped_ > 0 || buf_.size() > srv_.opts.max_frame_bytes) {
+  if (dropped_ > 0 || buf_.size() > srv_.opts.channel.limits.max_bytes) {
     if (dropped_ == 0) {
       auto data = static_cast<const char*>(buf_.data().data());
       head_.assign(data, std::min<std::size_t>(buf_.size(), head_bytes));
@@ -232,9 +232,9 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   // Frames up to max_frame_bytes each, up to session_mailbox of them; bytes bound the queue per
   // session (at least one frame) and over all sessions.
   const std::size_t n = text.size();
-  if (inbound_->load() + n > std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes) ||
-      srv_.inbound_total.fetch_add(n) + n > std::max(srv_.opts.inbound_bytes_total, srv_.opts.max_frame_bytes)) {
-    if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.max_frame_bytes))
+  if (inbound_->load() + n > std::max(srv_.opts.inbound_bytes, srv_.opts.channel.limits.max_bytes) ||
+      srv_.inbound_total.fetch_add(n) + n > std::max(srv_.opts.inbound_bytes_total, srv_.opts.channel.limits.max_bytes)) {
+    if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.channel.limits.max_bytes))
       srv_.inbound_total.fetch_sub(n);  // only the total was over
     refuse(text, rejection::inbound);
     return do_read();

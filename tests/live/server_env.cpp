@@ -94,7 +94,7 @@ std::size_t live_sessions(corvid::runtime& rt) {
 env::env(server_options o, bool keep_secret) {
   o.port = 0;
   if (!keep_secret) o.secret = "limits test secret, at least thirty-two bytes";
-  o.coalesce = 0ms;
+  o.channel.coalesce = 0ms;
   corvid::runtime_options ro;
   ro.threads = 2;
   rt.emplace(ro);

@@ -37,7 +37,7 @@ struct reopen_gate {
 TEST_SUITE("live.budgets") {
   TEST_CASE("max_views_per_connection: joins past it are refused with a reason; a rejoin of a joined topic is not") {
     server_options o;
-    o.max_views_per_connection = 3;
+    o.channel.max_views = 3;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client c{e.port};
@@ -55,7 +55,7 @@ TEST_SUITE("live.budgets") {
     auto r = c.read_json();
     REQUIRE(r);
     CHECK(response_of(*r).at("diff").at("0") == "1");
-    CHECK(server_options{}.max_views_per_connection >= 8);  // nested child views fit by default
+    CHECK(server_options{}.channel.max_views >= 8);  // nested child views fit by default
   }
 
   TEST_CASE("a topic over 256 bytes is malformed, not a view") {
@@ -75,10 +75,10 @@ TEST_SUITE("live.budgets") {
 
   TEST_CASE("inbound_bytes_total: frames queued in all sessions are bounded together; over it, events get an ok reply") {
     server_options o;
-    o.max_frame_bytes = 4096;
+    o.channel.limits.max_bytes = 4096;
     o.inbound_bytes = 1 << 20;  // the per-session bound is not what trips here
     o.inbound_bytes_total = 8192;
-    o.event_rate = 0;
+    o.channel.event_rate = 0;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client busy{e.port}, other{e.port};
@@ -113,9 +113,9 @@ TEST_SUITE("live.budgets") {
 
   TEST_CASE("the rate is checked before a frame is parsed: frames over it cost no parse (not counted as malformed)") {
     server_options o;
-    o.event_rate = 0.5;
-    o.event_burst = 5;
-    o.event_overrun_close = 1000;
+    o.channel.event_rate = 0.5;
+    o.channel.event_burst = 5;
+    o.channel.event_overrun_close = 1000;
     env e{o};
     ws_client c{e.port};
     REQUIRE_FALSE(c.connect());
@@ -127,7 +127,7 @@ TEST_SUITE("live.budgets") {
 
   TEST_CASE("first_join_timeout: a websocket that joins nothing is closed (1008); one that joined stays") {
     server_options o;
-    o.first_join_timeout = 300ms;
+    o.channel.first_join_timeout = 300ms;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client joined{e.port};

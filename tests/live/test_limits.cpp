@@ -106,9 +106,9 @@ TEST_SUITE("live.limits") {
   }
 
   TEST_CASE("max_frame_bytes: an event over it ends its view with words for the user on an open socket; 64x closes 1009") {
-    CHECK(server_options{}.max_frame_bytes >= 1u << 20);  // a 70 kB form change is legitimate
+    CHECK(server_options{}.channel.limits.max_bytes >= 1u << 20);  // a 70 kB form change is legitimate
     server_options o;
-    o.max_frame_bytes = 4096;
+    o.channel.limits.max_bytes = 4096;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client big{e.port}, other{e.port};
@@ -140,9 +140,9 @@ TEST_SUITE("live.limits") {
 
   TEST_CASE("inbound_bytes: frames beyond the bytes queued for a busy session are not queued; their events get an ok reply") {
     server_options o;
-    o.max_frame_bytes = 4096;
+    o.channel.limits.max_bytes = 4096;
     o.inbound_bytes = 8192;
-    o.event_rate = 0;
+    o.channel.event_rate = 0;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client c{e.port};
@@ -178,9 +178,9 @@ TEST_SUITE("live.limits") {
 
   TEST_CASE("event rate: events over the token bucket get an ok reply without a diff; a client that keeps going is closed (1008)") {
     server_options o;
-    o.event_rate = 0.5;  // slow refill: the test's own pace does not matter
-    o.event_burst = 6;
-    o.event_overrun_close = 10;
+    o.channel.event_rate = 0.5;  // slow refill: the test's own pace does not matter
+    o.channel.event_burst = 6;
+    o.channel.event_overrun_close = 10;
     env e{o};
     auto p = fetch_page(e.port);
     ws_client c{e.port};
@@ -290,8 +290,8 @@ TEST_SUITE("live.limits") {
 
   TEST_CASE("a flood of malformed frames: error replies or closes, while another session works normally") {
     server_options o;
-    o.event_rate = 0;  // the flood is about malformed input, not the rate
-    o.max_frame_bytes = 8192;
+    o.channel.event_rate = 0;  // the flood is about malformed input, not the rate
+    o.channel.limits.max_bytes = 8192;
     env e{o};
     auto p = fetch_page(e.port);
 

@@ -81,24 +81,31 @@ struct url_parts {
 /// not valid UTF-8 are errors (bad_encoding).
 result<url_parts> split_url(std::string_view url);
 
-/// Settings shared by every channel of a server.
-struct channel_config {
+/// How each connection's channel behaves: pacing and per-connection budgets (server_options::channel).
+struct channel_options {
+  std::chrono::milliseconds coalesce{16};             ///< server-push diffs at most once per interval (0 = immediate)
+  std::chrono::seconds session_max_age{14 * 24 * 3600};  ///< older session tokens get "stale" (the client reloads)
+  frame_limits limits;                              ///< limits.max_bytes: a larger websocket message is read and
+                                                    ///< dropped, never kept; an event ends its view with the error
+                                                    ///< "message too large" (the page shows it and rejoins); past
+                                                    ///< 64x this, close 1009
+  double event_rate = 50;                           ///< client frames a second per connection (token bucket); 0 = unlimited
+  double event_burst = 200;                         ///< frames a client may send at once before event_rate applies
+  std::size_t event_overrun_close = 100;            ///< frames refused for the rate (no calm in between) before close 1008
+  double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs the
+  double view_crash_burst = 10;                     ///< client's rejoin a mount), after a burst; more: close 1008
+  std::size_t max_views = 32;                       ///< views joined at once; more joins get {"reason": "too many views"}
+  std::size_t max_components = 10000;               ///< stateful components alive in one view; more end the view
+  std::chrono::milliseconds first_join_timeout{10'000};  ///< (session processes) no view joined by then: close 1008; 0 = never
+};
+
+/// What every channel of a server shares: its options plus the router, signers and counters.
+struct channel_config : channel_options {
   const router* routes = nullptr;
   const token_signer* signer = nullptr;             ///< session tokens (data-phx-session)
   const token_signer* csrf = nullptr;               ///< CSRF tokens; null = not checked
   const token_signer* flash = nullptr;              ///< flash carried across live navigation; null = not carried
-  std::chrono::milliseconds coalesce{16};             ///< server-push diffs: one per interval (0 = immediate)
-  std::chrono::seconds session_max_age{14 * 24 * 3600};
-  frame_limits limits;
   live_metrics* metrics = nullptr;                  ///< counters to bump; null = none
-  double event_rate = 0;                            ///< client frames a second per connection (token bucket); 0 = unlimited
-  double event_burst = 200;                         ///< frames allowed at once before the rate applies
-  std::size_t event_overrun_close = 100;            ///< frames over the rate (the bucket never refilled meanwhile) before close 1008
-  double view_crash_rate = 0.2;                     ///< views a second that may end in an error (each costs a rejoin)
-  double view_crash_burst = 10;                     ///< ... at once; past that the connection is closed (1008)
-  std::size_t max_views = 32;                       ///< views joined at once; more joins get {"reason": "too many views"}
-  std::size_t max_components = 10000;               ///< stateful components alive in one view; more end the view
-  std::chrono::milliseconds first_join_timeout{0};  ///< (session processes) no view joined by then: close 1008; 0 = never
 };
 
 /// The I/O side of a channel.

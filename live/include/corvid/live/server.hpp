@@ -43,7 +43,8 @@ struct server_options {
   std::filesystem::path secret_file;         ///< a secret kept in a file (made if missing, mode 0600; see secret.hpp);
                                              ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
                                              ///< used on loopback addresses only: elsewhere start() refuses without a secret
-  std::chrono::milliseconds coalesce{16};    ///< server-push diffs at most once per interval (0 = immediate)
+  channel_options channel;                   ///< each connection's pacing and budgets (events a second, frame
+                                             ///< size, views per connection, coalescing; channel.hpp)
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process (when it is
                                              ///< full, events get an ok reply without a diff and are dropped)
   std::size_t outbound_frames = 1024;        ///< frames queued per connection before it is dropped as too slow
@@ -51,27 +52,16 @@ struct server_options {
   std::size_t inbound_bytes = 2 << 20;       ///< bytes of client frames queued per session (at least one frame);
                                              ///< more are not queued: events get an ok reply, and are dropped
   std::size_t inbound_bytes_total = 64 << 20;  ///< the same, summed over every session of the server
-  std::size_t max_frame_bytes = 1 << 20;     ///< a larger websocket message is read and dropped, never kept: an
-                                             ///< event ends its view with the error "message too large"
-                                             ///< (the page shows it and rejoins); past 64x this, close 1009
   std::size_t max_connections = 10'000;      ///< open TCP connections (HTTP + websocket); more get HTTP 503
   std::size_t max_connections_per_client = 512;  ///< open TCP connections from one client address; more get
                                              ///< HTTP 503. Loopback clients are not counted (a proxy on this host
                                              ///< must be in trusted_proxies), 0 = no limit
   std::vector<std::string> trusted_proxies;  ///< addresses ("10.0.0.5", "127.0.0.1") whose websocket upgrades are
                                              ///< counted against the last X-Forwarded-For address instead
-  std::size_t max_views_per_connection = 32; ///< live views joined at once on one websocket; more joins are refused
-  double event_rate = 50;                    ///< client frames a second per connection (token bucket); 0 = unlimited
-  double event_burst = 200;                  ///< frames a client may send at once before event_rate applies
-  std::size_t event_overrun_close = 100;     ///< frames refused for the rate (no calm in between) before close 1008
-  double view_crash_rate = 0.2;              ///< views a second a connection may see end in an error (each one
-  double view_crash_burst = 10;              ///< costs the client's rejoin a mount), after a burst; more: close 1008
   std::chrono::milliseconds idle_timeout{60'000};       ///< no client frame (heartbeats count) for this long: the
                                                         ///< socket is closed, the session stopped (0 = never)
   std::chrono::milliseconds disconnect_timeout{5'000};  ///< a session whose connection is gone is killed if it
                                                         ///< has not ended by then; also the close handshake timeout
-  std::chrono::milliseconds first_join_timeout{10'000}; ///< a websocket that has joined no view by then is closed
-                                                        ///< (1008); 0 = never
   std::chrono::milliseconds write_timeout{30'000};      ///< a frame the client has not taken by then (it does not
                                                         ///< read): the connection is dropped; 0 = never
   bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
