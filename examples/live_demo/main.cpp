@@ -395,6 +395,7 @@ int main(int argc, char** argv) {
   live::server_options opts;
   opts.stop_on_signals = true;
   opts.page.head_html = std::string(style) + demo::hooks_script;
+  opts.session_values = demo::session_values;
   std::filesystem::path template_dir = LIVE_DEMO_TEMPLATES;
   demo::cluster_flags cf;
   for (int i = 1; i < argc; ++i) {

@@ -1,5 +1,6 @@
 #include "phoenix_pages.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include <boost/json.hpp>
@@ -22,6 +23,23 @@ const char* hooks_script = R"(<script>
           document.querySelectorAll(".highlighted").forEach((e) => e.classList.remove("highlighted"));
           const t = document.getElementById(p.id);
           if (t) t.classList.add("highlighted");
+        });
+      },
+    },
+    // The demo's "login": a cookie the server reads into the page's session (server_options::session_values).
+    Login: {
+      mounted() {
+        this.el.addEventListener("click", () => {
+          document.cookie = "demo_user=" + this.el.dataset.user + "; path=/; SameSite=Lax";
+          window.location = "/private";
+        });
+      },
+    },
+    Logout: {
+      mounted() {
+        this.el.addEventListener("click", () => {
+          document.cookie = "demo_user=; path=/; Max-Age=0";
+          window.location = "/private";
         });
       },
     },
@@ -145,7 +163,41 @@ struct components_view : live::view {
   live::html_template t_;
 };
 
+struct login_view : live::view {
+  explicit login_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override { s.assign("page_title", "Log in"); }
+  live::html_template t_;
+};
+
+// Shows the user the on_mount hook let in.
+struct private_view : live::view {
+  explicit private_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override { s.assign("page_title", "Private"); }
+  live::html_template t_;
+};
+
+// The "private" live_session's on_mount: a session without a user goes to /login.
+bool require_user(const live::params&, const live::session& session, live::socket& s) {
+  auto user = session.find("user");
+  if (user == session.end() || user->second.empty()) {
+    s.redirect("/login");
+    return false;
+  }
+  s.assign("user", user->second);
+  return true;
+}
+
 }  // namespace
+
+live::params session_values(const live::auth_request& req) {
+  auto user = live::cookie_of(req.cookie, "demo_user");
+  if (!user || user->empty() || user->size() > 32 ||
+      !std::all_of(user->begin(), user->end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
+    return {};
+  return {{"user", std::string(*user)}};
+}
 
 std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& templates) {
   auto load = [&](const char* name) { return live::html_template::load(templates / name); };
@@ -153,7 +205,9 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   auto hooks = load("hooks.html");
   auto form = load("form.html");
   auto card = load("card.html");
-  for (auto* t : {&flash, &hooks, &form, &card})
+  auto login = load("login.html");
+  auto priv = load("private.html");
+  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv})
     if (!*t) return t->error().to_string();
   live::parse_options with_card;
   with_card.components["card"] = [t = *card] { return std::make_unique<card_component>(t); };
@@ -163,6 +217,9 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   srv.live("/hooks", [t = *hooks] { return std::make_unique<hooks_view>(t); });
   srv.live("/form", [t = *form] { return std::make_unique<form_view>(t); });
   srv.live("/components", [t = *components] { return std::make_unique<components_view>(t); });
+  srv.live("/login", [t = *login] { return std::make_unique<login_view>(t); });
+  srv.live_session("private", {.on_mount = {require_user}},
+                   {{"/private", [t = *priv] { return std::make_unique<private_view>(t); }}});
   return {};
 }
 

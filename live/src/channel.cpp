@@ -42,6 +42,15 @@ void router::set_session(std::string name, live_session_options opts) {
   sessions_.insert_or_assign(std::move(name), std::move(opts));
 }
 
+session session_of(const session_claims& c) {
+  session s(c.values.begin(), c.values.end());
+  s.insert_or_assign("id", c.id);  // the token's own claims win over app values of the same name
+  s.insert_or_assign("view", c.view);
+  s.insert_or_assign("route", c.route);
+  s.insert_or_assign("live_session", c.live_session);
+  return s;
+}
+
 bool run_on_mount(const router::match& m, const params& query, const session& s, socket& sock) {
   if (!m.session_opts) return true;
   for (const auto& hook : m.session_opts->on_mount)
@@ -373,7 +382,7 @@ void channel::on_join(const frame& f) {
     if (carried.empty() && !j->redirect && j->mounts == 0) carried = detail::verify_flash(cfg_.flash, j->static_token.value_or(""));
     if (!carried.empty()) v->sock.assign("flash", value(std::move(carried)));
     params query = query_of(*parts, *route);
-    session s{{"id", claims->id}, {"view", claims->view}, {"route", claims->route}, {"live_session", claims->live_session}};
+    session s = session_of(*claims);
     if (!run_on_mount(*route, query, s, v->sock)) {
       halted = true;
       nav = v->sock.take_navigation();

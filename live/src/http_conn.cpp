@@ -33,6 +33,14 @@ namespace corvid::live {
 
 namespace {
 
+// What an auth hook or session_values sees of a request (views into `req`, valid while it lives).
+auth_request auth_request_of(const http::request<http::string_body>& req, std::string_view path) {
+  std::string_view target = req.target();
+  auto q = target.find('?');
+  return auth_request{path, q == std::string_view::npos ? std::string_view{} : target.substr(q + 1),
+                      req[http::field::authorization], req[http::field::cookie], false};
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in) return std::nullopt;
@@ -214,7 +222,12 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     }
     // a full redirect's flash: shown by this render, handed on to the join, and the cookie deleted
     auto flash = cookie_of(req[http::field::cookie], detail::flash_cookie).value_or(std::string_view{});
-    auto page = render_page(srv_.routes, *srv_.sessions, *srv_.csrf, target, srv_.opts.page, srv_.flash.get(), flash);
+    params values;
+    if (srv_.opts.session_values) {
+      values = srv_.opts.session_values(auth_request_of(req, path));
+    }
+    auto page = render_page(srv_.routes, *srv_.sessions, *srv_.csrf, target, srv_.opts.page, srv_.flash.get(), flash,
+                            std::move(values));
     if (page && !page->redirect_to.empty()) {  // an on_mount hook sent the browser elsewhere
       const auto& to = page->redirect_to;
       if (std::any_of(to.begin(), to.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
@@ -245,11 +258,7 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
                                                               std::string_view path, std::string& set_cookie) {
     auto* hook = srv_.guard_of(path);
     if (!hook) return std::nullopt;
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    auth_request ar{path, q == std::string_view::npos ? std::string_view{} : target.substr(q + 1),
-                    req[http::field::authorization], req[http::field::cookie], false};
-    auto d = (*hook)(ar);
+    auto d = (*hook)(auth_request_of(req, path));
     if (d.outcome == auth_decision::kind::deny) {
       srv_.metrics.reject(rejection::auth);
       log(log_kind::client, "request for " + log_escape(path, 96) + " without valid credentials refused (401)");

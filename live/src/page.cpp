@@ -11,7 +11,7 @@ namespace corvid::live {
 
 result<dead_render> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
                                 std::string_view target, const page_options& opts, const token_signer* flash,
-                                std::string_view flash_token) {
+                                std::string_view flash_token, params session_values) {
   auto parts = split_url(target);
   if (!parts) return parts.error();
   auto route = routes.find(parts->path);
@@ -20,7 +20,8 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
   session_claims claims{route->pattern, parts->path,
                         std::chrono::duration_cast<std::chrono::seconds>(
                             token_signer::clock::now().time_since_epoch()).count(),
-                        token_signer::random_base64url(16), route->live_session};
+                        token_signer::random_base64url(16), route->live_session,
+                        {session_values.begin(), session_values.end()}};
   std::string body, title = opts.title;
   try {
     auto impl = (*route->factory)();
@@ -31,7 +32,7 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
     else sock.assign("flash", value(std::move(carried)));
     params query = parts->query;
     for (auto& [k, v] : route->path_params) query.insert_or_assign(k, v);
-    session s{{"id", claims.id}, {"view", claims.view}, {"route", claims.route}, {"live_session", claims.live_session}};
+    session s = session_of(claims);
     if (!run_on_mount(*route, query, s, sock)) {  // nothing of the view is rendered past a halting hook
       if (auto nav = sock.take_navigation()) return dead_render{{}, nav->to};
       return error{errc::forbidden, route->pattern + ": an on_mount hook halted the dead render"};

@@ -52,6 +52,11 @@ std::string token_signer::sign(std::string_view view, std::string_view route, cl
 std::string token_signer::sign(const session_claims& c) const {
   json::object o{{"v", c.view}, {"r", c.route}, {"iat", c.issued_at}, {"id", c.id}};
   if (!c.live_session.empty()) o["ls"] = c.live_session;
+  if (!c.values.empty()) {
+    json::object d;
+    for (auto& [k, v] : c.values) d[k] = v;
+    o["d"] = std::move(d);
+  }
   auto body = detail::base64url_encode(json::serialize(o));
   auto sig = detail::base64url_encode(mac(body));
   return body + "." + sig;
@@ -92,6 +97,13 @@ result<session_claims> token_signer::verify(std::string_view token, std::chrono:
   if (auto* ls = o.if_contains("ls")) {
     if (!ls->is_string()) return malformed("claim ls is not a string");
     c.live_session = std::string(ls->get_string());
+  }
+  if (auto* d = o.if_contains("d")) {
+    if (!d->is_object()) return malformed("claim d is not an object");
+    for (auto& [k, v] : d->get_object()) {
+      if (!v.is_string()) return malformed("claim d holds a value that is not a string");
+      c.values.emplace(std::string(k), std::string(v.get_string()));
+    }
   }
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   // issued_at is authentic but any int64: no arithmetic on it that could overflow

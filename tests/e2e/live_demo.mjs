@@ -256,6 +256,29 @@ async function main() {
     }
   });
 
+  await test("live_session: /private without a user goes to /login; logged in, its on_mount lets the user in; a live link out of the session is a full page load", async () => {
+    await page.context().clearCookies();
+    await page.goto(`${base}/private`);
+    await page.waitForFunction(() => location.pathname === "/login", null, { timeout: T });
+    await connected(page);
+    await page.click("#login");
+    await page.waitForFunction(() => location.pathname === "/private", null, { timeout: T });
+    await connected(page);
+    await textIs(page, "#whoami", "ann");
+    await page.evaluate(() => (window.__corvidMarker = "private"));
+    await page.click("#private-counter");
+    await page.waitForFunction(() => location.pathname === "/counter", null, { timeout: T });
+    await connected(page);
+    await page.click("#inc");
+    await textIs(page, "#count", "1");
+    if ((await page.evaluate(() => window.__corvidMarker)) === "private")
+      throw new Error("live navigation crossed into another live_session without a page load");
+    await page.goto(`${base}/private`);
+    await connected(page);
+    await page.click("#logout");
+    await page.waitForFunction(() => location.pathname === "/login", null, { timeout: T });
+  });
+
   await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
     await page.goto(`${base}/form`);
     await connected(page);

@@ -127,4 +127,20 @@ TEST_SUITE("live.live_session") {
     auto d = f.sessions.verify(f.token_of("/"), std::chrono::seconds(60));
     CHECK(d->live_session.empty());
   }
+
+  TEST_CASE("session values from the request are signed into the token and given to hooks and mount") {
+    fixture f;
+    auto page = render_page(f.routes, f.sessions, f.csrf, "/counter", page_options{}, nullptr, {},
+                            params{{"user", "ann"}, {"id", "forged"}});
+    REQUIRE(page.ok());
+    auto& html = page->html;
+    auto at = html.find("data-phx-session=\"") + 18;
+    auto c = f.sessions.verify(html.substr(at, html.find('"', at) - at), std::chrono::seconds(60));
+    REQUIRE(c.ok());
+    CHECK(c->values.at("user") == "ann");
+    auto s = session_of(*c);
+    CHECK(s.at("user") == "ann");
+    CHECK(s.at("id") == c->id);  // the token's own claims win over a value of the same name
+    CHECK(s.at("id") != "forged");
+  }
 }

@@ -69,6 +69,9 @@ class router {
   std::map<std::string, live_session_options, std::less<>> sessions_;
 };
 
+/// What views and hooks get as `session`: the token's values plus "id", "view", "route", "live_session".
+session session_of(const session_claims& claims);
+
 /// Runs the on_mount hooks of `m`'s live_session; false if one halted (see on_mount_hook).
 bool run_on_mount(const router::match& m, const params& query, const session& s, socket& sock);
 

@@ -30,8 +30,10 @@ struct dead_render {
 /// message says where), forbidden (an on_mount hook halted without a redirect).
 /// `flash`/`flash_token`: a full redirect's flash (the client's __phoenix_flash__ cookie), verified with
 /// that signer: the dead render's mount sees it, and it rides in data-phx-static to the first join.
+/// `session_values` go into the signed session (see server_options::session_values).
 result<dead_render> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
                                 std::string_view target, const page_options& opts = {},
-                                const token_signer* flash = nullptr, std::string_view flash_token = {});
+                                const token_signer* flash = nullptr, std::string_view flash_token = {},
+                                params session_values = {});
 
 }  // namespace corvid::live

@@ -43,6 +43,10 @@ struct server_options {
   std::filesystem::path secret_file;         ///< a secret kept in a file (made if missing, mode 0600; see secret.hpp);
                                              ///< empty = $XDG_STATE_HOME/corvid/secret (or ~/.local/state/corvid/secret),
                                              ///< used on loopback addresses only: elsewhere start() refuses without a secret
+  /// Values for a page's signed session, taken from its HTTP request (as Phoenix copies the Plug session
+  /// into the LiveView's), e.g. the user id your login cookie names. mount and on_mount hooks read them in
+  /// `session`; they come back with every join, signed, so a client cannot change them. Unset: none.
+  std::function<params(const auth_request&)> session_values;
   channel_options channel;                   ///< each connection's pacing and budgets (events a second, frame
                                              ///< size, views per connection, coalescing; channel.hpp)
   std::size_t session_mailbox = 1024;        ///< inbound frames + messages queued per session process (when it is

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,7 @@ struct session_claims {
   std::int64_t issued_at = 0;  ///< unix seconds
   std::string id;              ///< random, base64url; unique per token
   std::string live_session;    ///< the live_session of `view` ("" = the default one): the token mounts only its views
+  std::map<std::string, std::string, std::less<>> values;  ///< the app's session values (server_options::session_values)
 };
 
 /// Signs and verifies tokens "<base64url claims>.<base64url mac>" with one secret and one purpose.
