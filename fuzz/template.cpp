@@ -21,6 +21,7 @@ const std::map<std::string, std::string, std::less<>> includes{
     {"row", "<li id=\"{{ item.id }}\">{{ item.name }}</li>"},
     {"loop", "{% include \"loop\" %}"},  // a cycle: must end at max_include_depth
     {"broken", "a\n  {% if flag %}"},
+    {"card", "<div>{{ title }}{% inner_block %}{{ n }}</div>"},
 };
 
 // Stands in for the channel's component table: a cid per component name and id, HTML of its own.

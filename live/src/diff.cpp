@@ -29,8 +29,23 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
   for (std::size_t i = 0; i < n.dynamics.size(); ++i) {
     const auto& d = n.dynamics[i];
     auto& s = st.slots[i];
-    if (!any_changed(d.deps, changed, sc.locals)) continue;
+    // a call's block reads the caller's names, so its dependencies are checked where it was called
+    const scope& own = d.kind == dynamic_kind::inner_block && sc.caller ? *sc.caller : sc;
+    if (!any_changed(d.deps, changed, own.locals)) continue;
     switch (d.kind) {
+      case dynamic_kind::fn_component: {
+        detail::call_frame frame(d, sc, &changed);
+        boost::json::object sub;
+        diff_node(*d.then_node, frame.inside(sc), changed, s.nested[0], sub);
+        if (!sub.empty()) out.emplace(detail::index_key(i, buf), std::move(sub));
+        break;
+      }
+      case dynamic_kind::inner_block: {
+        boost::json::object sub;
+        diff_node(*d.then_node, own, changed, s.nested[0], sub);
+        if (!sub.empty()) out.emplace(detail::index_key(i, buf), std::move(sub));
+        break;
+      }
       case dynamic_kind::expr:
       case dynamic_kind::call: {
         std::string text;

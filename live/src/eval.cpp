@@ -64,6 +64,31 @@ value::map eval_args(const dynamic_part& d, const scope& sc) {
   return out;
 }
 
+call_frame::call_frame(const dynamic_part& d, const scope& sc, const change_set* changed) {
+  values.reserve(d.args.size());
+  names.reserve(d.args.size());
+  for (const auto& arg : d.args) {
+    bool ch = changed == nullptr;  // a full render: everything is new
+    if (!arg.ref) {
+      values.push_back(arg.literal);
+    } else {
+      const value* v = resolve(*arg.ref, sc);
+      values.push_back(v ? *v : value{});
+      if (!ch) {
+        const auto& root = arg.ref->segments.front();
+        const binding* b = sc.locals;
+        while (b && b->name != root) b = b->next;
+        ch = b ? b->changed : changed->find(root) != changed->end();
+      }
+    }
+    names.push_back(binding{arg.name, nullptr, ch, nullptr});
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    names[i].v = &values[i];
+    names[i].next = i + 1 < names.size() ? &names[i + 1] : nullptr;
+  }
+}
+
 std::uint64_t cid_hash(std::int64_t cid) noexcept {
   char buf[24] = {'\0', 'c'};  // a leading NUL: no escaped text starts so
   auto r = std::to_chars(buf + 2, buf + sizeof buf, cid);
@@ -180,6 +205,19 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
       auto cid = sc.host->place(d, eval_args(d, sc));
       st.hash = cid_hash(cid);
       return cid;
+    }
+    case dynamic_kind::fn_component: {
+      call_frame frame(d, sc, nullptr);
+      st.nested.resize(1);
+      boost::json::object o;
+      render_node(*d.then_node, frame.inside(sc), st.nested[0], o, true);
+      return o;
+    }
+    case dynamic_kind::inner_block: {
+      st.nested.resize(1);
+      boost::json::object o;
+      render_node(*d.then_node, sc.caller ? *sc.caller : sc, st.nested[0], o, true);
+      return o;
     }
     case dynamic_kind::for_block: break;
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -25,8 +26,19 @@ struct scope {
   const assigns& a;
   const binding* locals = nullptr;
   component_host* host = nullptr;
-  /// The same assigns and host with other locals.
-  scope with(const binding* l) const noexcept { return scope{a, l, host}; }
+  const scope* caller = nullptr;  ///< inside a function component: where it was called (its block reads there)
+  /// The same assigns, host and caller with other locals.
+  scope with(const binding* l) const noexcept { return scope{a, l, host, caller}; }
+};
+
+/// A function component's arguments, evaluated, bound as its locals (and `changed` by the caller's change set).
+struct call_frame {
+  std::vector<value> values;
+  std::vector<binding> names;
+  call_frame(const dynamic_part& d, const scope& sc, const change_set* changed);
+  call_frame(const call_frame&) = delete;
+  /// The scope the called template renders in: its arguments, the assigns, and `sc` as the caller.
+  scope inside(const scope& sc) const noexcept { return scope{sc.a, names.empty() ? nullptr : &names.front(), sc.host, &sc}; }
 };
 
 struct render_access {

@@ -53,6 +53,12 @@ void html_node(const template_node& n, const detail::scope& sc, std::string& out
       case dynamic_kind::component:
         if (sc.host) sc.host->place_html(d, detail::eval_args(d, sc), out);
         break;
+      case dynamic_kind::fn_component: {
+        detail::call_frame frame(d, sc, nullptr);
+        html_node(*d.then_node, frame.inside(sc), out);
+        break;
+      }
+      case dynamic_kind::inner_block: html_node(*d.then_node, sc.caller ? *sc.caller : sc, out); break;
       case dynamic_kind::for_block:
         if (const auto* items = detail::eval_list(d, sc)) {
           for (const auto& item : *items) {

@@ -93,7 +93,7 @@ struct builder {
   }
 };
 
-enum class stop { eof, else_, endif, endfor, endstream };
+enum class stop { eof, else_, endif, endfor, endstream, endcall };
 
 const char* stop_name(stop s) {
   switch (s) {
@@ -101,6 +101,7 @@ const char* stop_name(stop s) {
     case stop::endif: return "{% endif %}";
     case stop::endfor: return "{% endfor %}";
     case stop::endstream: return "{% endstream %}";
+    case stop::endcall: return "{% endcall %}";
     case stop::eof: break;
   }
   return "end of template";
@@ -109,8 +110,9 @@ const char* stop_name(stop s) {
 class parser {
  public:
   parser(std::string_view src, std::string_view name, const parse_options& opts, int depth,
-         std::map<std::string, std::shared_ptr<const computed>, std::less<>>& fns)
-      : src_(src), name_(name), opts_(opts), depth_(depth), fns_(fns) {}
+         std::map<std::string, std::shared_ptr<const computed>, std::less<>>& fns,
+         std::shared_ptr<const template_node> inner = nullptr)
+      : src_(src), name_(name), opts_(opts), depth_(depth), fns_(fns), inner_(std::move(inner)) {}
 
   std::shared_ptr<template_node> run() {
     builder b;
@@ -182,19 +184,22 @@ class parser {
         pos_ = close + 2;
         auto w = words(src_.substr(open + 2, close - open - 2));
         if (w.empty()) return fail(open, "empty tag '{% %}'");
-        if (w[0] == "else" || w[0] == "endif" || w[0] == "endfor" || w[0] == "endstream") {
+        if (w[0] == "else" || w[0] == "endif" || w[0] == "endfor" || w[0] == "endstream" || w[0] == "endcall") {
           if (w.size() != 1) return fail(open, "'" + std::string(w[0]) + "' takes no arguments");
-          end = w[0] == "else"    ? stop::else_
-                : w[0] == "endif" ? stop::endif
-                : w[0] == "endfor" ? stop::endfor
-                                   : stop::endstream;
+          end = w[0] == "else"       ? stop::else_
+                : w[0] == "endif"    ? stop::endif
+                : w[0] == "endfor"   ? stop::endfor
+                : w[0] == "endcall"  ? stop::endcall
+                                     : stop::endstream;
           at = open;
           return true;
         }
         bool ok = w[0] == "if"        ? if_block(b, w, open)
                   : w[0] == "for"     ? for_block(b, w, open)
                   : w[0] == "stream"  ? stream_block(b, src_.substr(offset_of(w[0]) + 6, close - offset_of(w[0]) - 6), open)
-                  : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open)
+                  : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open, false)
+                  : w[0] == "call"    ? include(b, src_.substr(offset_of(w[0]) + 4, close - offset_of(w[0]) - 4), open, true)
+                  : w[0] == "inner_block" ? inner_block(b, w, open)
                   : w[0] == "live_component"
                       ? live_component(b, src_.substr(offset_of(w[0]) + 14, close - offset_of(w[0]) - 14), open)
                                       : fail(open, "unknown tag '" + std::string(w[0]) + "'");
@@ -336,39 +341,24 @@ class parser {
     return true;
   }
 
-  // {% live_component name key=value ... %}: value is a path, "string", integer, true or false.
-  bool live_component(builder& b, std::string_view args, std::size_t open) {
-    const auto bad = [&](std::string why) { return fail(open, "live_component: " + why); };
-    std::size_t i = 0;
+  // `key=value ...` from args[i]: a value is a path, "string", integer, true or false. Path roots go to `deps`.
+  bool parse_args(std::string_view args, std::size_t i, std::size_t open, const char* tag, std::vector<component_arg>& out,
+                  std::set<std::string, std::less<>>& deps) {
+    const auto bad = [&](std::string why) { return fail(open, std::string(tag) + ": " + why); };
     auto skip_space = [&] {
       while (i < args.size() && is_space(args[i])) ++i;
     };
-    auto token = [&] {
-      std::size_t j = i;
-      while (j < args.size() && !is_space(args[j]) && args[j] != '=') ++j;
-      auto t = args.substr(i, j - i);
-      i = j;
-      return t;
-    };
-    skip_space();
-    auto name = token();
-    if (!is_ident(name)) return bad("expected '{% live_component name key=value ... %}'");
-    auto it = opts_.components.find(name);
-    if (it == opts_.components.end()) return bad("unknown component '" + std::string(name) + "'");
-    dynamic_part d;
-    d.kind = dynamic_kind::component;
-    d.fn_name = it->first;
-    d.component = std::make_shared<const component_factory>(it->second);
-    std::set<std::string, std::less<>> deps;
-    bool has_id = false;
     for (skip_space(); i < args.size(); skip_space()) {
       component_arg a;
-      auto key = token();
+      std::size_t j = i;
+      while (j < args.size() && !is_space(args[j]) && args[j] != '=') ++j;
+      auto key = args.substr(i, j - i);
+      i = j;
       if (!is_ident(key) || i >= args.size() || args[i] != '=')
         return bad("expected key=value, got '" + std::string(key) + "'");
       ++i;
       a.name = std::string(key);
-      if (std::any_of(d.args.begin(), d.args.end(), [&](auto& o) { return o.name == a.name; }))
+      if (std::any_of(out.begin(), out.end(), [&](auto& o) { return o.name == a.name; }))
         return bad("argument '" + a.name + "' given twice");
       if (i < args.size() && args[i] == '"') {
         auto end = args.find('"', i + 1);
@@ -376,7 +366,7 @@ class parser {
         a.literal = value(std::string(args.substr(i + 1, end - i - 1)));
         i = end + 1;
       } else {
-        std::size_t j = i;
+        j = i;
         while (j < args.size() && !is_space(args[j])) ++j;
         auto v = args.substr(i, j - i);
         i = j;
@@ -394,33 +384,103 @@ class parser {
           a.ref = std::move(p);
         }
       }
-      has_id = has_id || a.name == "id";
-      d.args.push_back(std::move(a));
+      out.push_back(std::move(a));
     }
-    if (!has_id) return bad("'" + d.fn_name + "' needs an id=... to tell its instances apart");
+    return true;
+  }
+
+  // {% live_component name key=value ... %}
+  bool live_component(builder& b, std::string_view args, std::size_t open) {
+    const auto bad = [&](std::string why) { return fail(open, "live_component: " + why); };
+    std::size_t i = 0;
+    while (i < args.size() && is_space(args[i])) ++i;
+    std::size_t j = i;
+    while (j < args.size() && !is_space(args[j])) ++j;
+    auto name = args.substr(i, j - i);
+    if (!is_ident(name)) return bad("expected '{% live_component name key=value ... %}'");
+    auto it = opts_.components.find(name);
+    if (it == opts_.components.end()) return bad("unknown component '" + std::string(name) + "'");
+    dynamic_part d;
+    d.kind = dynamic_kind::component;
+    d.fn_name = it->first;
+    d.component = std::make_shared<const component_factory>(it->second);
+    std::set<std::string, std::less<>> deps;
+    if (!parse_args(args, j, open, "live_component", d.args, deps)) return false;
+    if (std::none_of(d.args.begin(), d.args.end(), [](auto& a) { return a.name == "id"; }))
+      return bad("'" + d.fn_name + "' needs an id=... to tell its instances apart");
     d.deps = to_vector(std::move(deps));
     b.dynamic(std::move(d));
     return true;
   }
 
-  bool include(builder& b, std::string_view arg, std::size_t open) {
+  // {% inner_block %}: where a function component renders the block its {% call %} wraps.
+  bool inner_block(builder& b, const std::vector<std::string_view>& w, std::size_t open) {
+    if (w.size() != 1) return fail(open, "'inner_block' takes no arguments");
+    if (!inner_) return fail(open, "{% inner_block %} outside a template given to {% call %}");
+    dynamic_part d;
+    d.kind = dynamic_kind::inner_block;
+    d.then_node = inner_;
+    std::set<std::string, std::less<>> deps;
+    add_deps(deps, inner_.get());
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  // {% include "name" %} splices a template in; with arguments, or as {% call "name" ... %}...{% endcall %},
+  // it is a function component: a node of its own whose names are its arguments (and the assigns).
+  bool include(builder& b, std::string_view arg, std::size_t open, bool with_block) {
+    const char* tag = with_block ? "call" : "include";
     arg = trim(arg);
-    if (arg.size() < 2 || (arg.front() != '"' && arg.front() != '\'') || arg.back() != arg.front())
-      return fail(open, "expected '{% include \"name\" %}'");
-    auto name = arg.substr(1, arg.size() - 2);
-    if (!opts_.loader) return fail(open, "include \"" + std::string(name) + "\" but no loader is configured");
+    char q = arg.empty() ? '\0' : arg.front();
+    auto close_quote = (q == '"' || q == '\'') ? arg.find(q, 1) : std::string_view::npos;
+    if (close_quote == std::string_view::npos)
+      return fail(open, std::string("expected '{% ") + tag + " \"name\" [key=value ...] %}'");
+    auto name = arg.substr(1, close_quote - 1);
+    dynamic_part d;
+    std::set<std::string, std::less<>> arg_deps;
+    if (!parse_args(arg, close_quote + 1, open, tag, d.args, arg_deps)) return false;
+    std::shared_ptr<template_node> block;
+    if (with_block) {  // the wrapped block, parsed here: it reads the caller's names
+      builder body;
+      stop end{};
+      std::size_t at = 0;
+      if (!this->block(body, end, at)) return false;
+      if (end == stop::eof) return fail(open, "unclosed {% call %}");
+      if (end != stop::endcall) return fail(at, std::string("unexpected ") + stop_name(end) + " inside {% call %}");
+      block = body.finish();
+      std::set<std::string, std::less<>> uses;
+      add_deps(uses, block.get());
+      for (auto& a : d.args)
+        if (uses.count(a.name))
+          return fail(open, "the block of {% call \"" + std::string(name) + "\" %} reads '" + a.name +
+                                "', a name the call binds: rename one");
+    }
+    if (!opts_.loader) return fail(open, std::string(tag) + " \"" + std::string(name) + "\" but no loader is configured");
     if (depth_ >= opts_.max_include_depth)
       return fail(open, "includes nested deeper than " + std::to_string(opts_.max_include_depth) + " (a cycle?)");
     auto src = opts_.loader(name);
-    if (!src) return fail(open, "include \"" + std::string(name) + "\": " + src.error().message);
-    if (src->size() > opts_.max_source_bytes) return fail(open, "include \"" + std::string(name) + "\" is too large");
-    parser sub(*src, name, opts_, depth_ + 1, fns_);
+    if (!src) return fail(open, std::string(tag) + " \"" + std::string(name) + "\": " + src.error().message);
+    if (src->size() > opts_.max_source_bytes) return fail(open, std::string(tag) + " \"" + std::string(name) + "\" is too large");
+    parser sub(*src, name, opts_, depth_ + 1, fns_, block);
     auto node = sub.run();
     if (!node) {
       err_ = sub.take_error();
       return false;
     }
-    b.splice(*node);
+    if (!with_block && d.args.empty()) {
+      b.splice(*node);
+      return true;
+    }
+    d.kind = dynamic_kind::fn_component;
+    d.fn_name = std::string(name);
+    d.then_node = node;
+    std::set<std::string, std::less<>> deps;
+    add_deps(deps, node.get());
+    for (auto& a : d.args) deps.erase(a.name);  // the callee's own names; the block's never collide (above)
+    deps.insert(arg_deps.begin(), arg_deps.end());
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
     return true;
   }
 
@@ -429,6 +489,7 @@ class parser {
   const parse_options& opts_;
   int depth_;
   std::map<std::string, std::shared_ptr<const computed>, std::less<>>& fns_;
+  std::shared_ptr<const template_node> inner_;  // the {% call %} block {% inner_block %} renders (null: none)
   std::size_t pos_ = 0;
   std::optional<parse_error> err_;
 };

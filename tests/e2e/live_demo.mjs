@@ -216,6 +216,8 @@ async function main() {
       await page.goto(`${base}/components`);
       await connected(page);
       for (const n of [1, 2, 3]) await textIs(page, `#card-${n} .count`, "0");
+      await textIs(page, "#cards-panel h2", "Stateful components"); // a function component with a block
+      if (!(await page.$("#cards-panel #cards #card-2"))) throw new Error("the panel's block is not inside it");
       received.length = 0;
       await page.click("#card-2-inc");
       await textIs(page, "#card-2 .count", "1");

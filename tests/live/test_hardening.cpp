@@ -55,7 +55,7 @@ TEST_SUITE("live.hardening") {
     token_signer dev_sessions{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.session"};
     token_signer dev_csrf{"corvid-dev-secret: set CORVID_SECRET in production!", "corvid.live.csrf"};
     session_claims forged{"/", "/", std::chrono::duration_cast<std::chrono::seconds>(
-                                        token_signer::clock::now().time_since_epoch()).count(), "ADMN"};
+                                        token_signer::clock::now().time_since_epoch()).count(), "ADMN", "", {}};
     ws_client c{e.port};
     REQUIRE_FALSE(c.connect());
     auto r = c.join_as("phx-forged", csrf_token_for(dev_csrf, forged), dev_sessions.sign(forged));

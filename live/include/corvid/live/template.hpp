@@ -11,6 +11,13 @@
 //                                  rendered, `id` is each one's dom id; put it inside an element
 //                                  with an id and phx-update="stream", and give each item id="{{ id }}"
 //   {% include "name" %}           splices another template in place (parse_options::loader)
+//   {% include "badge" n=count kind="warn" %}
+//                                  a function component: the template renders with its arguments as
+//                                  names (plus the assigns), as a node of its own
+//   {% call "card" title=item.title %}<p>body</p>{% endcall %}
+//                                  the same with a block, which the template places with
+//                                  {% inner_block %}; the block reads the caller's names (it may not
+//                                  read a name the call binds)
 //   {% live_component card id=item.id n=item.n label="Hi" %}
 //                                  a stateful component (component.hpp) registered in
 //                                  parse_options::components; arguments are names, "strings",
@@ -71,7 +78,7 @@ struct path {
   std::string str() const;
 };
 
-enum class dynamic_kind { expr, call, if_block, for_block, stream_block, component };
+enum class dynamic_kind { expr, call, if_block, for_block, stream_block, component, fn_component, inner_block };
 
 /// One argument of a {% live_component %}: a path read from the assigns, or a literal.
 struct component_arg {
@@ -93,11 +100,12 @@ struct dynamic_part {
   path subject;         ///< expr: the value; if: the condition; for: the list; stream: its name
   std::string var;      ///< for/stream: the loop variable
   std::string id_var;   ///< stream: the variable bound to each item's dom id ("" = none)
-  std::string fn_name;  ///< call: the function name; component: the component's name
+  std::string fn_name;  ///< call: the function name; component: the component's name; fn_component: the template's
   std::shared_ptr<const computed> fn;
   std::shared_ptr<const component_factory> component;  ///< component: what makes one
-  std::vector<component_arg> args;                     ///< component: its arguments
-  std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body
+  std::vector<component_arg> args;                     ///< component, fn_component: the arguments
+  std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body; fn_component: the
+                                                   ///< template called; inner_block: the caller's block
   std::shared_ptr<const template_node> else_node;  ///< if: false branch (null renders "")
   /// Sorted, unique root names this slot reads, nested parts included (a for's own variable excluded).
   std::vector<std::string> deps;
