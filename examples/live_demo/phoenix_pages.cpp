@@ -163,6 +163,23 @@ struct components_view : live::view {
   live::html_template t_;
 };
 
+// /nested: the parent and its child (live_render) each count on their own.
+struct counting_view : live::view {
+  explicit counting_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session& session, live::socket& s) override {
+    s.assign("count", 0);
+    if (auto label = session.find("label"); label != session.end()) s.assign("label", label->second);
+    else s.assign("page_title", "Nested views");
+  }
+  live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
+    if (ev != "inc") return live::status::unknown_event(ev);
+    s.assign("count", *s["count"].get_if<std::int64_t>() + 1);
+    return live::status::ok();
+  }
+  live::html_template t_;
+};
+
 struct login_view : live::view {
   explicit login_view(live::html_template t) : t_(std::move(t)) {}
   live::html_template render() const override { return t_; }
@@ -207,7 +224,9 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   auto card = load("card.html");
   auto login = load("login.html");
   auto priv = load("private.html");
-  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv})
+  auto nested = load("nested.html");
+  auto child = load("child.html");
+  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv, &nested, &child})
     if (!*t) return t->error().to_string();
   live::parse_options with_card;
   with_card.components["card"] = [t = *card] { return std::make_unique<card_component>(t); };
@@ -218,6 +237,8 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   srv.live("/form", [t = *form] { return std::make_unique<form_view>(t); });
   srv.live("/components", [t = *components] { return std::make_unique<components_view>(t); });
   srv.live("/login", [t = *login] { return std::make_unique<login_view>(t); });
+  srv.live("/nested", [t = *nested] { return std::make_unique<counting_view>(t); });
+  srv.live_child("child_counter", [t = *child] { return std::make_unique<counting_view>(t); });
   srv.live_session("private", {.on_mount = {require_user}},
                    {{"/private", [t = *priv] { return std::make_unique<private_view>(t); }}});
   return {};

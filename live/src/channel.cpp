@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "child_view.hpp"
 #include "component_table.hpp"
 #include "corvid/live/component.hpp"
 #include "corvid/live/diff.hpp"
@@ -36,6 +37,14 @@ std::vector<std::string_view> segments(std::string_view path) {
 
 void router::add(std::string pattern, view_factory f, std::string live_session) {
   routes_.push_back(route{std::move(pattern), std::move(f), std::move(live_session)});
+}
+
+void router::add_child(std::string name, view_factory f) { children_.insert_or_assign(std::move(name), std::move(f)); }
+
+std::optional<router::match> router::find_child(std::string_view name) const {
+  auto it = children_.find(name);
+  if (it == children_.end()) return std::nullopt;
+  return match{std::string(child_view_prefix) + it->first, &it->second, {}, {}, nullptr};
 }
 
 void router::set_session(std::string name, live_session_options opts) {
@@ -146,6 +155,7 @@ struct channel::joined_view {
   html_template tpl;
   render_state st;
   std::unique_ptr<detail::component_table> comps;
+  session_claims claims;  // what its token said: nested views inherit the page's id and live_session
   bool dirty = false;
 
   joined_view(std::string t, corvid::pid self, corvid::process* proc, html_template tp, std::size_t max_components)
@@ -340,20 +350,36 @@ void channel::on_join(const frame& f) {
     }
   }
   const std::string& url = j->redirect ? *j->redirect : j->url ? *j->url : std::string{};
-  if (url.empty()) return refuse(reason("join without url"));
-  auto parts = split_url(url);
-  if (!parts) return refuse(reason("bad url"));
-  auto route = cfg_.routes->find(parts->path);
-  if (!route) return refuse(json::object{{"redirect", json::object{{"to", parts->path}}}});
-  if (!host_.may_join(parts->path)) {  // the page reloads: its HTTP request meets the hook
-    reject(rejection::auth, "not authenticated for " + log_escape(parts->path, 96));
+  const bool child = !j->url && !j->redirect;  // a nested view (live_render): no URL of its own
+  const bool child_token = claims->view.rfind(child_view_prefix, 0) == 0;
+  if (child != child_token) {  // a page's token never mounts a child, nor a child's token a page
+    reject(rejection::token, child ? "a child join with a page's token" : "a page join with a child view's token");
+    return refuse(reason("unauthorized"));
+  }
+  std::optional<url_parts> parts;
+  std::optional<router::match> route;
+  if (child) {
+    route = cfg_.routes->find_child(std::string_view(claims->view).substr(child_view_prefix.size()));
+    if (!route) return refuse(reason("unauthorized"));
+    route->live_session = claims->live_session;  // it lives in its parent's
+  } else {
+    if (url.empty()) return refuse(reason("join without url"));
+    auto split = split_url(url);
+    if (!split) return refuse(reason("bad url"));
+    parts = std::move(*split);
+    route = cfg_.routes->find(parts->path);
+    if (!route) return refuse(json::object{{"redirect", json::object{{"to", parts->path}}}});
+  }
+  const std::string& page_path = child ? claims->route : parts->path;
+  if (!host_.may_join(page_path)) {  // the page reloads: its HTTP request meets the hook
+    reject(rejection::auth, "not authenticated for " + log_escape(page_path, 96));
     return refuse(reason("unauthorized"));
   }
   // A token mounts only the views of its live_session: live navigation out of it, or a token carried
   // to another page, gets "unauthorized", and the client loads the page over HTTP (and its hooks).
   if (route->live_session != claims->live_session) {
     reject(rejection::token, "a session of live_session \"" + log_escape(claims->live_session, 64) + "\" cannot mount " +
-                                 log_escape(parts->path, 96));
+                                 log_escape(page_path, 96));
     return refuse(reason("unauthorized"));
   }
 
@@ -377,25 +403,36 @@ void channel::on_join(const frame& f) {
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
     v->url = url;
+    v->claims = *claims;
+    v->comps->set_view_placer([this, vp = v.get()](const dynamic_part& slot, const value::map& args, std::string& out) {
+      if (!cfg_.signer) return;
+      detail::append_child_container(out, detail::child_id(args), cfg_.signer->sign(detail::child_claims(vp->claims, slot, args)),
+                                     std::string_view(vp->topic).substr(3), {});
+    });
     // a live redirect's flash comes with the join; a full redirect's went through the dead render
     auto carried = detail::verify_flash(cfg_.flash, j->flash.value_or(""));
     if (carried.empty() && !j->redirect && j->mounts == 0) carried = detail::verify_flash(cfg_.flash, j->static_token.value_or(""));
     if (!carried.empty()) v->sock.assign("flash", value(std::move(carried)));
-    params query = query_of(*parts, *route);
     session s = session_of(*claims);
-    if (!run_on_mount(*route, query, s, v->sock)) {
-      halted = true;
+    if (child) {  // as Phoenix's nested views: no params, no handle_params; the parent's hooks have run
+      v->impl->mount(params{}, s, v->sock);
       nav = v->sock.take_navigation();
-      if (!nav) {
-        reject(rejection::auth, "an on_mount hook of " + log_escape(route->pattern, 96) + " halted the mount");
-        return refuse(reason("unauthorized"));
-      }
     } else {
-      v->impl->mount(query, s, v->sock);
-      nav = v->sock.take_navigation();
-      if (!nav) {
-        v->impl->handle_params(query, url, v->sock);
+      params query = query_of(*parts, *route);
+      if (!run_on_mount(*route, query, s, v->sock)) {
+        halted = true;
         nav = v->sock.take_navigation();
+        if (!nav) {
+          reject(rejection::auth, "an on_mount hook of " + log_escape(route->pattern, 96) + " halted the mount");
+          return refuse(reason("unauthorized"));
+        }
+      } else {
+        v->impl->mount(query, s, v->sock);
+        nav = v->sock.take_navigation();
+        if (!nav) {
+          v->impl->handle_params(query, url, v->sock);
+          nav = v->sock.take_navigation();
+        }
       }
     }
   } catch (const std::exception& e) {

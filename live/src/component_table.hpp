@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -24,6 +25,12 @@ class component_table final : public component_host {
 
   std::int64_t place(const dynamic_part& slot, value::map args) override;
   void place_html(const dynamic_part& slot, value::map args, std::string& out) override;
+  /// {% live_render %} goes to the placer the owner sets (the channel's container, the dead render's child).
+  using view_placer = std::function<void(const dynamic_part&, const value::map&, std::string&)>;
+  void set_view_placer(view_placer p) { placer_ = std::move(p); }
+  void place_view(const dynamic_part& slot, value::map args, std::string& out) override {
+    if (placer_) placer_(slot, args, out);
+  }
 
   /// The "c" section of a render or diff: new components in full (statics, r: 1), changed ones as
   /// diffs; empty when none changed. Components the renders place meanwhile are included.
@@ -57,6 +64,7 @@ class component_table final : public component_host {
   std::map<std::int64_t, std::unique_ptr<entry>> by_cid_;
   std::map<std::string, std::int64_t, std::less<>> by_key_;  // name + id -> cid
   std::set<std::int64_t> dirty_;
+  view_placer placer_;
 };
 
 }  // namespace corvid::live::detail

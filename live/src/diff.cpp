@@ -40,6 +40,15 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
         if (!sub.empty()) out.emplace(detail::index_key(i, buf), std::move(sub));
         break;
       }
+      case dynamic_kind::live_render: {  // the container again (a new token); the client keeps the child
+        std::string html;
+        if (sc.host) sc.host->place_view(d, detail::eval_args(d, sc), html);
+        auto h = detail::text_hash(html);
+        if (h == s.hash) break;
+        s.hash = h;
+        out.emplace(detail::index_key(i, buf), std::move(html));
+        break;
+      }
       case dynamic_kind::inner_block: {
         boost::json::object sub;
         diff_node(*d.then_node, own, changed, s.nested[0], sub);

@@ -213,6 +213,12 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
       render_node(*d.then_node, frame.inside(sc), st.nested[0], o, true);
       return o;
     }
+    case dynamic_kind::live_render: {
+      std::string html;
+      if (sc.host) sc.host->place_view(d, eval_args(d, sc), html);
+      st.hash = text_hash(html);
+      return boost::json::string(html);
+    }
     case dynamic_kind::inner_block: {
       st.nested.resize(1);
       boost::json::object o;

@@ -1,13 +1,38 @@
 #include "corvid/live/page.hpp"
 
 #include <exception>
+#include <stdexcept>
 
 #include "corvid/live/escape.hpp"
 #include "corvid/live/rendered.hpp"
+#include "child_view.hpp"
 #include "component_table.hpp"
 #include "flash_token.hpp"
 
 namespace corvid::live {
+
+namespace {
+// The table a dead render places components and nested views with: a {% live_render %} is inlined
+// (mounted, not connected) in a container the client joins once the page's view has joined.
+struct dead_table {
+  const router& routes;
+  detail::component_table comps{false, {}, nullptr, channel_config{}.max_components};
+  dead_table(const router& r, const session_claims& page, std::string parent_id) : routes(r) {
+    comps.set_view_placer([this, page, parent_id](const dynamic_part& slot, const value::map& args, std::string& out) {
+      auto m = routes.find_child(slot.fn_name);
+      if (!m) throw std::invalid_argument("{% live_render " + slot.fn_name + " %}: no such child view (server::live_child)");
+      auto impl = (*m->factory)();
+      if (!impl) throw std::invalid_argument("the factory of child view " + slot.fn_name + " made no view");
+      live::socket sock{false, {}};
+      auto claims = detail::child_claims(page, slot, args);
+      impl->mount(params{}, session_of(claims), sock);
+      dead_table nested(routes, claims, detail::child_id(args));
+      auto inner = render_html(impl->render(), sock.assigns(), &nested.comps);
+      detail::append_child_container(out, detail::child_id(args), "", parent_id, inner);
+    });
+  }
+};
+}  // namespace
 
 result<dead_render> render_page(const router& routes, const token_signer& sessions, const token_signer& csrf,
                                 std::string_view target, const page_options& opts, const token_signer* flash,
@@ -22,6 +47,7 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
                             token_signer::clock::now().time_since_epoch()).count(),
                         token_signer::random_base64url(16), route->live_session,
                         {session_values.begin(), session_values.end()}};
+  const std::string id = "phx-" + token_signer::random_base64url(9);  // the container's: children name it
   std::string body, title = opts.title;
   try {
     auto impl = (*route->factory)();
@@ -39,15 +65,14 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
     }
     impl->mount(query, s, sock);
     if (auto nav = sock.take_navigation(); !nav) impl->handle_params(query, std::string(target), sock);
-    detail::component_table comps(false, {}, nullptr, channel_config{}.max_components);
-    body = render_html(impl->render(), sock.assigns(), &comps);
+    dead_table table(routes, claims, id);
+    body = render_html(impl->render(), sock.assigns(), &table.comps);
     if (auto* t = sock["page_title"].get_if<std::string>()) title = *t;
   } catch (const std::exception& e) {
     return error{errc::io_error, route->pattern + ": the dead render threw: " + e.what()};
   }
 
   const std::string token = sessions.sign(claims);
-  const std::string id = "phx-" + token_signer::random_base64url(9);
   std::string page;
   page.reserve(body.size() + 1024);
   page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

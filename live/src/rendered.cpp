@@ -58,6 +58,9 @@ void html_node(const template_node& n, const detail::scope& sc, std::string& out
         html_node(*d.then_node, frame.inside(sc), out);
         break;
       }
+      case dynamic_kind::live_render:
+        if (sc.host) sc.host->place_view(d, detail::eval_args(d, sc), out);
+        break;
       case dynamic_kind::inner_block: html_node(*d.then_node, sc.caller ? *sc.caller : sc, out); break;
       case dynamic_kind::for_block:
         if (const auto* items = detail::eval_list(d, sc)) {

@@ -140,6 +140,8 @@ server::~server() { stop(); }
 
 void server::live(std::string path, view_factory f) { impl_->routes.add(std::move(path), std::move(f)); }
 
+void server::live_child(std::string name, view_factory f) { impl_->routes.add_child(std::move(name), std::move(f)); }
+
 void server::live_session(std::string name, live_session_options opts,
                           std::vector<std::pair<std::string, view_factory>> views) {
   for (auto& [path, f] : views) impl_->routes.add(std::move(path), std::move(f), name);

@@ -200,6 +200,8 @@ class parser {
                   : w[0] == "include" ? include(b, src_.substr(offset_of(w[0]) + 7, close - offset_of(w[0]) - 7), open, false)
                   : w[0] == "call"    ? include(b, src_.substr(offset_of(w[0]) + 4, close - offset_of(w[0]) - 4), open, true)
                   : w[0] == "inner_block" ? inner_block(b, w, open)
+                  : w[0] == "live_render"
+                      ? live_render(b, src_.substr(offset_of(w[0]) + 11, close - offset_of(w[0]) - 11), open)
                   : w[0] == "live_component"
                       ? live_component(b, src_.substr(offset_of(w[0]) + 14, close - offset_of(w[0]) - 14), open)
                                       : fail(open, "unknown tag '" + std::string(w[0]) + "'");
@@ -408,6 +410,29 @@ class parser {
     if (!parse_args(args, j, open, "live_component", d.args, deps)) return false;
     if (std::none_of(d.args.begin(), d.args.end(), [](auto& a) { return a.name == "id"; }))
       return bad("'" + d.fn_name + "' needs an id=... to tell its instances apart");
+    d.deps = to_vector(std::move(deps));
+    b.dynamic(std::move(d));
+    return true;
+  }
+
+  // {% live_render name id="element-id" key=value ... %}: a child view; the id must be a literal (it
+  // names the child's topic, which must stay the same across renders).
+  bool live_render(builder& b, std::string_view args, std::size_t open) {
+    const auto bad = [&](std::string why) { return fail(open, "live_render: " + why); };
+    std::size_t i = 0;
+    while (i < args.size() && is_space(args[i])) ++i;
+    std::size_t j = i;
+    while (j < args.size() && !is_space(args[j])) ++j;
+    auto name = args.substr(i, j - i);
+    if (!is_ident(name)) return bad("expected '{% live_render name id=\"element-id\" ... %}'");
+    dynamic_part d;
+    d.kind = dynamic_kind::live_render;
+    d.fn_name = std::string(name);
+    std::set<std::string, std::less<>> deps;
+    if (!parse_args(args, j, open, "live_render", d.args, deps)) return false;
+    auto id = std::find_if(d.args.begin(), d.args.end(), [](auto& a) { return a.name == "id"; });
+    if (id == d.args.end() || id->ref || !id->literal.get_if<std::string>() || id->literal.get_if<std::string>()->empty())
+      return bad("'" + d.fn_name + "' needs a literal id=\"...\": the child's element id");
     d.deps = to_vector(std::move(deps));
     b.dynamic(std::move(d));
     return true;

@@ -281,6 +281,21 @@ async function main() {
     await page.waitForFunction(() => location.pathname === "/login", null, { timeout: T });
   });
 
+  await test("nested: the child view in #child joins over the same socket and counts on its own (#child .count)", async () => {
+    await page.goto(`${base}/nested`);
+    await connected(page);
+    await page.waitForSelector("#child.phx-connected", { timeout: T });
+    await textIs(page, "#child .count", "0");
+    await page.click("#child-inc");
+    await textIs(page, "#child .count", "1");
+    await page.click("#child-inc");
+    await textIs(page, "#child .count", "2");
+    await textIs(page, "#parent-count", "0");
+    await page.click("#parent-inc");
+    await textIs(page, "#parent-count", "1");
+    await textIs(page, "#child .count", "2"); // the parent's re-render keeps the child as it is
+  });
+
   await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
     await page.goto(`${base}/form`);
     await connected(page);

@@ -41,6 +41,9 @@ struct live_session_options {
   std::vector<on_mount_hook> on_mount;  ///< in order; the first that halts ends the mount
 };
 
+/// Session tokens of nested views name their view "child:<name>" (server::live_child).
+inline constexpr std::string_view child_view_prefix = "child:";
+
 /// Path patterns to view factories. Segments ":name" capture into params; matching is exact otherwise.
 class router {
  public:
@@ -57,6 +60,10 @@ class router {
   void set_session(std::string name, live_session_options opts);
   /// The first route matching `path` (no query string), or nullopt.
   std::optional<match> find(std::string_view path) const;
+  /// A view that pages nest with {% live_render name %} (not routed: it has no URL).
+  void add_child(std::string name, view_factory f);
+  /// The child view `name` as a match (pattern "child:<name>"), or nullopt.
+  std::optional<match> find_child(std::string_view name) const;
   bool empty() const noexcept { return routes_.empty(); }
 
  private:
@@ -67,6 +74,7 @@ class router {
   };
   std::vector<route> routes_;
   std::map<std::string, live_session_options, std::less<>> sessions_;
+  std::map<std::string, view_factory, std::less<>> children_;
 };
 
 /// What views and hooks get as `session`: the token's values plus "id", "view", "route", "live_session".

@@ -54,6 +54,10 @@ class component_host {
   virtual std::int64_t place(const dynamic_part& slot, value::map args) = 0;
   /// The component's HTML for the dead render, appended to `out`.
   virtual void place_html(const dynamic_part& slot, value::map args, std::string& out) = 0;
+  /// A {% live_render %}: the child view's container (connected) or its dead render, appended to `out`.
+  virtual void place_view(const dynamic_part& slot, value::map args, std::string& out) {
+    (void)slot, (void)args, (void)out;
+  }
 };
 
 /// The page HTML for the first, "dead" HTTP render (no state, no JSON).

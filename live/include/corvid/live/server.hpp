@@ -93,6 +93,9 @@ class server {
 
   /// Routes `path` (":name" segments capture params) to a view of the default live_session; before start().
   void live(std::string path, view_factory f);
+  /// A view pages nest with {% live_render name id="..." %} (Phoenix's live_render): it mounts with the
+  /// call's other arguments as session values, joins over the page's socket, and has no URL. Before start().
+  void live_child(std::string name, view_factory f);
   /// Phoenix's live_session: routes `views` (path, factory) in a group of their own whose `on_mount`
   /// hooks run before every mount (the authentication boundary); live navigation into or out of the
   /// group is a full page load. Before start().

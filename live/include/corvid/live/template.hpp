@@ -11,6 +11,10 @@
 //                                  rendered, `id` is each one's dom id; put it inside an element
 //                                  with an id and phx-update="stream", and give each item id="{{ id }}"
 //   {% include "name" %}           splices another template in place (parse_options::loader)
+//   {% live_render clock id="clock" tz=zone %}
+//                                  a nested live view (server::live_child), joined by the client over
+//                                  the same socket; `id` is its element id, the other arguments become
+//                                  its session values (as text)
 //   {% include "badge" n=count kind="warn" %}
 //                                  a function component: the template renders with its arguments as
 //                                  names (plus the assigns), as a node of its own
@@ -78,7 +82,7 @@ struct path {
   std::string str() const;
 };
 
-enum class dynamic_kind { expr, call, if_block, for_block, stream_block, component, fn_component, inner_block };
+enum class dynamic_kind { expr, call, if_block, for_block, stream_block, component, fn_component, inner_block, live_render };
 
 /// One argument of a {% live_component %}: a path read from the assigns, or a literal.
 struct component_arg {
@@ -100,10 +104,11 @@ struct dynamic_part {
   path subject;         ///< expr: the value; if: the condition; for: the list; stream: its name
   std::string var;      ///< for/stream: the loop variable
   std::string id_var;   ///< stream: the variable bound to each item's dom id ("" = none)
-  std::string fn_name;  ///< call: the function name; component: the component's name; fn_component: the template's
+  std::string fn_name;  ///< call: the function name; component: the component's name; fn_component: the template's;
+                        ///< live_render: the child view's name
   std::shared_ptr<const computed> fn;
   std::shared_ptr<const component_factory> component;  ///< component: what makes one
-  std::vector<component_arg> args;                     ///< component, fn_component: the arguments
+  std::vector<component_arg> args;                     ///< component, fn_component, live_render: the arguments
   std::shared_ptr<const template_node> then_node;  ///< if: true branch; for: the body; fn_component: the
                                                    ///< template called; inner_block: the caller's block
   std::shared_ptr<const template_node> else_node;  ///< if: false branch (null renders "")
