@@ -391,14 +391,20 @@ class parser {
     return true;
   }
 
+  // The first word of `args` (after spaces); `end` is set just past it.
+  static std::string_view first_word(std::string_view args, std::size_t& end) {
+    std::size_t i = 0;
+    while (i < args.size() && is_space(args[i])) ++i;
+    end = i;
+    while (end < args.size() && !is_space(args[end])) ++end;
+    return args.substr(i, end - i);
+  }
+
   // {% live_component name key=value ... %}
   bool live_component(builder& b, std::string_view args, std::size_t open) {
     const auto bad = [&](std::string why) { return fail(open, "live_component: " + why); };
-    std::size_t i = 0;
-    while (i < args.size() && is_space(args[i])) ++i;
-    std::size_t j = i;
-    while (j < args.size() && !is_space(args[j])) ++j;
-    auto name = args.substr(i, j - i);
+    std::size_t j = 0;
+    auto name = first_word(args, j);
     if (!is_ident(name)) return bad("expected '{% live_component name key=value ... %}'");
     auto it = opts_.components.find(name);
     if (it == opts_.components.end()) return bad("unknown component '" + std::string(name) + "'");
@@ -419,11 +425,8 @@ class parser {
   // names the child's topic, which must stay the same across renders).
   bool live_render(builder& b, std::string_view args, std::size_t open) {
     const auto bad = [&](std::string why) { return fail(open, "live_render: " + why); };
-    std::size_t i = 0;
-    while (i < args.size() && is_space(args[i])) ++i;
-    std::size_t j = i;
-    while (j < args.size() && !is_space(args[j])) ++j;
-    auto name = args.substr(i, j - i);
+    std::size_t j = 0;
+    auto name = first_word(args, j);
     if (!is_ident(name)) return bad("expected '{% live_render name id=\"element-id\" ... %}'");
     dynamic_part d;
     d.kind = dynamic_kind::live_render;
