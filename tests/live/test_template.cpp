@@ -161,7 +161,7 @@ TEST_SUITE("live.template") {
         {"{{ a | upper }}", 1, 7, "unknown filter 'upper'"},
         {"{{ nope() }}", 1, 4, "unknown function 'nope'"},
         {"{% include \"x\" %}", 1, 1, "no loader"},
-        {"{% include x %}", 1, 1, "expected '{% include \"name\" %}'"},
+        {"{% include x %}", 1, 1, "expected '{% include \"name\" [key=value ...] %}'"},
         {"{# open", 1, 1, "unclosed comment"},
         {"{% if a", 1, 1, "unclosed '{%'"},
     };
