@@ -146,6 +146,10 @@ struct components_view : live::view {
   live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
     if (ev == "toggle") {
       show(s, !*s["all_shown"].get_if<bool>());
+    } else if (ev == "reverse") {
+      s.update("cards", [](live::value& v) {
+        if (auto* l = v.get_if<live::value::list>()) std::reverse(l->begin(), l->end());
+      });
     } else if (ev == "reset") {  // the cards keep their own counts: the view asks each to reset
       for (int i = 1; i <= 3; ++i) (void)live::send_update(s.self(), "card", live::value(std::to_string(i)), {{"count", 0}});
     } else {
@@ -158,7 +162,7 @@ struct components_view : live::view {
     for (int i = 1; i <= (all ? 3 : 2); ++i)
       cards.push_back(live::value::map{{"id", std::to_string(i)}, {"title", "Card " + std::to_string(i)}});
     s.assign("cards", std::move(cards));
-    s.assign("all_shown", all);
+    s.assign("all_shown", all);  // (toggling puts the cards back in order)
   }
   live::html_template t_;
 };

@@ -1,5 +1,9 @@
 #include "corvid/live/diff.hpp"
 
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
 #include "eval.hpp"
 
 namespace corvid::live {
@@ -21,6 +25,60 @@ bool any_changed(const std::vector<std::string>& deps, const change_set& changed
   for (const auto& d : deps)
     if (is_changed(d, changed, locals)) return true;
   return false;
+}
+
+void diff_node(const template_node& n, const scope& sc, const change_set& changed, node_state& st,
+               boost::json::object& out);
+
+// A keyed for whose list changed: each entry takes the state of the old entry with its key (the same
+// index first), so an entry that only moved travels as its old index ("j": i), one that moved and
+// changed as [i, diff], and only entries with a new key are rendered in full. Returns whether any moved.
+bool diff_keyed(const dynamic_part& d, const scope& sc, const change_set& changed, const value::list* items,
+                detail::slot_state& s, boost::json::object& k) {
+  char buf[24];
+  const std::size_t count = items ? items->size() : 0;
+  const std::size_t old = s.nested.size();
+  std::unordered_map<std::uint64_t, std::vector<std::size_t>> old_at;  // key -> old indices, last first
+  for (std::size_t i = old; i-- > 0;) old_at[s.keys[i]].push_back(i);
+  std::vector<bool> used(old, false);
+  std::vector<node_state> nested(count);
+  std::vector<std::uint64_t> keys(count);
+  bool moved = false;
+  for (std::size_t j = 0; j < count; ++j) {
+    binding b{d.var, &(*items)[j], true, sc.locals};
+    scope inner = sc.with(&b);
+    keys[j] = detail::entry_key(d, inner);
+    std::optional<std::size_t> from;
+    if (j < old && !used[j] && s.keys[j] == keys[j]) {
+      from = j;
+    } else if (auto it = old_at.find(keys[j]); it != old_at.end()) {
+      auto& list = it->second;
+      while (!list.empty() && used[list.back()]) list.pop_back();
+      if (!list.empty()) {
+        from = list.back();
+        list.pop_back();
+      }
+    }
+    boost::json::object entry;
+    if (!from) {  // a new key: all its slots
+      detail::render_node(*d.then_node, inner, nested[j], entry, false);
+      k.emplace(detail::index_key(j, buf), std::move(entry));
+      continue;
+    }
+    used[*from] = true;
+    nested[j] = std::move(s.nested[*from]);
+    diff_node(*d.then_node, inner, changed, nested[j], entry);
+    if (*from == j) {
+      if (!entry.empty()) k.emplace(detail::index_key(j, buf), std::move(entry));
+      continue;
+    }
+    moved = true;
+    if (entry.empty()) k.emplace(detail::index_key(j, buf), *from);
+    else k.emplace(detail::index_key(j, buf), boost::json::array{*from, std::move(entry)});
+  }
+  s.nested = std::move(nested);
+  s.keys = std::move(keys);
+  return moved;
 }
 
 void diff_node(const template_node& n, const scope& sc, const change_set& changed, node_state& st,
@@ -98,6 +156,16 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
         std::size_t old = s.nested.size();
         bool list_changed = is_changed(d.subject.segments.front(), changed, sc.locals);
         boost::json::object k;
+        if (d.key && list_changed) {
+          bool moved = diff_keyed(d, sc, changed, items, s, k);
+          if (k.empty() && count == old) break;
+          k.emplace("kc", count);
+          if (moved) k.emplace("km", true);  // the client copies old entries only with it
+          boost::json::object comp;
+          comp.emplace("k", std::move(k));
+          out.emplace(detail::index_key(i, buf), std::move(comp));
+          break;
+        }
         for (std::size_t j = 0; j < count; ++j) {
           binding b{d.var, &(*items)[j], list_changed, sc.locals};
           scope inner = sc.with(&b);

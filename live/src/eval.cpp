@@ -89,6 +89,11 @@ call_frame::call_frame(const dynamic_part& d, const scope& sc, const change_set*
   }
 }
 
+std::uint64_t entry_key(const dynamic_part& d, const scope& inner) {
+  const value* v = resolve(*d.key, inner);
+  return text_hash(boost::json::serialize(v ? v->to_json() : boost::json::value{}));
+}
+
 std::uint64_t cid_hash(std::int64_t cid) noexcept {
   char buf[24] = {'\0', 'c'};  // a leading NUL: no escaped text starts so
   auto r = std::to_chars(buf + 2, buf + sizeof buf, cid);
@@ -234,12 +239,14 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
   boost::json::object k;
   k.reserve(count + 1);
   st.nested.resize(count);
+  st.keys.clear();
   char buf[24];
   for (std::size_t j = 0; j < count; ++j) {
     binding b{d.var, &(*items)[j], true, sc.locals};
     boost::json::object entry;
     render_node(*d.then_node, sc.with(&b), st.nested[j], entry, false);
     k.emplace(index_key(j, buf), std::move(entry));
+    if (d.key) st.keys.push_back(entry_key(d, sc.with(&b)));
   }
   k.emplace("kc", count);
   comp.emplace("k", std::move(k));

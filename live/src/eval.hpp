@@ -58,6 +58,8 @@ const value::list* eval_list(const dynamic_part& d, const scope& sc);
 
 /// The arguments of a component slot, evaluated.
 value::map eval_args(const dynamic_part& d, const scope& sc);
+/// A keyed for's entry key (its key path in the entry's scope), as a fingerprint.
+std::uint64_t entry_key(const dynamic_part& d, const scope& inner);
 /// A component slot's fingerprint: its cid (never equal to a text's).
 std::uint64_t cid_hash(std::int64_t cid) noexcept;
 

@@ -293,12 +293,21 @@ class parser {
     return true;
   }
 
+  // {% for item in list [key=item.id] %}: with a key, entries that move are sent as moves (km).
   bool for_block(builder& b, const std::vector<std::string_view>& w, std::size_t open) {
-    if (w.size() != 4 || w[2] != "in" || !is_ident(w[1])) return fail(open, "expected '{% for name in list %}'");
+    bool keyed = w.size() == 5 && w[4].rfind("key=", 0) == 0;
+    if ((w.size() != 4 && !keyed) || w[2] != "in" || !is_ident(w[1]))
+      return fail(open, "expected '{% for name in list [key=name.field] %}'");
     dynamic_part d;
     d.kind = dynamic_kind::for_block;
     d.var = std::string(w[1]);
     if (!parse_path(w[3], d.subject)) return false;
+    if (keyed) {
+      path k;
+      if (!parse_path(w[4].substr(4), k)) return false;
+      if (k.segments[0] != d.var) return fail(open, "a for's key must be read from its own item ('" + d.var + ".…')");
+      d.key = std::move(k);
+    }
     return loop_body(b, std::move(d), open, stop::endfor, "{% for %}");
   }
 

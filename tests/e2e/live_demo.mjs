@@ -253,6 +253,16 @@ async function main() {
       await page.click("#card-3-inc");
       await textIs(page, "#card-3 .count", "1");
       await textIs(page, "#card-1 .count", "0");
+      // a keyed comprehension: reversing the cards travels as moves (km), the cards keep their state
+      received.length = 0;
+      await page.click("#reverse");
+      await page.waitForFunction(() => [...document.querySelectorAll("#cards .card")].map((e) => e.id).join() ===
+        "card-3,card-2,card-1", null, { timeout: T });
+      await textIs(page, "#card-3 .count", "1");
+      const moved = received.map((f) => JSON.parse(f)).find((m) => m[3] === "phx_reply" && m[4].response?.diff);
+      if (!JSON.stringify(moved).includes('"km":true')) throw new Error("no moves: " + JSON.stringify(moved));
+      await page.click("#card-1-inc");
+      await textIs(page, "#card-1 .count", "1");
     } finally {
       page.off("websocket", onWs);
     }

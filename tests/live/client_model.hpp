@@ -16,14 +16,21 @@ inline json::object merge(json::object tree, const json::object& diff);
 inline void merge_comprehension(json::object& tree, const json::object& diff) {
   auto& old_k = tree["k"].as_object();
   const auto& dk = diff.at("k").as_object();
-  REQUIRE_FALSE(dk.contains("km"));  // corvid never moves entries
+  const bool moves = dk.contains("km");  // without it the 1.2 client throws on a move
   json::object k;
   auto kc = dk.at("kc").to_number<std::size_t>();
   for (std::size_t i = 0; i < kc; ++i) {
     auto key = std::to_string(i);
     const json::value* entry = old_k.if_contains(key);
     const json::value* d = dk.if_contains(key);
-    if (d && entry) {
+    if (d && d->is_int64()) {  // a move: the old entry at that index, as it was
+      REQUIRE(moves);
+      k[key] = old_k.at(std::to_string(d->as_int64()));
+    } else if (d && d->is_array()) {  // a move, then a merge
+      REQUIRE(moves);
+      auto& pair = d->as_array();
+      k[key] = merge(old_k.at(std::to_string(pair.at(0).as_int64())).as_object(), pair.at(1).as_object());
+    } else if (d && entry) {
       k[key] = merge(entry->as_object(), d->as_object());
     } else if (d) {
       k[key] = *d;

@@ -153,7 +153,7 @@ TEST_SUITE("live.template") {
         {"{% while x %}", 1, 1, "unknown tag 'while'"},
         {"{% %}", 1, 1, "empty tag"},
         {"{% if %}", 1, 1, "expected '{% if [not] name %}'"},
-        {"{% for x of xs %}{% endfor %}", 1, 1, "expected '{% for name in list %}'"},
+        {"{% for x of xs %}{% endfor %}", 1, 1, "expected '{% for name in list [key=name.field] %}'"},
         {"{% endif extra %}", 1, 1, "takes no arguments"},
         {"{{ }}", 1, 1, "empty expression"},
         {"{{ 1abc }}", 1, 4, "bad name"},

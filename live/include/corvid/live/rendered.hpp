@@ -21,6 +21,7 @@ struct slot_state {
   std::uint64_t hash = 0;
   std::int8_t branch = -1;  // if: 0 then, 1 else, 2 rendered as ""
   std::vector<node_state> nested;
+  std::vector<std::uint64_t> keys;  // keyed for: each entry's key fingerprint, by index
 };
 struct node_state {
   std::vector<slot_state> slots;

@@ -7,6 +7,8 @@
 //   {{ total() }}                  a computed dynamic registered in parse_options::functions
 //   {% if [not] path %}...{% else %}...{% endif %}   a nested template per branch
 //   {% for item in items %}...{% endfor %}           a comprehension (statics sent once)
+//   {% for item in items key=item.id %}...{% endfor %}
+//                                  keyed: an entry that moved is sent as a move, not re-rendered
 //   {% stream id, item in feed %}...{% endstream %}  a stream (stream.hpp): only pending inserts are
 //                                  rendered, `id` is each one's dom id; put it inside an element
 //                                  with an id and phx-update="stream", and give each item id="{{ id }}"
@@ -103,6 +105,7 @@ struct dynamic_part {
   bool negate = false;  ///< if: `{% if not x %}`
   path subject;         ///< expr: the value; if: the condition; for: the list; stream: its name
   std::string var;      ///< for/stream: the loop variable
+  std::optional<path> key;  ///< for: what identifies an entry across renders (moves become "km" moves)
   std::string id_var;   ///< stream: the variable bound to each item's dom id ("" = none)
   std::string fn_name;  ///< call: the function name; component: the component's name; fn_component: the template's;
                         ///< live_render: the child view's name
