@@ -32,6 +32,9 @@ struct fake_components : component_host {
     return cids.try_emplace(std::move(key), static_cast<std::int64_t>(cids.size()) + 1).first->second;
   }
   void place_html(const dynamic_part& slot, value::map, std::string& out) override { out += "<i>" + slot.fn_name + "</i>"; }
+  void place_view(const dynamic_part& slot, value::map args, std::string& out) override {
+    out += "<div id=\"" + boost::json::serialize(value(std::move(args["id"])).to_json()) + "\">" + slot.fn_name + "</div>";
+  }
 };
 
 // The options, assigns and their changed copy are built once; per input only parse and render run.
