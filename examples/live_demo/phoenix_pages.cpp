@@ -1,7 +1,9 @@
 #include "phoenix_pages.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
+#include <system_error>
 
 #include <boost/json.hpp>
 
@@ -184,6 +186,37 @@ struct counting_view : live::view {
   live::html_template t_;
 };
 
+// /upload: two files of at most 1 MB; the submit consumes them and lists what arrived.
+struct upload_view : live::view {
+  explicit upload_view(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(const live::params&, const live::session&, live::socket& s) override {
+    s.assign("page_title", "Upload");
+    s.assign("uploaded", live::value::list{});
+    s.allow_upload("avatar", {.max_entries = 2, .max_file_size = 1'000'000});
+  }
+  live::status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
+    if (ev == "validate") return live::status::ok();  // the entries and their errors render by themselves
+    if (ev == "cancel") {
+      auto ref = v.values.find("ref");
+      if (ref != v.values.end()) s.cancel_upload("avatar", ref->second);
+      return live::status::ok();
+    }
+    if (ev == "save") {
+      live::value::list got;
+      s.consume_uploaded_entries("avatar", [&](const live::upload_entry& e) {
+        std::error_code ec;  // a real app would move the file somewhere of its own here
+        auto size = std::filesystem::file_size(e.path, ec);
+        got.push_back(live::value::map{{"name", e.name}, {"size", static_cast<std::int64_t>(ec ? 0 : size)}});
+      });
+      s.assign("uploaded", std::move(got));
+      return live::status::ok();
+    }
+    return live::status::unknown_event(ev);
+  }
+  live::html_template t_;
+};
+
 struct login_view : live::view {
   explicit login_view(live::html_template t) : t_(std::move(t)) {}
   live::html_template render() const override { return t_; }
@@ -230,7 +263,8 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   auto priv = load("private.html");
   auto nested = load("nested.html");
   auto child = load("child.html");
-  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv, &nested, &child})
+  auto upload = load("upload.html");
+  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv, &nested, &child, &upload})
     if (!*t) return t->error().to_string();
   live::parse_options with_card;
   with_card.components["card"] = [t = *card] { return std::make_unique<card_component>(t); };
@@ -242,6 +276,7 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   srv.live("/components", [t = *components] { return std::make_unique<components_view>(t); });
   srv.live("/login", [t = *login] { return std::make_unique<login_view>(t); });
   srv.live("/nested", [t = *nested] { return std::make_unique<counting_view>(t); });
+  srv.live("/upload", [t = *upload] { return std::make_unique<upload_view>(t); });
   srv.live_child("child_counter", [t = *child] { return std::make_unique<counting_view>(t); });
   srv.live_session("private", {.on_mount = {require_user}},
                    {{"/private", [t = *priv] { return std::make_unique<private_view>(t); }}});

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include "child_view.hpp"
+#include "joined_view.hpp"
+#include "upload_stream.hpp"
 #include "component_table.hpp"
 #include "corvid/live/component.hpp"
 #include "corvid/live/diff.hpp"
@@ -138,83 +140,9 @@ const char* kind_str(nav_kind k) { return k == nav_kind::push ? "push" : "replac
 
 opt_ref ref_of(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
 
-void view_threw(std::string_view pattern, std::string_view where, std::string_view what) {
-  log(log_kind::view, std::string(pattern) + ": " + std::string(where) + " threw: " + std::string(what));
-}
 }  // namespace
 
 // ---- channel ------------------------------------------------------------------------------------
-
-struct channel::joined_view {
-  std::string topic;
-  std::optional<std::string> join_ref;
-  std::string pattern;  // the route it was mounted for
-  std::string url;      // absolute, as the browser shows it
-  std::unique_ptr<live::view> impl;
-  live::socket sock;
-  html_template tpl;
-  render_state st;
-  std::unique_ptr<detail::component_table> comps;
-  session_claims claims;  // what its token said: nested views inherit the page's id and live_session
-  bool dirty = false;
-
-  joined_view(std::string t, corvid::pid self, corvid::process* proc, html_template tp, std::size_t max_components)
-      : topic(std::move(t)),
-        sock(true, self),
-        tpl(std::move(tp)),
-        comps(std::make_unique<detail::component_table>(true, std::move(self), proc, max_components)) {
-    sock.attach(proc);
-  }
-
-  // Ends the view; what it throws is logged, never passed on (the view is gone either way).
-  void terminate() noexcept {
-    try {
-      impl->terminate(sock);
-    } catch (const std::exception& e) {
-      view_threw(pattern, "terminate", e.what());
-    } catch (...) {
-      view_threw(pattern, "terminate", "something that is not a std::exception");
-    }
-  }
-
-  // The diff since the last one sent, with "t" when the title changed and "c" when components did;
-  // clears the changes. Throws what a component throws while rendering.
-  json::object take_diff() {
-    auto& a = sock.assigns();
-    json::object d;
-    if (!a.changed().empty()) d = live::diff(tpl, a, st, comps.get());
-    if (auto c = comps->take_diffs(); !c.empty()) d["c"] = std::move(c);
-    if (a.is_changed("page_title"))
-      if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
-    a.clear_changes();
-    sock.reset_temporary();
-    add_events(d);
-    dirty = false;
-    return d;
-  }
-  // What a component's handler asked for acts for the view: its events and navigation.
-  void adopt(socket& from) {
-    for (auto& ev : from.take_events()) sock.push_event(std::move(ev.name), std::move(ev.payload), ev.before);
-    if (auto nav = from.take_navigation()) {
-      switch (nav->type) {
-        case navigation::kind::patch: sock.push_patch(std::move(nav->to), nav->history); break;
-        case navigation::kind::navigate: sock.push_navigate(std::move(nav->to), nav->history); break;
-        case navigation::kind::redirect: sock.redirect(std::move(nav->to)); break;
-      }
-    }
-  }
-  // Events pushed for the page's hooks travel in the render: top-level "e".
-  void add_events(json::object& d) {
-    if (!sock.has_events()) return;
-    json::array e;
-    for (auto& ev : sock.take_events()) {
-      json::array one{json::string(ev.name), ev.payload.to_json()};
-      if (ev.before) one.emplace_back(true);
-      e.emplace_back(std::move(one));
-    }
-    d["e"] = std::move(e);
-  }
-};
 
 channel::channel(const channel_config& cfg, channel_host& host)
     : cfg_(cfg),
@@ -251,6 +179,7 @@ void channel::close() {
   views_.clear();
   for (auto& [topic, v] : views) {
     v->terminate();
+    forget_uploads(topic);
   }
 }
 
@@ -268,6 +197,7 @@ void channel::handle_frame(std::string_view text) {
     else host_.send(encode_reply(f, reply_status::error, reason("unknown event")));
     return;
   }
+  if (f.event == "phx_join" && f.topic.rfind("lvu:", 0) == 0) return on_upload_join(f);
   if (f.event == "phx_join") return on_join(f);
   auto it = views_.find(f.topic);
   // A push from an earlier join of the topic (the client has rejoined since) must not reach the new
@@ -285,6 +215,8 @@ void channel::handle_frame(std::string_view text) {
   }
   if (f.event == "event") return on_event(f);
   if (f.event == "live_patch") return on_live_patch(f);
+  if (f.event == "allow_upload") return on_allow_upload(f);
+  if (f.event == "progress") return on_progress(f);
   if (f.event == "cids_will_destroy" || f.event == "cids_destroyed") {
     std::vector<std::int64_t> cids;
     if (auto* c = f.payload.if_contains("cids"); c && c->is_array())
@@ -387,6 +319,7 @@ void channel::on_join(const frame& f) {
     auto v = std::move(old->second);
     views_.erase(old);
     v->terminate();
+    forget_uploads(f.topic);
   } else if (views_.size() >= cfg_.max_views) {  // each view renders on every broadcast it hears: bounded
     reject(rejection::views, "over max_views_per_connection (" + std::to_string(cfg_.max_views) + ")");
     return refuse(reason("too many views"));
@@ -436,7 +369,7 @@ void channel::on_join(const frame& f) {
       }
     }
   } catch (const std::exception& e) {
-    view_threw(route->pattern, "mount", e.what());
+    detail::view_threw(route->pattern, "mount", e.what());
     return refuse(reason("mount failed"));
   }
 
@@ -457,7 +390,7 @@ void channel::on_join(const frame& f) {
       try {
         v->impl->handle_params(np->query, v->url, v->sock);
       } catch (const std::exception& e) {
-        view_threw(v->pattern, "handle_params", e.what());
+        detail::view_threw(v->pattern, "handle_params", e.what());
         return refuse(reason("mount failed"));
       }
       (void)v->sock.take_navigation();
@@ -471,7 +404,7 @@ void channel::on_join(const frame& f) {
     rendered = render(v->tpl, a, v->st, v->comps.get());
     if (auto c = v->comps->take_diffs(); !c.empty()) rendered["c"] = std::move(c);
   } catch (const std::exception& e) {
-    view_threw(route->pattern, "render", e.what());
+    detail::view_threw(route->pattern, "render", e.what());
     return refuse(reason("mount failed"));
   }
   if (auto* t = a["page_title"].get_if<std::string>()) rendered["t"] = *t;
@@ -492,11 +425,13 @@ void channel::on_join(const frame& f) {
 
 void channel::on_leave(const frame& f) {
   host_.send(encode_reply(f, reply_status::ok, json::object{}));
+  if (uploads_.count(f.topic)) return close_upload(f.topic, false);  // the client gave an upload up
   auto it = views_.find(f.topic);
   if (it == views_.end()) return;
   auto v = std::move(it->second);
   views_.erase(it);
   v->terminate();
+  forget_uploads(f.topic);
 }
 
 void channel::fail_view(const std::string& topic, const char* where, const std::string& what,
@@ -511,6 +446,7 @@ void channel::fail_view(const std::string& topic, const char* where, const std::
   // Phoenix does when a LiveView process crashes. What the view said stays in the server's log.
   host_.send(encode_phx_error(ref_of(v->join_ref), v->topic, reason, message));
   v->terminate();
+  forget_uploads(topic);
   if (!crashes_.take()) {  // a client that keeps ending views would make every event cost a mount
     gave_up_ = true;
     log(log_kind::client, "closing a connection whose views keep failing");
@@ -577,8 +513,11 @@ void channel::on_event(const frame& f) {
       v.adopt(*cs);
       v.comps->touched(*ev->cid);
     } else {
+      // a form change carries the files chosen in its upload inputs
+      if (auto* u = f.payload.if_contains("uploads"); u && u->is_object()) take_uploads(v, u->get_object());
       st = v.impl->handle_event(ev->name, *ev, v.sock);
     }
+    settle_uploads(v);
     if (!st.is_ok()) return fail_view(f.topic, "handle_event", "returned an error: " + st.reason());
     apply_navigation(v, &after);
     d = v.take_diff();
@@ -633,6 +572,7 @@ void channel::handle_info(const caf::message& msg) {
       for (auto& [name, outcome] : v.sock.take_landed()) v.impl->handle_async(name, outcome, v.sock);
       if (update) v.comps->update(update->name, update->id, update->args);
       else v.impl->handle_info(msg, v.sock);
+      settle_uploads(v);
       apply_navigation(v, nullptr);
       after_change(v);
     } catch (const std::exception& e) {

@@ -192,6 +192,21 @@ std::string encode_reply(opt_ref join_ref, opt_ref ref, std::string_view topic, 
   return encode_frame_raw(join_ref, ref, topic, "phx_reply", payload);
 }
 
+result<binary_frame> parse_binary_frame(std::string_view bytes) {
+  auto bad = [](const char* why) { return error{errc::bad_frame, why}; };
+  if (bytes.size() < 5 || bytes[0] != 0) return bad("a binary push starts with 0x00 and four lengths");
+  std::size_t at = 5;
+  std::string_view parts[4];
+  for (int i = 0; i < 4; ++i) {
+    auto n = static_cast<unsigned char>(bytes[1 + i]);
+    if (bytes.size() - at < n) return bad("a binary push shorter than its header says");
+    parts[i] = bytes.substr(at, n);
+    at += n;
+  }
+  if (parts[2].empty()) return bad("a binary push without a topic");
+  return binary_frame{parts[0], parts[1], parts[2], parts[3], bytes.substr(at)};
+}
+
 std::string encode_reply(const frame& to, reply_status status, const json::value& response) {
   return encode_reply(view(to.join_ref), view(to.ref), to.topic, status, response);
 }

@@ -200,6 +200,12 @@ std::string server::start() {
   m.ccfg.csrf = m.csrf.get();
   m.ccfg.flash = m.flash.get();
   m.ccfg.metrics = &m.metrics;
+  m.ccfg.upload_bytes = &m.upload_bytes;
+  if (m.ccfg.upload_dir.empty()) {  // a private directory of its own, removed at stop
+    std::string dir = (std::filesystem::temp_directory_path() / "corvid-uploads-XXXXXX").string();
+    if (!::mkdtemp(dir.data())) return "cannot make an upload directory: " + std::string(std::strerror(errno));
+    m.ccfg.upload_dir = m.own_upload_dir = dir;
+  }
   m.load_assets();
 
   supervisor_flags flags;
@@ -292,6 +298,10 @@ void server::stop() {
   m.reserve_fd = -1;
   if (m.static_root >= 0) ::close(m.static_root);
   m.static_root = -1;
+  if (!m.own_upload_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(m.own_upload_dir, ec);
+  }
 }
 
 std::uint16_t server::port() const noexcept { return impl_->bound_port; }

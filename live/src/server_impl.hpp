@@ -141,6 +141,8 @@ struct server::impl {
   std::atomic<std::size_t> conn_count{0};     // websocket connections
   std::atomic<std::size_t> open_conns{0};     // TCP connections, HTTP and websocket (bounded by max_connections)
   std::atomic<std::size_t> refusing{0};       // connections being answered 503
+  std::atomic<std::uint64_t> upload_bytes{0};  // bytes reserved by uploads in progress (upload_bytes_total)
+  std::filesystem::path own_upload_dir;       // made at start when channel.upload_dir is empty; removed at stop
   std::atomic<std::size_t> inbound_total{0};  // bytes of client frames queued in every session (inbound_bytes_total)
   detail::client_table clients;
   live_metrics metrics;

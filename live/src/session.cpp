@@ -57,7 +57,10 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
       st->sink->close(why && !reason::is_normal(why) ? 1011 : 1001);
     });
     caf::behavior own{
-        [st](inbound_frame& f) { st->ch.handle_frame(f.text); },
+        [st](inbound_frame& f) {
+          if (f.binary) st->ch.handle_binary(f.text);
+          else st->ch.handle_frame(f.text);
+        },
         [st](inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
         [st](flush_tick) { st->ch.flush(); },
         [st, &cfg](join_deadline) {

@@ -30,6 +30,7 @@ class frame_sink {
 /// A text frame from the client, for the session process.
 struct inbound_frame {
   std::string text;
+  bool binary = false;  // an upload chunk
   std::shared_ptr<void> held = nullptr;  // the connection's count of queued bytes, released with the message
 };
 /// A text message over the frame limit, read and dropped: only its first bytes are kept.

@@ -213,12 +213,12 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
     buf_.consume(buf_.size());
   }
   if (!ws_.is_message_done()) return do_read();
-  if (!ws_.got_text()) {  // binary frames (uploads) are not supported
-    buf_.consume(buf_.size());
+  const bool binary = !ws_.got_text();  // upload chunks; the channel refuses them on any other topic
+  if (dropped_ > 0 && binary) {  // a chunk over the frame limit: the client's chunk_size is ours, so this is no client of ours
     dropped_ = 0;
-    srv_.metrics.reject(rejection::malformed);
-    log(log_kind::client, "binary websocket message: closed (1003)");
-    close(1003);  // unsupported data; the client reconnects
+    head_.clear();
+    log(log_kind::client, "binary websocket message over max_frame_bytes: closed (1009)");
+    close(1009);
     return do_read();
   }
   if (dropped_ > 0) {  // only the session knows whether this was an event of a joined view
@@ -236,7 +236,8 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
       srv_.inbound_total.fetch_add(n) + n > std::max(srv_.opts.inbound_bytes_total, srv_.opts.channel.limits.max_bytes)) {
     if (inbound_->load() + n <= std::max(srv_.opts.inbound_bytes, srv_.opts.channel.limits.max_bytes))
       srv_.inbound_total.fetch_sub(n);  // only the total was over
-    refuse(text, rejection::inbound);
+    if (!binary) refuse(text, rejection::inbound);  // a chunk dropped here stalls its upload (chunk_timeout)
+    else srv_.metrics.reject(rejection::inbound);
     return do_read();
   }
   inbound_->fetch_add(n);
@@ -245,8 +246,8 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
     total->fetch_sub(n);
   });
   // kept to answer from if the mailbox refuses it (a copy of a caf::message shares its data)
-  auto msg = caf::make_message(inbound_frame{std::move(text), std::move(held)});
-  if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}))
+  auto msg = caf::make_message(inbound_frame{std::move(text), binary, std::move(held)});
+  if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}) && !binary)
     refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
   do_read();
 }

@@ -306,6 +306,26 @@ async function main() {
     await textIs(page, "#child .count", "2"); // the parent's re-render keeps the child as it is
   });
 
+  await test("upload: two files go up in chunks and #uploaded lists each as name (N bytes); an oversized one shows too_large in #upload-errors", async () => {
+    await page.goto(`${base}/upload`);
+    await connected(page);
+    const input = "#upload-form input[type=file]";
+    await page.setInputFiles(input, [
+      { name: "a.txt", mimeType: "text/plain", buffer: Buffer.alloc(10240, "a") },
+      { name: "b.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(200000, 7) },
+    ]);
+    await page.waitForFunction(() => document.querySelectorAll("#upload-entries li").length === 2, null, { timeout: T });
+    await page.click("#upload-save");
+    await page.waitForFunction(() => {
+      const t = document.querySelector("#uploaded")?.textContent || "";
+      return t.includes("a.txt (10240 bytes)") && t.includes("b.bin (200000 bytes)");
+    }, null, { timeout: T });
+    await page.waitForFunction(() => document.querySelectorAll("#upload-entries li").length === 0, null, { timeout: T });
+    await page.setInputFiles(input, [{ name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1500000, 1) }]);
+    await page.waitForFunction(() => (document.querySelector("#upload-errors")?.textContent || "").includes("big.bin: too_large"),
+      null, { timeout: T });
+  });
+
   await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
     await page.goto(`${base}/form`);
     await connected(page);

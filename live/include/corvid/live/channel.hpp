@@ -6,7 +6,9 @@
 //   ch.handle_frame(R"([null,"1","phoenix","heartbeat",{}])");   // host.send gets the ok reply
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <cstddef>
 #include <cstdint>
@@ -108,6 +110,10 @@ struct channel_options {
   std::size_t max_views = 32;                       ///< views joined at once; more joins get {"reason": "too many views"}
   std::size_t max_components = 10000;               ///< stateful components alive in one view; more end the view
   std::chrono::milliseconds first_join_timeout{10'000};  ///< (session processes) no view joined by then: close 1008; 0 = never
+  std::filesystem::path upload_dir;                 ///< where uploads' bytes go (files removed once consumed, cancelled
+                                                    ///< or their view ends); empty = the system's temporary directory
+  std::uint64_t upload_bytes_total = 256u << 20;    ///< bytes of uploads held at once, server-wide (each upload reserves
+                                                    ///< its declared size when it starts; past this it is refused)
 };
 
 /// What every channel of a server shares: its options plus the router, signers and counters.
@@ -117,6 +123,7 @@ struct channel_config : channel_options {
   const token_signer* csrf = nullptr;               ///< CSRF tokens; null = not checked
   const token_signer* flash = nullptr;              ///< flash carried across live navigation; null = not carried
   live_metrics* metrics = nullptr;                  ///< counters to bump; null = none
+  std::atomic<std::uint64_t>* upload_bytes = nullptr;  ///< bytes reserved by uploads, server-wide; null = per channel
 };
 
 /// The I/O side of a channel.
@@ -148,6 +155,8 @@ class channel {
 
   /// Handles one client frame; replies and pushes go to host.send. Never throws for bad input.
   void handle_frame(std::string_view text);
+  /// Handles one binary client message (an upload chunk on an lvu: topic).
+  void handle_binary(std::string_view bytes);
   /// A message over the frame limit, of which only `head` (its first bytes) was kept: an event ends
   /// its view with the error "message too large"; anything else is dropped.
   void handle_oversized(std::string_view head, std::size_t bytes);
@@ -170,6 +179,17 @@ class channel {
   void on_leave(const frame& f);
   void on_event(const frame& f);
   void on_live_patch(const frame& f);
+  struct upload_stream;
+  struct upload_ticket {
+    std::string view_topic, config, entry;
+  };
+  void on_allow_upload(const frame& f);
+  void on_progress(const frame& f);
+  void on_upload_join(const frame& f);
+  bool take_uploads(joined_view& v, const boost::json::object& payload);
+  void settle_uploads(joined_view& v);
+  void forget_uploads(std::string_view view_topic);
+  void close_upload(const std::string& topic, bool remove_file);
   void after_change(joined_view& v);
   void send_pending_diff(joined_view& v);
   void apply_navigation(joined_view& v, std::string* after);
@@ -185,6 +205,9 @@ class channel {
   std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
   bool gave_up_ = false;     // close_connection was called: later frames are dropped
   std::size_t mounts_ = 0;
+  std::map<std::string, upload_ticket, std::less<>> upload_tickets_;             // preflight token -> entry
+  std::map<std::string, std::unique_ptr<upload_stream>, std::less<>> uploads_;  // "lvu:<ref>" -> its file
+  std::atomic<std::uint64_t> own_upload_bytes_{0};  // when the config has no server-wide counter
 };
 
 }  // namespace corvid::live

@@ -59,6 +59,14 @@ std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, 
 std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                              std::string_view payload_json);
 
+/// A binary push (upload chunks): 0x00, the byte lengths of join_ref, ref, topic and event, those four
+/// as text, then the payload. Views into the bytes parsed.
+struct binary_frame {
+  std::string_view join_ref, ref, topic, event, payload;
+};
+/// Parses a binary push; errors are bad_frame (kind byte, lengths past the end, an empty topic).
+result<binary_frame> parse_binary_frame(std::string_view bytes);
+
 enum class reply_status { ok, error };
 
 /// phx_reply to a push: {"status": "ok"|"error", "response": response}, echoing its refs and topic.

@@ -28,6 +28,7 @@
 #include "corvid/live/events.hpp"
 #include "corvid/live/protocol.hpp"
 #include "corvid/live/template.hpp"
+#include "corvid/live/upload.hpp"
 #include "corvid/runtime/pid.hpp"
 
 namespace corvid {
@@ -200,6 +201,22 @@ class socket {
     for (auto& [name, v] : temporary_) assigns_.set_untracked(name, v);
   }
 
+  /// Phoenix's allow_upload (upload.hpp): the page may upload files under `name`; the template shows
+  /// {{ uploads.NAME.input }} inside a form with phx-change, and the entries. Again: a new config.
+  void allow_upload(std::string name, upload_options o);
+  /// The entries chosen under `name` (finished or not); null without allow_upload(name).
+  const std::vector<upload_entry>* upload_entries(std::string_view name) const;
+  /// Hands each finished entry of `name` to `fn` (its file exists until fn returns), then drops
+  /// them and their files; returns how many. Call it from the form's submit handler.
+  std::size_t consume_uploaded_entries(std::string_view name, const std::function<void(const upload_entry&)>& fn);
+  /// Drops one entry of `name` and its file (a cancel button with phx-value-ref).
+  void cancel_upload(std::string_view name, std::string_view entry_ref);
+  /// Internal (the channel): the configs, re-rendering "uploads" after changing them, and the entry refs
+  /// dropped since last asked (their upload channels close).
+  std::map<std::string, upload_config, std::less<>>& upload_configs() noexcept { return uploads_; }
+  void sync_uploads();
+  std::vector<std::string> take_dropped_uploads() { return std::exchange(dropped_uploads_, {}); }
+
   /// Sends `name` with `payload` to the page with the next render: every hook's handleEvent(name) and a
   /// window event "phx:<name>" get it, after the patch is applied (before it with `before`).
   void push_event(std::string name, value payload, bool before = false) {
@@ -227,6 +244,8 @@ class socket {
   std::vector<pushed_event> events_;
   std::vector<std::pair<std::string, async_outcome>> landed_;
   std::map<std::string, value, std::less<>> temporary_;
+  std::map<std::string, upload_config, std::less<>> uploads_;
+  std::vector<std::string> dropped_uploads_;
   struct async_state;
   // Runs fn as a task under `name`; land(outcome) runs in the session process unless superseded.
   void run_async(std::string name, std::function<value()> fn, std::function<void(socket&, async_outcome)> land);

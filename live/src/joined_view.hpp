@@ -1,0 +1,106 @@
+// Internal: one joined LiveView of a channel (its view, socket, template, render and component
+// state), shared by channel.cpp and channel_uploads.cpp.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <system_error>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "component_table.hpp"
+#include "corvid/live/channel.hpp"
+#include "corvid/live/diff.hpp"
+#include "corvid/live/log.hpp"
+#include "corvid/live/rendered.hpp"
+
+namespace corvid::live {
+
+namespace detail {
+inline void view_threw(std::string_view pattern, std::string_view where, std::string_view what) {
+  log(log_kind::view, std::string(pattern) + ": " + std::string(where) + " threw: " + std::string(what));
+}
+}  // namespace detail
+
+namespace json = boost::json;
+
+struct channel::joined_view {
+  std::string topic;
+  std::optional<std::string> join_ref;
+  std::string pattern;  // the route it was mounted for
+  std::string url;      // absolute, as the browser shows it
+  std::unique_ptr<live::view> impl;
+  live::socket sock;
+  html_template tpl;
+  render_state st;
+  std::unique_ptr<detail::component_table> comps;
+  session_claims claims;  // what its token said: nested views inherit the page's id and live_session
+  bool dirty = false;
+
+  joined_view(std::string t, corvid::pid self, corvid::process* proc, html_template tp, std::size_t max_components)
+      : topic(std::move(t)),
+        sock(true, self),
+        tpl(std::move(tp)),
+        comps(std::make_unique<detail::component_table>(true, std::move(self), proc, max_components)) {
+    sock.attach(proc);
+  }
+
+  // Ends the view; what it throws is logged, never passed on (the view is gone either way).
+  void terminate() noexcept {
+    for (auto& [name, c] : sock.upload_configs())  // files never consumed go with their view
+      for (auto& e : c.entries)
+        if (!e.path.empty()) {
+          std::error_code ec;
+          std::filesystem::remove(e.path, ec);
+        }
+    try {
+      impl->terminate(sock);
+    } catch (const std::exception& e) {
+      detail::view_threw(pattern, "terminate", e.what());
+    } catch (...) {
+      detail::view_threw(pattern, "terminate", "something that is not a std::exception");
+    }
+  }
+
+  // The diff since the last one sent, with "t" when the title changed and "c" when components did;
+  // clears the changes. Throws what a component throws while rendering.
+  json::object take_diff() {
+    auto& a = sock.assigns();
+    json::object d;
+    if (!a.changed().empty()) d = live::diff(tpl, a, st, comps.get());
+    if (auto c = comps->take_diffs(); !c.empty()) d["c"] = std::move(c);
+    if (a.is_changed("page_title"))
+      if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
+    a.clear_changes();
+    sock.reset_temporary();
+    add_events(d);
+    dirty = false;
+    return d;
+  }
+  // What a component's handler asked for acts for the view: its events and navigation.
+  void adopt(socket& from) {
+    for (auto& ev : from.take_events()) sock.push_event(std::move(ev.name), std::move(ev.payload), ev.before);
+    if (auto nav = from.take_navigation()) {
+      switch (nav->type) {
+        case navigation::kind::patch: sock.push_patch(std::move(nav->to), nav->history); break;
+        case navigation::kind::navigate: sock.push_navigate(std::move(nav->to), nav->history); break;
+        case navigation::kind::redirect: sock.redirect(std::move(nav->to)); break;
+      }
+    }
+  }
+  // Events pushed for the page's hooks travel in the render: top-level "e".
+  void add_events(json::object& d) {
+    if (!sock.has_events()) return;
+    json::array e;
+    for (auto& ev : sock.take_events()) {
+      json::array one{json::string(ev.name), ev.payload.to_json()};
+      if (ev.before) one.emplace_back(true);
+      e.emplace_back(std::move(one));
+    }
+    d["e"] = std::move(e);
+  }
+};
+
+}  // namespace corvid::live

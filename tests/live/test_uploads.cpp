@@ -1,0 +1,254 @@
+// Uploads at the frame level: entries from a form change, the preflight, lvu: channels with binary
+// chunks, progress, consume and cancel, and the files' removal.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "channel_env.hpp"
+#include "client_model.hpp"
+
+using namespace corvid::live;
+namespace json = boost::json;
+
+namespace {
+
+std::string consumed;  // what the last save read from the files, "name=content;"
+
+struct upload_view : view {
+  html_template render() const override {
+    return *html_template::parse(
+        R"(<form phx-change="v" phx-submit="save">{{ uploads.doc.input }}</form>{% for e in uploads.doc.entries %}[{{ e.name }} {{ e.progress }} {% for x in e.errors %}{{ x }}{% endfor %}]{% endfor %}{% for x in uploads.doc.errors %}!{{ x }}{% endfor %})");
+  }
+  void mount(const params&, const session&, socket& s) override {
+    s.allow_upload("doc", {.accept = {".txt", "image/*"}, .max_entries = 2, .max_file_size = 100});
+  }
+  status handle_event(const std::string& ev, const event_value& v, socket& s) override {
+    if (ev == "v") return status::ok();
+    if (ev == "save") {
+      consumed.clear();
+      s.consume_uploaded_entries("doc", [](const upload_entry& e) {
+        std::ifstream in(e.path, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        consumed += e.name + "=" + ss.str() + ";";
+      });
+      return status::ok();
+    }
+    if (ev == "cancel") {
+      s.cancel_upload("doc", v.values.at("ref"));
+      return status::ok();
+    }
+    return status::unknown_event(ev);
+  }
+};
+
+json::object file(std::string ref, std::string name, std::int64_t size, std::string type = "text/plain") {
+  return json::object{{"path", "doc"}, {"ref", ref}, {"name", name}, {"size", size}, {"type", type}, {"last_modified", 1}};
+}
+
+// A binary push as the client's serializer makes it.
+std::string chunk(const std::string& join_ref, const std::string& ref, const std::string& topic, std::string_view bytes) {
+  std::string out(1, '\0');
+  for (auto* p : {&join_ref, &ref, &topic}) out += static_cast<char>(p->size());
+  out += static_cast<char>(5);
+  out += join_ref + ref + topic + "chunk";
+  out += bytes;
+  return out;
+}
+
+struct fixture : test::channel_env {
+  std::filesystem::path dir;
+  std::string config_ref;
+  json::object tree;  // what the client holds
+  // The page's HTML once the reply's diff is applied, as the client would.
+  std::string html_after(const json::array& reply) {
+    if (auto* d = test::response(reply).if_contains("diff")) tree = client_model::merge(std::move(tree), d->as_object());
+    return client_model::to_html(tree);
+  }
+  fixture() {
+    dir = std::filesystem::temp_directory_path() / ("corvid-test-uploads-" + token_signer::random_base64url(6));
+    std::filesystem::create_directories(dir);
+    cfg.upload_dir = dir;
+    routes.add("/up", make_view<upload_view>);
+    auto r = join("/up");
+    REQUIRE(test::status_of(r) == "ok");
+    tree = test::response(r).at("rendered").as_object();
+    auto html = json::serialize(r);
+    auto at = html.find("data-phx-upload-ref=\\\"") + 22;
+    config_ref = html.substr(at, html.find('\\', at) - at);
+  }
+  ~fixture() { std::filesystem::remove_all(dir); }
+  std::size_t files() const {
+    std::size_t n = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++n;
+    return n;
+  }
+  // A form change listing `entries` for the upload input.
+  json::array change(const std::string& ref, json::array entries) {
+    return push(ref, "event", json::object{{"type", "form"}, {"event", "v"}, {"value", ""},
+                                          {"uploads", json::object{{config_ref, std::move(entries)}}}});
+  }
+  json::array preflight(const std::string& ref, json::array entries) {
+    return push(ref, "allow_upload", json::object{{"ref", config_ref}, {"entries", std::move(entries)}});
+  }
+  json::array join_upload(const std::string& entry, const std::string& token) {
+    ch.handle_frame(json::serialize(json::array{"9", "9", "lvu:" + entry, "phx_join", json::object{{"token", token}}}));
+    auto out = host.take();
+    REQUIRE(out.size() == 1);
+    return out[0];
+  }
+  std::vector<json::array> send_chunk(const std::string& entry, std::string_view bytes, const std::string& ref = "10") {
+    ch.handle_binary(chunk("9", ref, "lvu:" + entry, bytes));
+    return host.take();
+  }
+  // Preflights one file and joins its upload channel; returns the entry's token reply.
+  void start(const std::string& entry, const std::string& name, std::int64_t size) {
+    auto r = preflight("5", json::array{file(entry, name, size)});
+    auto token = std::string(test::response(r).at("entries").as_object().at(entry).as_string());
+    REQUIRE(test::status_of(join_upload(entry, token)) == "ok");
+  }
+};
+
+using test::response;
+using test::status_of;
+std::string diff_text(const json::array& reply) { return json::serialize(response(reply).at("diff")); }
+
+}  // namespace
+
+TEST_SUITE("live.uploads") {
+  TEST_CASE("allow_upload renders the input the client's hook reads; a form change lists the entries, checked") {
+    fixture f;
+    auto r = f.change("4", json::array{file("0", "a.txt", 10), file("1", "big.txt", 500), file("2", "x.exe", 5, "")});
+    auto d = f.html_after(r);
+    CHECK(d.find("[a.txt 0 ]") != std::string::npos);
+    CHECK(d.find("[big.txt 0 too_large]") != std::string::npos);
+    CHECK(d.find("[x.exe 0 not_accepted]") != std::string::npos);
+    CHECK(d.find("!too_many_files") != std::string::npos);
+    CHECK(d.find(R"(data-phx-active-refs="0,1,2")") != std::string::npos);
+    CHECK(d.find(R"(data-phx-error-refs=)") != std::string::npos);
+    CHECK(d.find(R"( multiple)") != std::string::npos);
+  }
+
+  TEST_CASE("a preflight with errors answers them for the client to drop; a good one gives a token per entry") {
+    fixture f;
+    auto bad = f.preflight("5", json::array{file("0", "big.txt", 500)});
+    CHECK(status_of(bad) == "ok");
+    CHECK(json::serialize(response(bad).at("error")) == R"([["0","too_large"]])");
+    auto good = f.preflight("6", json::array{file("1", "a.txt", 10)});
+    auto& g = response(good);
+    CHECK(g.at("ref").as_string() == f.config_ref);
+    CHECK(g.at("config").as_object().at("chunk_size") == 64000);
+    CHECK(g.at("config").as_object().at("max_file_size") == 100);
+    CHECK(g.at("entries").as_object().at("1").is_string());
+    CHECK(json::serialize(g.at("diff")).find(R"(data-phx-preflighted-refs=\"1\")") != std::string::npos);
+  }
+
+  TEST_CASE("chunks go to a file; progress 100 with every byte makes it done; save consumes it and closes the channel") {
+    fixture f;
+    f.start("0", "a.txt", 10);
+    CHECK(f.files() == 1);
+    auto r1 = f.send_chunk("0", "hello");
+    REQUIRE(r1.size() == 1);
+    CHECK(status_of(r1[0]) == "ok");
+    CHECK(r1[0][2] == "lvu:0");
+    f.send_chunk("0", "world", "11");
+    auto p = f.push("7", "progress", json::object{{"ref", f.config_ref}, {"entry_ref", "0"}, {"progress", 100}});
+    CHECK(diff_text(p).find(R"(data-phx-done-refs=\"0\")") != std::string::npos);
+    CHECK(diff_text(p).find(R"("100")") != std::string::npos);
+    f.ch.handle_frame(R"(["4","8","lv:phx-1","event",{"type":"form","event":"save","value":""}])");
+    auto out = f.host.take();
+    CHECK(consumed == "a.txt=helloworld;");
+    bool closed = false;
+    for (auto& m : out) closed = closed || (m[2] == "lvu:0" && m[3] == "phx_close");
+    CHECK(closed);
+    CHECK(f.files() == 0);
+  }
+
+  TEST_CASE("progress 100 before every byte arrived is not done, and save leaves it") {
+    fixture f;
+    f.start("0", "a.txt", 10);
+    f.send_chunk("0", "hel");
+    f.push("7", "progress", json::object{{"ref", f.config_ref}, {"entry_ref", "0"}, {"progress", 100}});
+    f.push("8", "event", json::object{{"type", "form"}, {"event", "save"}, {"value", ""}});
+    CHECK(consumed.empty());
+    CHECK(f.files() == 1);
+  }
+
+  TEST_CASE("more bytes than declared: file_size_limit_exceeded, the channel closes, the file goes") {
+    fixture f;
+    f.start("0", "a.txt", 4);
+    auto out = f.send_chunk("0", "too many bytes");
+    REQUIRE(out.size() == 2);
+    CHECK(status_of(out[0]) == "error");
+    CHECK(response(out[0]).at("reason") == "file_size_limit_exceeded");
+    CHECK(out[1][3] == "phx_close");
+    CHECK(f.files() == 0);
+  }
+
+  TEST_CASE("upload channel joins: a bad token, a second join, a token used twice") {
+    fixture f;
+    CHECK(response(f.join_upload("0", "forged")).at("reason") == "invalid_token");
+    auto r = f.preflight("5", json::array{file("0", "a.txt", 10)});
+    auto token = std::string(response(r).at("entries").as_object().at("0").as_string());
+    CHECK(response(f.join_upload("1", token)).at("reason") == "invalid_token");  // another entry's topic
+    CHECK(status_of(f.join_upload("0", token)) == "ok");
+    CHECK(response(f.join_upload("0", token)).at("reason") == "invalid_token");  // one join per token
+  }
+
+  TEST_CASE("cancel_upload drops the entry and its file; the view leaving drops every file") {
+    fixture f;
+    f.start("0", "a.txt", 10);
+    f.send_chunk("0", "12345");
+    f.push("6", "event", json::object{{"type", "click"}, {"event", "cancel"}, {"value", json::object{{"ref", "0"}}}});
+    CHECK(f.files() == 0);
+    f.start("1", "b.txt", 10);
+    f.send_chunk("1", "1234567890");
+    CHECK(f.files() == 1);
+    f.ch.handle_frame(R"(["4","9","lv:phx-1","phx_leave",{}])");
+    f.host.take();
+    CHECK(f.files() == 0);
+  }
+
+  TEST_CASE("binary pushes outside an upload channel, or malformed, are refused without harm") {
+    fixture f;
+    auto out = f.send_chunk("nope", "x");
+    REQUIRE(out.size() == 1);
+    CHECK(response(out[0]).at("reason") == "unmatched topic");
+    f.ch.handle_binary(std::string("\x00\x09", 2));  // lengths past the end
+    f.ch.handle_binary("");
+    CHECK(f.host.take().empty());
+    CHECK(f.ch.joined() == 1);
+  }
+}
+
+TEST_SUITE("live.uploads.pure") {
+  TEST_CASE("accept: extensions, exact MIME types and type/*, case-insensitive; empty accepts all") {
+    upload_options o;
+    CHECK(upload_accepts(o, "x", ""));
+    o.accept = {".PNG", "image/*", "text/plain"};
+    CHECK(upload_accepts(o, "a.png", ""));
+    CHECK(upload_accepts(o, "a.bin", "image/jpeg"));
+    CHECK(upload_accepts(o, "a", "TEXT/PLAIN"));
+    CHECK_FALSE(upload_accepts(o, "a.txt", "application/pdf"));
+    CHECK_FALSE(upload_accepts(o, "png", "image"));
+  }
+
+  TEST_CASE("binary frames: the header's lengths, and refusals") {
+    const auto bytes = chunk("12", "13", "lvu:0", "abc");
+    auto b = parse_binary_frame(bytes);
+    REQUIRE(b.ok());
+    CHECK(b->join_ref == "12");
+    CHECK(b->ref == "13");
+    CHECK(b->topic == "lvu:0");
+    CHECK(b->event == "chunk");
+    CHECK(b->payload == "abc");
+    CHECK_FALSE(parse_binary_frame(std::string("\x01\x00\x00\x01\x00x", 6)).ok());
+    CHECK_FALSE(parse_binary_frame(std::string("\x00\x00\x00\x00\x00", 5)).ok());  // no topic
+  }
+}
