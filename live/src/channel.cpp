@@ -340,7 +340,7 @@ void channel::on_join(const frame& f) {
     v->comps->set_view_placer([this, vp = v.get()](const dynamic_part& slot, const value::map& args, std::string& out) {
       if (!cfg_.signer) return;
       detail::append_child_container(out, detail::child_id(args), cfg_.signer->sign(detail::child_claims(vp->claims, slot, args)),
-                                     std::string_view(vp->topic).substr(3), {});
+                                     std::string_view(vp->topic).substr(3), {}, detail::child_sticky(args));
     });
     // a live redirect's flash comes with the join; a full redirect's went through the dead render
     auto carried = detail::verify_flash(cfg_.flash, j->flash.value_or(""));

@@ -20,7 +20,7 @@ inline session_claims child_claims(const session_claims& parent, const dynamic_p
   c.id = parent.id;
   c.live_session = parent.live_session;
   for (const auto& [k, v] : args) {
-    if (k == "id") continue;
+    if (k == "id" || k == "sticky") continue;
     std::string text;
     v.append_text(text);
     c.values.insert_or_assign(k, std::move(text));
@@ -31,16 +31,28 @@ inline session_claims child_claims(const session_claims& parent, const dynamic_p
 /// The element id a live_render names (a literal, checked by the parser).
 inline const std::string& child_id(const value::map& args) { return *args.at("id").get_if<std::string>(); }
 
-/// <div id=... data-phx-session=... data-phx-static="" data-phx-parent-id=...>inner</div>
+/// Whether a live_render is sticky=true: a root view of its own that live navigation keeps.
+inline bool child_sticky(const value::map& args) {
+  auto it = args.find("sticky");
+  return it != args.end() && it->second.truthy();
+}
+
+/// <div id=... data-phx-session=... data-phx-static="" data-phx-parent-id=...>inner</div>, or
+/// data-phx-sticky instead of the parent id for a sticky view.
 inline void append_child_container(std::string& out, std::string_view id, std::string_view token,
-                                   std::string_view parent_id, std::string_view inner) {
+                                   std::string_view parent_id, std::string_view inner, bool sticky) {
   out += "<div id=\"";
   append_escaped(out, id);
   out += "\" data-phx-session=\"";
   append_escaped(out, token);
-  out += "\" data-phx-static=\"\" data-phx-parent-id=\"";
-  append_escaped(out, parent_id);
-  out += "\">";
+  if (sticky) {
+    out += "\" data-phx-static=\"\" data-phx-sticky";
+  } else {
+    out += "\" data-phx-static=\"\" data-phx-parent-id=\"";
+    append_escaped(out, parent_id);
+    out += '"';
+  }
+  out += ">";
   out += inner;
   out += "</div>";
 }

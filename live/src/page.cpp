@@ -16,8 +16,10 @@ namespace {
 // (mounted, not connected) in a container the client joins once the page's view has joined.
 struct dead_table {
   const router& routes;
+  const token_signer& sessions;
   detail::component_table comps{false, {}, nullptr, channel_config{}.max_components};
-  dead_table(const router& r, const session_claims& page, std::string parent_id) : routes(r) {
+  dead_table(const router& r, const token_signer& signer, const session_claims& page, std::string parent_id)
+      : routes(r), sessions(signer) {
     comps.set_view_placer([this, page, parent_id](const dynamic_part& slot, const value::map& args, std::string& out) {
       auto m = routes.find_child(slot.fn_name);
       if (!m) throw std::invalid_argument("{% live_render " + slot.fn_name + " %}: no such child view (server::live_child)");
@@ -26,9 +28,13 @@ struct dead_table {
       live::socket sock{false, {}};
       auto claims = detail::child_claims(page, slot, args);
       impl->mount(params{}, session_of(claims), sock);
-      dead_table nested(routes, claims, detail::child_id(args));
+      dead_table nested(routes, sessions, claims, detail::child_id(args));
       auto inner = render_html(impl->render(), sock.assigns(), &nested.comps);
-      detail::append_child_container(out, detail::child_id(args), "", parent_id, inner);
+      // a sticky view joins at connect, from this very element: it needs its token now; a child
+      // joins after its parent, from the parent's connected render
+      const bool sticky = detail::child_sticky(args);
+      detail::append_child_container(out, detail::child_id(args), sticky ? sessions.sign(claims) : std::string{}, parent_id,
+                                     inner, sticky);
     });
   }
 };
@@ -65,7 +71,7 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
     }
     impl->mount(query, s, sock);
     if (auto nav = sock.take_navigation(); !nav) impl->handle_params(query, std::string(target), sock);
-    dead_table table(routes, claims, id);
+    dead_table table(routes, sessions, claims, id);
     body = render_html(impl->render(), sock.assigns(), &table.comps);
     if (auto* t = sock["page_title"].get_if<std::string>()) title = *t;
   } catch (const std::exception& e) {

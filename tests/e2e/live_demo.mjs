@@ -296,14 +296,30 @@ async function main() {
     await connected(page);
     await page.waitForSelector("#child.phx-connected", { timeout: T });
     await textIs(page, "#child .count", "0");
-    await page.click("#child-inc");
+    await page.click("#child .inc");
     await textIs(page, "#child .count", "1");
-    await page.click("#child-inc");
+    await page.click("#child .inc");
     await textIs(page, "#child .count", "2");
     await textIs(page, "#parent-count", "0");
     await page.click("#parent-inc");
     await textIs(page, "#parent-count", "1");
     await textIs(page, "#child .count", "2"); // the parent's re-render keeps the child as it is
+  });
+
+  await test("sticky: a sticky view (#sticky-counter) keeps its state across live navigation from /nested to /upload", async () => {
+    await page.goto(`${base}/nested`);
+    await connected(page);
+    await page.waitForSelector("#sticky-counter.phx-connected", { timeout: T });
+    await page.click("#sticky-counter .inc");
+    await textIs(page, "#sticky-counter .count", "1");
+    await page.evaluate(() => (window.__corvidMarker = "sticky"));
+    await page.click("#nested-to-upload");
+    await page.waitForFunction(() => location.pathname === "/upload", null, { timeout: T });
+    await connected(page);
+    await textIs(page, "#sticky-counter .count", "1"); // not mounted again
+    await page.click("#sticky-counter .inc");
+    await textIs(page, "#sticky-counter .count", "2");
+    if ((await page.evaluate(() => window.__corvidMarker)) !== "sticky") throw new Error("page reloaded");
   });
 
   await test("upload: two files go up in chunks and #uploaded lists each as name (N bytes); an oversized one shows too_large in #upload-errors", async () => {

@@ -35,11 +35,18 @@ struct parent_view : view {
   void mount(const params&, const session&, socket& s) override { s.assign("title", "Parent"); }
 };
 
+struct sticky_parent : view {
+  html_template render() const override {
+    return *html_template::parse(R"(<h1>page</h1>{% live_render clock id="player" sticky=true label="s" %})");
+  }
+};
+
 struct fixture : test::channel_env {
   token_signer csrf{"test secret, at least thirty-two bytes long", "corvid.live.csrf"};
   fixture() {
     routes.add("/nested", make_view<parent_view>);
     routes.add("/other", make_view<child_view>);
+    routes.add("/sticky", make_view<sticky_parent>);
     routes.add_child("clock", make_view<child_view>);
   }
   // The child's container as the parent's join renders it.
@@ -123,5 +130,24 @@ TEST_SUITE("live.nested_views") {
   TEST_CASE("live_render wants a literal id") {
     CHECK(html_template::parse(R"({% live_render clock %})").error().message.find("literal id") != std::string::npos);
     CHECK(html_template::parse(R"({% live_render clock id=x %})").error().message.find("literal id") != std::string::npos);
+  }
+
+  TEST_CASE("a sticky view: data-phx-sticky instead of a parent, a real token already in the dead render, a join without url") {
+    fixture f;
+    auto page = render_page(f.routes, f.sessions, f.csrf, "/sticky");
+    REQUIRE(page.ok());
+    auto at = page->html.find(R"(<div id="player")");
+    REQUIRE(at != std::string::npos);
+    auto el = page->html.substr(at, page->html.find('>', at) - at);
+    CHECK(el.find("data-phx-sticky") != std::string::npos);
+    CHECK(el.find("data-phx-parent-id") == std::string::npos);
+    auto token = fixture::attr(el, "data-phx-session");
+    REQUIRE_FALSE(token.empty());
+    json::object payload{{"params", json::object{}}, {"session", token}, {"static", ""}, {"sticky", true}};
+    f.ch.handle_frame(json::serialize(json::array{"6", "6", "lv:player", "phx_join", payload}));
+    auto out = f.host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "ok");
+    CHECK(json::serialize(response(out[0]).at("rendered").as_object().at("1")) == R"("s")");
   }
 }

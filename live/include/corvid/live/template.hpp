@@ -16,7 +16,8 @@
 //   {% live_render clock id="clock" tz=zone %}
 //                                  a nested live view (server::live_child), joined by the client over
 //                                  the same socket; `id` is its element id, the other arguments become
-//                                  its session values (as text)
+//                                  its session values (as text); sticky=true makes it a root view that
+//                                  live navigation keeps (render it on every page of the live_session)
 //   {% include "badge" n=count kind="warn" %}
 //                                  a function component: the template renders with its arguments as
 //                                  names (plus the assigns), as a node of its own
