@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(live_frame urlencoded token template http_request cluster_frames upload_chunk)
+all=(live_frame urlencoded token template http_request cluster_frames upload_chunk host_origin)
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
   [[ -f "fuzz/$t.cpp" ]] || { echo "fuzz.sh: no target $t (have: ${all[*]})" >&2; exit 2; }
