@@ -47,6 +47,7 @@ std::string string_of(const json::object& o, std::string_view key) {
 void list_entries(upload_config& c, const json::array& listed, std::vector<std::string>& dropped) {
   std::vector<upload_entry> next;
   for (const auto& item : listed) {
+    if (next.size() > c.options.max_entries + 8) break;  // enough to say too_many_files; the rest is not kept
     if (!item.is_object()) continue;
     const auto& o = item.get_object();
     auto ref = string_of(o, "ref");
@@ -92,9 +93,18 @@ bool channel::take_uploads(joined_view& v, const json::object& payload) {
     list_entries(*c, listed.get_array(), dropped);
     any = true;
   }
-  for (auto& ref : dropped) close_upload("lvu:" + ref, true);
+  for (auto& ref : dropped) {
+    close_upload("lvu:" + ref, true);
+    drop_tickets(v.topic, ref);
+  }
   if (any) v.sock.sync_uploads();
   return any;
+}
+
+void channel::drop_tickets(std::string_view view_topic, std::string_view entry) {
+  for (auto it = upload_tickets_.begin(); it != upload_tickets_.end();)
+    it = it->second.view_topic == view_topic && (entry.empty() || it->second.entry == entry) ? upload_tickets_.erase(it)
+                                                                                               : std::next(it);
 }
 
 void channel::on_allow_upload(const frame& f) {
@@ -247,7 +257,10 @@ void channel::on_progress(const frame& f) {
 }
 
 void channel::settle_uploads(joined_view& v) {
-  for (auto& ref : v.sock.take_dropped_uploads()) close_upload("lvu:" + ref, false);
+  for (auto& ref : v.sock.take_dropped_uploads()) {
+    close_upload("lvu:" + ref, false);
+    drop_tickets(v.topic, ref);
+  }
 }
 
 void channel::close_upload(const std::string& topic, bool remove_file) {
@@ -267,8 +280,7 @@ void channel::forget_uploads(std::string_view view_topic) {
   for (auto& [topic, s] : uploads_)
     if (s->view_topic == view_topic) topics.push_back(topic);
   for (auto& t : topics) close_upload(t, true);
-  for (auto it = upload_tickets_.begin(); it != upload_tickets_.end();)
-    it = it->second.view_topic == view_topic ? upload_tickets_.erase(it) : std::next(it);
+  drop_tickets(view_topic, {});
 }
 
 }  // namespace corvid::live

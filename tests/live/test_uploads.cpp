@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -199,6 +200,17 @@ TEST_SUITE("live.uploads") {
     CHECK(response(f.join_upload("1", token)).at("reason") == "invalid_token");  // another entry's topic
     CHECK(status_of(f.join_upload("0", token)) == "ok");
     CHECK(response(f.join_upload("0", token)).at("reason") == "invalid_token");  // one join per token
+  }
+
+  TEST_CASE("a client listing a flood of entries gets too_many_files; the server keeps a handful") {
+    fixture f;
+    json::array many;
+    for (int i = 0; i < 1000; ++i) many.push_back(file(std::to_string(i), "a.txt", 1));
+    auto html = f.html_after(f.change("4", std::move(many)));
+    CHECK(html.find("!too_many_files") != std::string::npos);
+    auto at = html.find("data-phx-active-refs=\"");
+    auto refs = html.substr(at, html.find('"', at + 22) - at);
+    CHECK(std::count(refs.begin(), refs.end(), ',') < 12);
   }
 
   TEST_CASE("cancel_upload drops the entry and its file; the view leaving drops every file") {

@@ -190,6 +190,7 @@ class channel {
   void settle_uploads(joined_view& v);
   void forget_uploads(std::string_view view_topic);
   void close_upload(const std::string& topic, bool remove_file);
+  void drop_tickets(std::string_view view_topic, std::string_view entry);  // "" = every entry of the view
   void after_change(joined_view& v);
   void send_pending_diff(joined_view& v);
   void apply_navigation(joined_view& v, std::string* after);
