@@ -39,19 +39,18 @@ bool diff_keyed(const dynamic_part& d, const scope& sc, const change_set& change
   const std::size_t count = items ? items->size() : 0;
   const std::size_t old = s.nested.size();
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> old_at;  // key -> old indices, last first
-  for (std::size_t i = old; i-- > 0;) old_at[s.keys[i]].push_back(i);
+  for (std::size_t i = old; i-- > 0;) old_at[s.nested[i].key].push_back(i);
   std::vector<bool> used(old, false);
   std::vector<node_state> nested(count);
-  std::vector<std::uint64_t> keys(count);
   bool moved = false;
   for (std::size_t j = 0; j < count; ++j) {
     binding b{d.var, &(*items)[j], true, sc.locals};
     scope inner = sc.with(&b);
-    keys[j] = detail::entry_key(d, inner);
+    const auto key = detail::entry_key(d, inner);
     std::optional<std::size_t> from;
-    if (j < old && !used[j] && s.keys[j] == keys[j]) {
+    if (j < old && !used[j] && s.nested[j].key == key) {
       from = j;
-    } else if (auto it = old_at.find(keys[j]); it != old_at.end()) {
+    } else if (auto it = old_at.find(key); it != old_at.end()) {
       auto& list = it->second;
       while (!list.empty() && used[list.back()]) list.pop_back();
       if (!list.empty()) {
@@ -62,6 +61,7 @@ bool diff_keyed(const dynamic_part& d, const scope& sc, const change_set& change
     boost::json::object entry;
     if (!from) {  // a new key: all its slots
       detail::render_node(*d.then_node, inner, nested[j], entry, false);
+      nested[j].key = key;
       k.emplace(detail::index_key(j, buf), std::move(entry));
       continue;
     }
@@ -77,7 +77,6 @@ bool diff_keyed(const dynamic_part& d, const scope& sc, const change_set& change
     else k.emplace(detail::index_key(j, buf), boost::json::array{*from, std::move(entry)});
   }
   s.nested = std::move(nested);
-  s.keys = std::move(keys);
   return moved;
 }
 

@@ -239,14 +239,13 @@ boost::json::value render_slot(const dynamic_part& d, const scope& sc, slot_stat
   boost::json::object k;
   k.reserve(count + 1);
   st.nested.resize(count);
-  st.keys.clear();
   char buf[24];
   for (std::size_t j = 0; j < count; ++j) {
     binding b{d.var, &(*items)[j], true, sc.locals};
     boost::json::object entry;
     render_node(*d.then_node, sc.with(&b), st.nested[j], entry, false);
     k.emplace(index_key(j, buf), std::move(entry));
-    if (d.key) st.keys.push_back(entry_key(d, sc.with(&b)));
+    if (d.key) st.nested[j].key = entry_key(d, sc.with(&b));
   }
   k.emplace("kc", count);
   comp.emplace("k", std::move(k));

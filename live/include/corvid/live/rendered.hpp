@@ -21,10 +21,10 @@ struct slot_state {
   std::uint64_t hash = 0;
   std::int8_t branch = -1;  // if: 0 then, 1 else, 2 rendered as ""
   std::vector<node_state> nested;
-  std::vector<std::uint64_t> keys;  // keyed for: each entry's key fingerprint, by index
 };
 struct node_state {
   std::vector<slot_state> slots;
+  std::uint64_t key = 0;  // an entry of a keyed for: its key's fingerprint
 };
 struct render_access;
 }  // namespace detail
