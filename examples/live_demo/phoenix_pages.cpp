@@ -193,7 +193,10 @@ struct upload_view : live::view {
   void mount(const live::params&, const live::session&, live::socket& s) override {
     s.assign("page_title", "Upload");
     s.assign("uploaded", live::value::list{});
-    s.allow_upload("avatar", {.max_entries = 2, .max_file_size = 1'000'000});
+    live::upload_options o;
+    o.max_entries = 2;
+    o.max_file_size = 1'000'000;
+    s.allow_upload("avatar", o);
   }
   live::status handle_event(const std::string& ev, const live::event_value& v, live::socket& s) override {
     if (ev == "validate") return live::status::ok();  // the entries and their errors render by themselves

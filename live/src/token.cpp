@@ -45,7 +45,7 @@ std::string token_signer::mac(std::string_view body) const {
 std::string token_signer::sign(std::string_view view, std::string_view route, clock::time_point now) const {
   session_claims c{std::string(view), std::string(route),
                    std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
-                   random_base64url(16)};
+                   random_base64url(16), {}, {}};
   return sign(c);
 }
 
@@ -93,7 +93,7 @@ result<session_claims> token_signer::verify(std::string_view token, std::chrono:
     return malformed("claims lack v/r/iat/id");
 
   session_claims c{std::string(view->get_string()), std::string(route->get_string()), iat->get_int64(),
-                   std::string(id->get_string())};
+                   std::string(id->get_string()), {}, {}};
   if (auto* ls = o.if_contains("ls")) {
     if (!ls->is_string()) return malformed("claim ls is not a string");
     c.live_session = std::string(ls->get_string());

@@ -65,12 +65,12 @@ TEST_SUITE("live.token") {
 
   TEST_CASE("issue times at the ends of int64 are expired or future, never an overflow (UBSan checks the arithmetic)") {
     for (auto iat : {INT64_MIN, INT64_MIN + 1, INT64_MAX - 1, INT64_MAX}) {
-      auto tok = signer.sign(session_claims{"V", "/", iat, "id"});
+      auto tok = signer.sign(session_claims{"V", "/", iat, "id", "", {}});
       auto c = signer.verify(tok, std::chrono::seconds::max(), t0);
       REQUIRE_FALSE(c.ok());
       CHECK(c.error().code == errc::expired);
     }
-    auto old = signer.sign(session_claims{"V", "/", 0, "id"});  // 1970, within an unbounded max_age
+    auto old = signer.sign(session_claims{"V", "/", 0, "id", "", {}});  // 1970, within an unbounded max_age
     CHECK(signer.verify(old, std::chrono::seconds::max(), t0).ok());
   }
 
@@ -86,7 +86,7 @@ TEST_SUITE("live.token") {
   }
 
   TEST_CASE("claims are signed as given") {
-    session_claims c{"V", "/x?y=1", 42, "fixed-id"};
+    session_claims c{"V", "/x?y=1", 42, "fixed-id", "", {}};
     auto back = signer.verify(signer.sign(c), 100s, token_signer::clock::time_point(100s));
     REQUIRE(back.ok());
     CHECK(back->id == "fixed-id");
