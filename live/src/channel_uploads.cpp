@@ -263,7 +263,7 @@ void channel::settle_uploads(joined_view& v) {
   }
 }
 
-void channel::close_upload(const std::string& topic, bool remove_file) {
+void channel::close_upload(std::string topic, bool remove_file) {
   auto it = uploads_.find(topic);
   if (it == uploads_.end()) return;
   auto s = std::move(it->second);

@@ -189,7 +189,7 @@ class channel {
   bool take_uploads(joined_view& v, const boost::json::object& payload);
   void settle_uploads(joined_view& v);
   void forget_uploads(std::string_view view_topic);
-  void close_upload(const std::string& topic, bool remove_file);
+  void close_upload(std::string topic, bool remove_file);  // by value: callers pass map keys it erases
   void drop_tickets(std::string_view view_topic, std::string_view entry);  // "" = every entry of the view
   void after_change(joined_view& v);
   void send_pending_diff(joined_view& v);
