@@ -89,6 +89,13 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
     // a call's block reads the caller's names, so its dependencies are checked where it was called
     const scope& own = d.kind == dynamic_kind::inner_block && sc.caller ? *sc.caller : sc;
     if (!any_changed(d.deps, changed, own.locals)) continue;
+    // a text slot travels only when its fingerprint moved
+    auto send_text = [&](std::string text) {
+      auto h = detail::text_hash(text);
+      if (h == s.hash) return;
+      s.hash = h;
+      out.emplace(detail::index_key(i, buf), std::move(text));
+    };
     switch (d.kind) {
       case dynamic_kind::fn_component: {
         detail::call_frame frame(d, sc, &changed);
@@ -100,10 +107,7 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
       case dynamic_kind::live_render: {  // the container again (a new token); the client keeps the child
         std::string html;
         if (sc.host) sc.host->place_view(d, detail::eval_args(d, sc), html);
-        auto h = detail::text_hash(html);
-        if (h == s.hash) break;
-        s.hash = h;
-        out.emplace(detail::index_key(i, buf), std::move(html));
+        send_text(std::move(html));
         break;
       }
       case dynamic_kind::inner_block: {
@@ -116,10 +120,7 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
       case dynamic_kind::call: {
         std::string text;
         detail::append_slot_text(text, d, sc);
-        auto h = detail::text_hash(text);
-        if (h == s.hash) break;
-        s.hash = h;
-        out.emplace(detail::index_key(i, buf), std::move(text));
+        send_text(std::move(text));
         break;
       }
       case dynamic_kind::component: {
