@@ -181,10 +181,21 @@ std::string server::start() {
     if (m.started) return "server already started";
     m.started = true;
   }
-  m.sessions = std::make_unique<token_signer>(*secret, "corvid.live.session");
-  m.csrf = std::make_unique<token_signer>(*secret, "corvid.live.csrf");
-  m.flash = std::make_unique<token_signer>(*secret, "corvid.live.flash");
+  auto err = m.open(addr, *secret);
+  if (!err.empty()) m.unwind_failed_start();
+  return err;
+}
+
+// Everything start() sets up after the options were found sound; a failure leaves what it made for
+// unwind_failed_start().
+std::string server::impl::open(const asio::ip::address& addr, const std::string& secret) {
+  auto& m = *this;
+  beast::error_code ec;
+  m.sessions = std::make_unique<token_signer>(secret, "corvid.live.session");
+  m.csrf = std::make_unique<token_signer>(secret, "corvid.live.csrf");
+  m.flash = std::make_unique<token_signer>(secret, "corvid.live.flash");
   m.hosts.emplace(m.opts.address, m.opts.allowed_hosts);
+  m.proxies.clear();
   for (auto& p : m.opts.trusted_proxies) {
     auto a = asio::ip::make_address(p, ec);
     if (ec) return "bad trusted_proxies entry " + p + ": " + ec.message();
@@ -221,10 +232,7 @@ std::string server::start() {
   if (m.acceptor->open(ep.protocol(), ec); !ec) m.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) m.acceptor->bind(ep, ec);
   if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    corvid::exit(m.sup, reason::shutdown());
-    return "cannot listen on " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message();
-  }
+  if (ec) return "cannot listen on " + m.opts.address + ":" + std::to_string(m.opts.port) + ": " + ec.message();
   m.bound_port = m.acceptor->local_endpoint().port();
   m.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   m.accept_backoff.emplace(m.ioc);
@@ -241,6 +249,26 @@ std::string server::start() {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, m.opts.io_threads); ++i)
     m.threads.emplace_back([&m] { m.ioc.run(); });
   return {};
+}
+
+void server::impl::unwind_failed_start() {
+  if (sup) corvid::exit(sup, reason::shutdown());
+  sup = {};
+  acceptor.reset();
+  if (reserve_fd >= 0) ::close(reserve_fd);
+  reserve_fd = -1;
+  if (static_root >= 0) ::close(static_root);
+  static_root = -1;
+  remove_own_upload_dir();
+  std::lock_guard<std::mutex> g{mtx};
+  started = false;  // stop() and the destructor have nothing to stop
+}
+
+void server::impl::remove_own_upload_dir() {
+  if (own_upload_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(own_upload_dir, ec);
+  own_upload_dir.clear();
 }
 
 std::string server::run() {
@@ -298,10 +326,7 @@ void server::stop() {
   m.reserve_fd = -1;
   if (m.static_root >= 0) ::close(m.static_root);
   m.static_root = -1;
-  if (!m.own_upload_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(m.own_upload_dir, ec);
-  }
+  m.remove_own_upload_dir();
 }
 
 std::uint16_t server::port() const noexcept { return impl_->bound_port; }

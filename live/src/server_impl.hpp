@@ -170,6 +170,11 @@ struct server::impl {
     cv.notify_all();
   }
   void load_assets();
+  // start()'s second half (signers, hosts, the session supervisor, the socket, the threads).
+  std::string open(const asio::ip::address& addr, const std::string& secret);
+  // Undoes what a failed open() made, so nothing leaks (the upload directory included).
+  void unwind_failed_start();
+  void remove_own_upload_dir();
   bool is_proxy(const asio::ip::address& a) const;
   // The hook guarding `path`, or null.
   const auth_hook* guard_of(std::string_view path) const {

@@ -217,6 +217,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   if (dropped_ > 0 && binary) {  // a chunk over the frame limit: the client's chunk_size is ours, so this is no client of ours
     dropped_ = 0;
     head_.clear();
+    srv_.metrics.reject(rejection::frame_size);
     log(log_kind::client, "binary websocket message over max_frame_bytes: closed (1009)");
     close(1009);
     return do_read();

@@ -116,6 +116,33 @@ TEST_SUITE("live.hardening") {
     rt.shutdown_all(5s);
   }
 
+  TEST_CASE("a start that fails (its port taken) undoes itself: no upload directory is left, a retry can work") {
+    temp_dir tmp;
+    scoped_env tmpdir{"TMPDIR", tmp.path.c_str()};
+    auto entries = [&] {
+      return std::distance(std::filesystem::directory_iterator{tmp.path}, std::filesystem::directory_iterator{});
+    };
+    corvid::runtime rt;
+    server_options o;
+    o.port = 0;
+    o.secret = std::string(32, 's');
+    server first{rt, o};
+    REQUIRE(first.start().empty());
+    CHECK(entries() == 1);  // first's private upload directory
+    o.port = first.port();
+    {
+      server second{rt, o};
+      CHECK(second.start().find("cannot listen on 127.0.0.1:" + std::to_string(o.port)) != std::string::npos);
+      CHECK(entries() == 1);
+      first.stop();
+      CHECK(entries() == 0);
+      CHECK(second.start().empty());  // the port is free now
+      CHECK(entries() == 1);
+    }  // the destructor stops it
+    CHECK(entries() == 0);
+    rt.shutdown_all(5s);
+  }
+
   TEST_CASE("dns rebinding: a Host outside the allow-list gets 400 for pages and upgrades") {
     env e;
     const std::string port = std::to_string(e.port);

@@ -322,7 +322,8 @@ TEST_SUITE("live.limits") {
             else f = "[null,null,null,null,null]";
             break;
           case 9:
-            if (i % 100 == 9) { f = "binary"; binary = true; expect_close = true; }
+            if (i % 100 == 9) { f = std::string(10000, 'b'); binary = true; expect_close = true; }  // an oversized chunk: 1009
+            else if (i % 100 == 59) { f = "binary"; binary = true; }  // not a chunk: dropped, counted as malformed
             else f = "[]";
             break;
         }
@@ -359,7 +360,7 @@ TEST_SUITE("live.limits") {
     CHECK(sent == 3000);
     CHECK(reconnects == 30);
     CHECK(e.rejected(rejection::malformed) >= 1000);
-    CHECK(e.rejected(rejection::frame_size) == 30);
+    CHECK(e.rejected(rejection::frame_size) == 60);  // 30 text frames dropped, 30 binary ones closed
     // the node still serves pages and new sessions
     auto q = fetch_page(e.port);
     ws_client late{e.port};
