@@ -6,10 +6,15 @@
   var csrfToken = meta ? meta.getAttribute("content") : null;
   // An application's hooks: set window.corvidHooks before this (deferred) script runs, e.g. in an
   // inline script of page_options::head_html.
-  var liveSocket = new LiveView.LiveSocket("/live", Phoenix.Socket, {
+  // Networks that break websockets: after this many ms without one, the client long-polls instead
+  // (and keeps doing so for this tab). The server leaves the meta out when it serves no long-poll.
+  var fallback = document.querySelector("meta[name='corvid-longpoll-fallback-ms']");
+  var options = {
     params: { _csrf_token: csrfToken },
     hooks: window.corvidHooks || {},
-  });
+  };
+  if (fallback) options.longPollFallbackMs = parseInt(fallback.getAttribute("content"), 10);
+  var liveSocket = new LiveView.LiveSocket("/live", Phoenix.Socket, options);
 
   // A view the server ended with words for the user (phx_error {"message": ...}, e.g. a change over
   // the server's size limit) would otherwise only flash the error state while the client rejoins: the

@@ -239,7 +239,7 @@ void channel::handle_frame(std::string_view text) {
 void channel::handle_oversized(std::string_view head, std::size_t bytes) {
   if (gave_up_) return;
   if (cfg_.metrics) cfg_.metrics->reject(rejection::frame_size);
-  log(log_kind::client, "websocket message of " + std::to_string(bytes) + " bytes over max_frame_bytes (" +
+  log(log_kind::client, "a message of " + std::to_string(bytes) + " bytes over max_frame_bytes (" +
                             std::to_string(cfg_.limits.max_bytes) + "): dropped");
   if (!admit(head)) return;
   std::optional<frame> f;

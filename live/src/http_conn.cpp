@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <linux/openat2.h>
 #include <sstream>
@@ -23,6 +24,7 @@
 
 #include "corvid/live/log.hpp"
 #include "flash_token.hpp"
+#include "longpoll.hpp"
 #include "server_impl.hpp"
 
 #ifndef CORVID_LIVE_ASSETS_DIR
@@ -32,6 +34,23 @@
 namespace corvid::live {
 
 namespace {
+
+constexpr std::string_view longpoll_path = "/live/longpoll";
+
+// The value of `name` in the query of `target` ("" if absent); long-poll tokens are base64url, never escaped.
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+      return std::string(pair.substr(name.size() + 1));
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return {};
+}
 
 // What an auth hook or session_values sees of a request (views into `req`, valid while it lives).
 auth_request auth_request_of(const http::request<http::string_body>& req, std::string_view path) {
@@ -172,9 +191,32 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(8 * 1024);
+    // Beast would check a Content-Length against the limit while it parses the header, and fail the
+    // read without a word: none here, each request's own in on_header, answered 413.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(std::chrono::seconds(refuse_ ? 5 : 30));
+    http::async_read_header(stream_, buf_, *parser_,
+                            beast::bind_front_handler(&http_conn::on_header, shared_from_this()));
+  }
+
+  // Only long-poll POSTs carry frames (a batch of up to 100): their body may be larger than 8 KiB.
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read(ec, n);
+    auto& h = parser_->get();
+    std::string_view target = h.target();
+    const bool frames = h.method() == http::verb::post && target.substr(0, target.find('?')) == longpoll_path;
+    const std::uint64_t limit = frames ? longpoll_body_limit() : 8 * 1024;
+    if (auto cl = parser_->content_length(); cl && *cl > limit) {
+      http::request<http::string_body> req{h.method(), h.target(), h.version()};
+      return refuse(req, http::status::payload_too_large, "request body too large\n");
+    }
+    parser_->body_limit(limit);  // a chunked body is counted as it comes
     http::async_read(stream_, buf_, *parser_, beast::bind_front_handler(&http_conn::on_read, shared_from_this()));
+  }
+
+  std::uint64_t longpoll_body_limit() const {
+    const std::uint64_t frame = srv_.opts.channel.limits.max_bytes;
+    return std::min<std::uint64_t>(frame / 3 * 4 * 4 + 64 * 1024, 64u << 20);  // four frames, base64 for chunks
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -191,10 +233,11 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
       return refuse(req, http::status::bad_request, "host not allowed\n");
     }
     if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
-    if (req.method() != http::verb::get && req.method() != http::verb::head)
-      return write(text_reply(req, http::status::method_not_allowed, "text/plain", "method not allowed\n"));
     std::string_view target = req.target();
     auto path = target.substr(0, target.find('?'));
+    if (path == longpoll_path && srv_.longpolls) return longpoll(std::move(req));
+    if (req.method() != http::verb::get && req.method() != http::verb::head)
+      return write(text_reply(req, http::status::method_not_allowed, "text/plain", "method not allowed\n"));
     std::string set_cookie;
     if (auto denial = authorize(req, path, set_cookie)) return write(std::move(*denial));
     auto with_cookie = [&](auto res) {
@@ -314,6 +357,52 @@ class http_conn : public std::enable_shared_from_this<http_conn> {
     }
     stream_.expires_never();
     detail::open_websocket(srv_, stream_.release_socket(), std::move(slot_), std::move(req), std::move(denied));
+  }
+
+  // The long-poll transport (longpoll.hpp): its answers are HTTP 200 with the status in the JSON.
+  void longpoll(http::request<http::string_body> req) {
+    auto json_reply = [this, &req](std::string body) {
+      auto res = text_reply(req, http::status::ok, "application/json; charset=utf-8", std::move(body));
+      res.set(http::field::cache_control, "no-store");
+      return res;
+    };
+    if (srv_.opts.check_origin &&
+        !detail::origin_allowed(req[http::field::origin], req[http::field::host], srv_.opts.allowed_origins)) {
+      srv_.metrics.reject(rejection::origin);
+      log(log_kind::client, "long-poll from origin " + log_escape(req[http::field::origin], 96) + " refused (403)");
+      return write(json_reply(R"({"status":403})"));  // the client gives up, as after a refused upgrade
+    }
+    std::string_view target = req.target();
+    std::string token(req["x-phoenix-longpoll-token"]);
+    if (token.empty()) token = query_param(target, "token");
+    if (req.method() == http::verb::post) {
+      const bool ndjson = req[http::field::content_type].substr(0, 20) == "application/x-ndjson";
+      return write(json_reply(srv_.longpolls->publish(token, req.body(), ndjson)));
+    }
+    if (req.method() != http::verb::get)
+      return write(text_reply(req, http::status::method_not_allowed, "text/plain", "method not allowed\n"));
+    detail::longpoll_client who;
+    if (token.empty()) {  // a new session: the checks of a websocket upgrade
+      {
+        std::lock_guard<std::mutex> g{srv_.mtx};
+        if (srv_.stop_requested || srv_.stopped) return write(json_reply(R"({"status":500})"));
+      }
+      beast::error_code ec;
+      auto peer = stream_.socket().remote_endpoint(ec);
+      if (!ec) who.address = client_of(srv_, peer.address(), req["X-Forwarded-For"]);
+      for (auto& [prefix, hook] : srv_.guards) {
+        auth_request ar{longpoll_path, {}, req[http::field::authorization], req[http::field::cookie], true};
+        if (hook(ar).outcome != auth_decision::kind::allow) who.denied.push_back(prefix);
+      }
+    }
+    auto req_ptr = std::make_shared<http::request<http::string_body>>(std::move(req));
+    srv_.longpolls->poll(token, who, stream_.get_executor(), [self = shared_from_this(), req_ptr](std::string body) {
+      asio::post(self->stream_.get_executor(), [self, req_ptr, body = std::move(body)]() mutable {
+        auto res = text_reply(*req_ptr, http::status::ok, "application/json; charset=utf-8", std::move(body));
+        res.set(http::field::cache_control, "no-store");
+        self->write(std::move(res));
+      });
+    });
   }
 
   void write(http::message_generator msg) {

@@ -48,7 +48,7 @@ void gauge(std::string& out, std::string_view name, std::string_view help, std::
 std::string live_metrics::prometheus(std::size_t sessions, std::size_t connections, std::size_t inbound) const {
   std::string out;
   out.reserve(2048);
-  gauge(out, "corvid_live_sessions", "Live websocket sessions (one session process each).", sessions);
+  gauge(out, "corvid_live_sessions", "Live sessions, websocket or long-poll (one session process each).", sessions);
   gauge(out, "corvid_live_connections", "Open TCP connections (HTTP and websocket).", connections);
   gauge(out, "corvid_live_inbound_queued_bytes", "Bytes of client frames queued in all sessions.", inbound);
   counter(out, "corvid_live_mounts_total", "Successful joins (view mounts over the websocket).", mounts.load());

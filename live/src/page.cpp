@@ -84,7 +84,13 @@ result<dead_render> render_page(const router& routes, const token_signer& sessio
   page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"csrf-token\" content=\"";
   append_escaped(page, csrf_token_for(csrf, claims));
-  page += "\">\n<title data-suffix=\"";
+  page += "\">\n";
+  if (opts.longpoll_fallback_ms > 0) {  // read by corvid_boot.js
+    page += "<meta name=\"corvid-longpoll-fallback-ms\" content=\"";
+    page += std::to_string(opts.longpoll_fallback_ms);
+    page += "\">\n";
+  }
+  page += "<title data-suffix=\"";
   append_escaped(page, opts.title_suffix);
   page += "\">";
   append_escaped(page, title);

@@ -17,6 +17,7 @@
 
 #include "corvid/live/log.hpp"
 #include "corvid/live/secret.hpp"
+#include "longpoll.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/supervisor.hpp"
@@ -52,7 +53,8 @@ constexpr std::size_t refusal_budget = 64;
 }  // namespace
 
 std::string server::impl::metrics_text() {
-  auto text = prometheus_metrics(rt) + metrics.prometheus(conn_count.load(), open_conns.load(), inbound_total.load());
+  auto text = prometheus_metrics(rt) + metrics.prometheus(conn_count.load() + (longpolls ? longpolls->size() : 0),
+                                                            open_conns.load(), inbound_total.load());
   if (opts.extra_metrics) text += opts.extra_metrics();
   return text;
 }
@@ -244,11 +246,31 @@ std::string server::impl::open(const asio::ip::address& addr, const std::string&
     });
   }
   m.offload.emplace(1);
+  if (m.opts.longpoll) {
+    m.longpolls = std::make_unique<detail::longpoll_hub>(m);
+    m.longpoll_sweep.emplace(m.ioc);
+    m.sweep_longpolls();
+  } else {
+    m.opts.page.longpoll_fallback_ms = 0;  // pages do not offer what is not served
+  }
   m.work.emplace(m.ioc.get_executor());
   asio::post(*m.accept_strand, [&m] { m.accept(); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, m.opts.io_threads); ++i)
     m.threads.emplace_back([&m] { m.ioc.run(); });
   return {};
+}
+
+server::impl::impl(corvid::runtime& r, server_options o) : rt(r), opts(std::move(o)) {}
+
+server::impl::~impl() = default;
+
+void server::impl::sweep_longpolls() {
+  longpoll_sweep->expires_after(std::max<std::chrono::milliseconds>(opts.longpoll_window / 2, std::chrono::milliseconds(10)));
+  longpoll_sweep->async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    longpolls->sweep();
+    sweep_longpolls();
+  });
 }
 
 void server::impl::unwind_failed_start() {
@@ -314,6 +336,10 @@ void server::stop() {
   for (auto& c : open) detail::close_websocket(c, 1001);  // "going away": clients reconnect
   open.clear();
   if (m.offload) m.offload->join();  // sessions still starting finish starting (and see closing_)
+  if (m.longpolls) {
+    asio::post(m.ioc, [&m] { m.longpoll_sweep->cancel(); });
+    m.longpolls->close_all();  // held polls are answered: the clients reconnect
+  }
   corvid::exit(m.sup, reason::shutdown());
   for (int i = 0; i < 5000 && m.sup.alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   // let the close handshakes go out, then stop the I/O threads
@@ -332,6 +358,8 @@ void server::stop() {
 std::uint16_t server::port() const noexcept { return impl_->bound_port; }
 
 std::size_t server::connections() const noexcept { return impl_->conn_count.load(); }
+
+std::size_t server::longpoll_sessions() const noexcept { return impl_->longpolls ? impl_->longpolls->size() : 0; }
 
 std::size_t server::open_connections() const noexcept { return impl_->open_conns.load(); }
 

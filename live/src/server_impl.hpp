@@ -34,6 +34,7 @@
 #include "corvid/live/server.hpp"
 #include "corvid/live/token.hpp"
 #include "corvid/runtime/pid.hpp"
+#include "connection_sink.hpp"
 #include "host_check.hpp"
 
 namespace corvid::live {
@@ -46,6 +47,7 @@ using tcp = asio::ip::tcp;
 namespace detail {
 
 class ws_conn;
+class longpoll_hub;
 
 /// Open connections per client address, the figure max_connections_per_client bounds.
 class client_table {
@@ -118,7 +120,7 @@ class conn_slot {
 }  // namespace detail
 
 struct server::impl {
-  impl(corvid::runtime& r, server_options o) : rt(r), opts(std::move(o)) {}
+  impl(corvid::runtime& r, server_options o);  // out of line, as ~impl: longpoll_hub is incomplete here
 
   corvid::runtime& rt;
   server_options opts;
@@ -159,6 +161,11 @@ struct server::impl {
   corvid::pid sup;
   std::uint16_t bound_port = 0;
   std::optional<asio::steady_timer> accept_backoff;
+  std::unique_ptr<detail::longpoll_hub> longpolls;  // set by start() when opts.longpoll
+  std::optional<asio::steady_timer> longpoll_sweep;  // every half window: long-poll clients that stopped polling
+
+  impl(const impl&) = delete;
+  ~impl();
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket s);
@@ -170,6 +177,7 @@ struct server::impl {
     cv.notify_all();
   }
   void load_assets();
+  void sweep_longpolls();
   // start()'s second half (signers, hosts, the session supervisor, the socket, the threads).
   std::string open(const asio::ip::address& addr, const std::string& secret);
   // Undoes what a failed open() made, so nothing leaks (the upload directory included).
@@ -179,8 +187,7 @@ struct server::impl {
   // The hook guarding `path`, or null.
   const auth_hook* guard_of(std::string_view path) const {
     for (auto& [prefix, hook] : guards)
-      if (path.rfind(prefix, 0) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/' || prefix == "/"))
-        return &hook;
+      if (detail::under_prefix(path, prefix)) return &hook;
     return nullptr;
   }
 };

@@ -66,7 +66,7 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
         [st, &cfg](join_deadline) {
           if (st->ch.mounts() > 0) return;
           if (cfg.metrics) cfg.metrics->reject(rejection::join_timeout);
-          log(log_kind::client, "closing a websocket that joined no view within first_join_timeout (1008)");
+          log(log_kind::client, "closing a connection that joined no view within first_join_timeout (1008)");
           st->sink->close(1008);
         },
         [&self](connection_closed) { self.exit(); },

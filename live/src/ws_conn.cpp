@@ -94,7 +94,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
 namespace {
 
 // The session process's end of a connection: posts to the connection's strand, bounded by a counter.
-struct sink_state final : frame_sink {
+struct sink_state final : connection_sink {
   sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit, std::size_t byte_limit)
       : conn(std::move(c)), exec(std::move(ex)), budget(limit, byte_limit) {}
   void send(std::string frame) override {
@@ -114,31 +114,10 @@ struct sink_state final : frame_sink {
       if (auto c = w.lock()) c->close(code);
     });
   }
-  bool may_join(std::string_view path) const override {
-    for (auto& p : denied)
-      if (path.rfind(p, 0) == 0 && (path.size() == p.size() || path[p.size()] == '/' || p == "/")) return false;
-    return true;
-  }
-  bool attach(corvid::pid self) override {
-    std::lock_guard<std::mutex> g{mtx};
-    if (gone) return false;
-    session = self;
-    return true;
-  }
-  // The connection is finished: the session attached by now, if any (a later one is told by attach()).
-  corvid::pid detach() {
-    std::lock_guard<std::mutex> g{mtx};
-    gone = true;
-    return session;
-  }
   std::weak_ptr<ws_conn> conn;
   asio::any_io_executor exec;
   outbound_budget budget;
-  std::vector<std::string> denied;  // protected prefixes whose hook refused this connection's upgrade
   std::atomic<bool> overflowed{false};
-  std::mutex mtx;
-  bool gone = false;     // guarded by mtx
-  corvid::pid session;   // guarded by mtx
 };
 
 }  // namespace

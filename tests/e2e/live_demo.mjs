@@ -389,6 +389,51 @@ async function main() {
     await b.close();
   });
 
+  await test("long-poll: a page whose websocket never works falls back, clicks, chats with a websocket page and uploads", async () => {
+    const lp = await ctx.newPage();
+    const ws = await ctx.newPage();
+    try {
+      // the websocket "opens" but nothing ever answers on it, as behind a proxy that breaks them
+      await lp.routeWebSocket(/\/live\/websocket/, () => {});
+      const polls = [];
+      lp.on("request", (r) => { if (r.url().includes("/live/longpoll")) polls.push(r.method()); });
+      await lp.goto(`${base}/counter`);
+      await connected(lp);
+      if (!(await lp.evaluate(() => window.liveSocket.getSocket().transport === Phoenix.LongPoll)))
+        throw new Error("not on long-poll");
+      await lp.click("#inc");
+      await textIs(lp, "#count", "1");
+      await lp.click("#inc");
+      await textIs(lp, "#count", "2");
+      if (!polls.includes("GET") || !polls.includes("POST")) throw new Error(`requests: ${polls.join(",")}`);
+      // pushes from elsewhere reach it through its held poll
+      await lp.goto(`${base}/chat`);
+      await ws.goto(`${base}/chat`);
+      await connected(lp);
+      await connected(ws);
+      const text = `over websocket ${Date.now()}`;
+      await ws.fill("#body", text);
+      await ws.click("#send");
+      await lp.waitForFunction((t) => document.querySelector("#messages").textContent.includes(t), text, { timeout: T });
+      const back = `over long-poll ${Date.now()}`;
+      await lp.fill("#body", back);
+      await lp.click("#send");
+      await ws.waitForFunction((t) => document.querySelector("#messages").textContent.includes(t), back, { timeout: T });
+      // upload chunks travel base64 in the POSTs
+      await lp.goto(`${base}/upload`);
+      await connected(lp);
+      await lp.setInputFiles("#upload-form input[type=file]",
+        [{ name: "lp.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(150000, 9) }]);
+      await lp.waitForFunction(() => document.querySelectorAll("#upload-entries li").length === 1, null, { timeout: T });
+      await lp.click("#upload-save");
+      await lp.waitForFunction(() => (document.querySelector("#uploaded")?.textContent || "").includes("lp.bin (150000 bytes)"),
+        null, { timeout: T });
+    } finally {
+      await lp.close();
+      await ws.close();
+    }
+  });
+
   await test("chat: a message cut at 500 bytes inside a character keeps every page connected", async () => {
     const a = page;
     await a.goto(`${base}/chat`);

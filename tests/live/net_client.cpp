@@ -53,16 +53,18 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
 }
 
 http_result http_get(std::uint16_t port, const std::string& target, std::optional<std::string> host,
-                     const header_list& headers, const std::string& method) {
+                     const header_list& headers, const std::string& method, const std::string& body) {
   asio::io_context ioc;
   beast::tcp_stream s{ioc};
   http_result out;
   auto cancel = [&] { s.socket().close(); };
   out.ec = run_op(ioc, [&](auto h) { s.async_connect(loopback(port), h); }, cancel, 5s);
   if (out.ec) return out;
-  http::request<http::empty_body> req{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, host ? *host : "127.0.0.1:" + std::to_string(port));
   for (auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  if (!body.empty() || method == "POST") req.prepare_payload();
   out.ec = run_op(ioc, [&](auto h) { http::async_write(s, req, h); }, cancel, 5s);
   if (out.ec) return out;
   beast::flat_buffer buf;

@@ -31,7 +31,12 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// GET (or `method`) on 127.0.0.1:port; `host`: the Host header (default 127.0.0.1:port).
 http_result http_get(std::uint16_t port, const std::string& target, std::optional<std::string> host = std::nullopt,
-                     const header_list& headers = {}, const std::string& method = "GET");
+                     const header_list& headers = {}, const std::string& method = "GET", const std::string& body = {});
+/// POST `body` to 127.0.0.1:port.
+inline http_result http_post(std::uint16_t port, const std::string& target, const std::string& body,
+                             const header_list& headers = {}) {
+  return http_get(port, target, std::nullopt, headers, "POST", body);
+}
 
 /// A plain TCP connection held open (counts against the server's connection limits).
 class tcp_conn {

@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "binary_push.hpp"
 #include "channel_env.hpp"
 #include "client_model.hpp"
 
@@ -53,14 +54,8 @@ json::object file(std::string ref, std::string name, std::int64_t size, std::str
   return json::object{{"path", "doc"}, {"ref", ref}, {"name", name}, {"size", size}, {"type", type}, {"last_modified", 1}};
 }
 
-// A binary push as the client's serializer makes it.
 std::string chunk(const std::string& join_ref, const std::string& ref, const std::string& topic, std::string_view bytes) {
-  std::string out(1, '\0');
-  for (auto* p : {&join_ref, &ref, &topic}) out += static_cast<char>(p->size());
-  out += static_cast<char>(5);
-  out += join_ref + ref + topic + "chunk";
-  out += bytes;
-  return out;
+  return test::binary_push(join_ref, ref, topic, "chunk", bytes);
 }
 
 struct fixture : test::channel_env {

@@ -16,6 +16,8 @@ struct page_options {
   std::string title_suffix = " · corvid";  ///< appended by the client to live titles
   std::string head_html;                   ///< extra markup for <head> (styles, scripts)
   std::string asset_prefix = "/assets";    ///< where phoenix.min.js, phoenix_live_view.min.js, corvid_boot.js are served
+  unsigned longpoll_fallback_ms = 2500;    ///< the client switches to long-poll when its websocket has not opened by
+                                           ///< then (and remembers it for the tab); 0 = websocket only
 };
 
 /// A dead render: the page, or where to send the browser instead.

@@ -68,7 +68,12 @@ struct server_options {
                                                         ///< has not ended by then; also the close handshake timeout
   std::chrono::milliseconds write_timeout{30'000};      ///< a frame the client has not taken by then (it does not
                                                         ///< read): the connection is dropped; 0 = never
-  bool check_origin = true;                  ///< check websocket upgrades' Origin (see allowed_origins)
+  bool longpoll = true;                      ///< serve the client's long-poll fallback at /live/longpoll (for networks
+                                             ///< that break websockets; same checks and limits). false: pages do not
+                                             ///< offer it (page.longpoll_fallback_ms is ignored)
+  std::chrono::milliseconds longpoll_window{10'000};  ///< a held poll with nothing to send is answered 204 after
+                                                      ///< this; a session not polled for 1.5 windows ends
+  bool check_origin = true;                  ///< check websocket upgrades' and long-polls' Origin (see allowed_origins)
   std::vector<std::string> allowed_origins;  ///< "https://example.com", "//example.com:4000" (any scheme), "*";
                                              ///< empty = Origin must be "http://" + the Host header, scheme included
   std::vector<std::string> allowed_hosts;    ///< Host headers served besides localhost, 127.0.0.1, [::1] and `address`
@@ -127,6 +132,8 @@ class server {
   std::uint16_t port() const noexcept;
   /// Live websocket connections.
   std::size_t connections() const noexcept;
+  /// Live long-poll sessions (clients that fell back from the websocket).
+  std::size_t longpoll_sessions() const noexcept;
   /// Open TCP connections (HTTP and websocket), the figure max_connections bounds.
   std::size_t open_connections() const noexcept;
   /// Bytes of client frames queued in all sessions, the figure inbound_bytes_total bounds.
