@@ -245,6 +245,13 @@ void channel::handle_oversized(std::string_view head, std::size_t bytes) {
   std::optional<frame> f;
   if (auto h = parse_frame_head(head))
     f = frame{std::move(h->join_ref), std::move(h->ref), std::move(h->topic), std::move(h->event), {}};
+  if (f && f->event == "phx_join" && f->topic.rfind("lv:", 0) == 0) {
+    // unanswered, the client would wait out its join timeout; told, it shows why and reloads
+    const std::string why = "This page's join was too large for the server (" + std::to_string(bytes) +
+                            " bytes; the limit is " + std::to_string(cfg_.limits.max_bytes) + ").";
+    host_.send(encode_reply(*f, reply_status::error, json::object{{"reason", "message too large"}, {"message", why}}));
+    return;
+  }
   if (!f || f->event != "event") return;  // nothing else the client sends grows with user input
   auto it = views_.find(f->topic);
   if (it == views_.end() || (it->second->join_ref && f->join_ref != it->second->join_ref)) return;

@@ -635,6 +635,23 @@ async function main() {
     }
   });
 
+  await test("a join over --max-frame-bytes (a long URL) is refused at once with words in #corvid-error", async () => {
+    let smallPort = null;
+    const small = await startDemo(["--port", "0", "--max-frame-bytes", "8192"], (p) => (smallPort = p));
+    const p = await ctx.newPage();
+    try {
+      const started = Date.now();
+      await p.goto(`http://127.0.0.1:${smallPort}/counter?pad=${"x".repeat(10000)}`);
+      await p.waitForFunction(
+        () => /join was too large/.test(document.querySelector("#corvid-error")?.textContent || ""), null, { timeout: T });
+      // answered, not left to the client's 10 s join timeout
+      if (Date.now() - started > 8000) throw new Error(`took ${Date.now() - started} ms`);
+    } finally {
+      await p.close();
+      await stopDemo(small, "SIGTERM");
+    }
+  });
+
   await test("cluster: chat and who is online span two nodes' pages; the dashboard lists the nodes", async () => {
     const secret = `${profile}-cluster.secret`;
     writeFileSync(secret, "a cluster secret for the browser test, long enough\n");

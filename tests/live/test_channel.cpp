@@ -557,7 +557,7 @@ TEST_SUITE("live.channel") {
     CHECK(response(out[0]).at("reason") == "rate limited");
   }
 
-  TEST_CASE("a message over the frame limit: an event ends its view with words for the user; others are dropped") {
+  TEST_CASE("a message over the frame limit: an event ends its view with words for the user, a join is refused with them; others are dropped") {
     fixture f;
     f.cfg.limits.max_bytes = 1000;
     f.join();
@@ -573,9 +573,20 @@ TEST_SUITE("live.channel") {
       f.join();  // the client's rejoin works as ever
       CHECK(f.ch.joined() == 1);
     }
+    SUBCASE("a join: an error reply with words for the user (unanswered, the client waits out its timeout)") {
+      f.ch.handle_oversized(R"(["9","9","lv:phx-2","phx_join",{"url":"http://x/?q=xxxx)", 70000);
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0][0] == "9");
+      CHECK(out[0][2] == "lv:phx-2");
+      CHECK(status_of(out[0]) == "error");
+      CHECK(response(out[0]).at("reason") == "message too large");
+      CHECK(response(out[0]).at("message") == "This page's join was too large for the server (70000 bytes; the limit is 1000).");
+      CHECK(f.ch.joined() == 1);
+    }
     SUBCASE("from an earlier join, of no view, not an event, or not a frame at all") {
       for (const char* head : {R"(["3","5","lv:phx-1","event",{"ty)", R"(["4","5","lv:other","event",{)",
-                               R"(["4","5","lv:phx-1","phx_join",{"ur)", R"(["4","5","lv:phx-1")", "xxxxxxxx", ""}) {
+                               R"(["4","5","lv:phx-1","leave",{"ur)", R"(["4","5","lv:phx-1")", "xxxxxxxx", ""}) {
         CAPTURE(head);
         f.ch.handle_oversized(head, 70000);
         CHECK(f.host.frames.empty());
