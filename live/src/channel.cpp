@@ -229,7 +229,10 @@ void channel::handle_frame(std::string_view text) {
       return;
     }
     json::array gone;  // the client forgets exactly these: a cid placed again meanwhile stays
-    for (auto cid : comps.destroyed(cids)) gone.emplace_back(cid);
+    for (auto cid : comps.destroyed(cids)) {
+      forget_component_uploads(*it->second, cid);
+      gone.emplace_back(cid);
+    }
     host_.send(encode_reply(f, reply_status::ok, json::object{{"cids", std::move(gone)}}));
     return;
   }
@@ -516,12 +519,13 @@ void channel::on_event(const frame& f) {
         host_.send(encode_reply(f, reply_status::ok, json::object{}));
         return;
       }
+      if (auto* u = f.payload.if_contains("uploads"); u && u->is_object()) take_uploads(v, *cs, u->get_object());
       st = comp->handle_event(ev->name, *ev, *cs);
       v.adopt(*cs);
       v.comps->touched(*ev->cid);
     } else {
       // a form change carries the files chosen in its upload inputs
-      if (auto* u = f.payload.if_contains("uploads"); u && u->is_object()) take_uploads(v, u->get_object());
+      if (auto* u = f.payload.if_contains("uploads"); u && u->is_object()) take_uploads(v, v.sock, u->get_object());
       st = v.impl->handle_event(ev->name, *ev, v.sock);
     }
     settle_uploads(v);

@@ -82,13 +82,29 @@ void list_entries(upload_config& c, const json::array& listed, std::vector<std::
   if (c.entries.size() > c.options.max_entries) c.errors.push_back("too_many_files");
 }
 
+// The component a message names ("cid": an upload input inside a component), 0 for the view.
+std::int64_t cid_of(const json::object& payload) {
+  auto* c = payload.if_contains("cid");
+  return c && c->is_int64() && c->get_int64() > 0 ? c->get_int64() : 0;
+}
+
+// The socket whose upload configs a message is for: the view's, or its component's; null if that
+// component is gone.
+template <class JoinedView>
+socket* upload_socket(JoinedView& v, std::int64_t cid) {
+  if (cid == 0) return &v.sock;
+  socket* cs = nullptr;
+  v.comps->find(cid, cs);
+  return cs;
+}
+
 }  // namespace
 
-bool channel::take_uploads(joined_view& v, const json::object& payload) {
+bool channel::take_uploads(joined_view& v, socket& sock, const json::object& payload) {
   bool any = false;
   std::vector<std::string> dropped;
   for (const auto& [ref, listed] : payload) {
-    auto* c = config_by_ref(v.sock, ref);
+    auto* c = config_by_ref(sock, ref);
     if (!c || !listed.is_array()) continue;
     list_entries(*c, listed.get_array(), dropped);
     any = true;
@@ -97,7 +113,7 @@ bool channel::take_uploads(joined_view& v, const json::object& payload) {
     close_upload("lvu:" + ref, true);
     drop_tickets(v.topic, ref);
   }
-  if (any) v.sock.sync_uploads();
+  if (any) sock.sync_uploads();
   return any;
 }
 
@@ -110,7 +126,9 @@ void channel::drop_tickets(std::string_view view_topic, std::string_view entry) 
 void channel::on_allow_upload(const frame& f) {
   auto& v = *views_.find(f.topic)->second;
   auto ref = string_of(f.payload, "ref");
-  auto* c = config_by_ref(v.sock, ref);
+  const auto cid = cid_of(f.payload);
+  auto* sock = upload_socket(v, cid);
+  auto* c = sock ? config_by_ref(*sock, ref) : nullptr;
   auto* listed = f.payload.if_contains("entries");
   if (!c || !listed || !listed->is_array()) {  // an upload the view no longer allows: nothing to send
     host_.send(encode_reply(f, reply_status::ok, json::object{{"ref", ref}, {"error", json::array{json::array{ref, "disallowed"}}}}));
@@ -118,8 +136,12 @@ void channel::on_allow_upload(const frame& f) {
   }
   // the preflight's list is authoritative: entries are checked again, whatever the change said
   json::object wrapper{{ref, *listed}};
-  take_uploads(v, wrapper);
-  c = config_by_ref(v.sock, ref);
+  take_uploads(v, *sock, wrapper);
+  c = config_by_ref(*sock, ref);
+  auto diff = [&] {  // a component's entries show in its own render
+    if (cid) v.comps->touched(cid);
+    return v.take_diff();
+  };
   json::array errors;
   if (!c->errors.empty()) errors.push_back(json::array{c->ref, c->errors.front()});
   for (auto& e : c->entries)
@@ -127,7 +149,7 @@ void channel::on_allow_upload(const frame& f) {
   json::object reply{{"ref", c->ref}};
   if (!errors.empty() && !c->options.auto_upload) {  // the client unlocks the form and drops these files
     reply["error"] = std::move(errors);
-    auto d = v.take_diff();
+    auto d = diff();
     if (!d.empty()) reply["diff"] = std::move(d);
     host_.send(encode_reply(f, reply_status::ok, reply));
     return;
@@ -137,18 +159,18 @@ void channel::on_allow_upload(const frame& f) {
   for (auto& e : c->entries) {
     if (!e.errors.empty() || ++n > c->options.max_entries) continue;  // missing: the client cancels it
     auto token = token_signer::random_base64url(18);
-    upload_tickets_[token] = upload_ticket{v.topic, c->name, e.ref};
+    upload_tickets_[token] = upload_ticket{v.topic, c->name, e.ref, cid};
     e.preflighted = true;
     tokens[e.ref] = token;
   }
-  v.sock.sync_uploads();
+  sock->sync_uploads();
   reply["config"] = json::object{{"max_file_size", c->options.max_file_size},
                                  {"max_entries", c->options.max_entries},
                                  {"chunk_size", c->options.chunk_size},
                                  {"chunk_timeout", c->options.chunk_timeout.count()}};
   reply["entries"] = std::move(tokens);
   reply["errors"] = json::object{};
-  auto d = v.take_diff();
+  auto d = diff();
   if (!d.empty()) reply["diff"] = std::move(d);
   host_.send(encode_reply(f, reply_status::ok, reply));
 }
@@ -163,9 +185,10 @@ void channel::on_upload_join(const frame& f) {
   if (f.topic != "lvu:" + ticket.entry) return fail("invalid_token");
   auto vit = views_.find(ticket.view_topic);
   if (vit == views_.end()) return fail("disallowed");
-  auto& v = *vit->second;
-  auto cit = v.sock.upload_configs().find(ticket.config);
-  upload_entry* e = cit == v.sock.upload_configs().end() ? nullptr : entry_of(cit->second, ticket.entry);
+  auto* sock = upload_socket(*vit->second, ticket.cid);
+  if (!sock) return fail("disallowed");  // its component is gone
+  auto cit = sock->upload_configs().find(ticket.config);
+  upload_entry* e = cit == sock->upload_configs().end() ? nullptr : entry_of(cit->second, ticket.entry);
   if (!e || !e->errors.empty()) return fail("disallowed");
 
   auto s = std::make_unique<upload_stream>();
@@ -189,6 +212,7 @@ void channel::on_upload_join(const frame& f) {
   s->view_topic = ticket.view_topic;
   s->config = ticket.config;
   s->entry = ticket.entry;
+  s->cid = ticket.cid;
   e->path = s->path;
   upload_tickets_.erase(t);  // one join per token
   uploads_.emplace(f.topic, std::move(s));
@@ -232,7 +256,9 @@ void channel::handle_binary(std::string_view bytes) {
 
 void channel::on_progress(const frame& f) {
   auto& v = *views_.find(f.topic)->second;
-  auto* c = config_by_ref(v.sock, string_of(f.payload, "ref"));
+  const auto cid = cid_of(f.payload);
+  auto* sock = upload_socket(v, cid);
+  auto* c = sock ? config_by_ref(*sock, string_of(f.payload, "ref")) : nullptr;
   upload_entry* e = c ? entry_of(*c, string_of(f.payload, "entry_ref")) : nullptr;
   if (e) {
     auto* p = f.payload.if_contains("progress");
@@ -245,7 +271,8 @@ void channel::on_progress(const frame& f) {
       auto why = string_of(p->get_object(), "error");
       e->errors.push_back(why.empty() ? "failed" : why.substr(0, 64));
     }
-    v.sock.sync_uploads();
+    sock->sync_uploads();
+    if (cid) v.comps->touched(cid);
   }
   json::object d;
   try {
@@ -257,10 +284,23 @@ void channel::on_progress(const frame& f) {
 }
 
 void channel::settle_uploads(joined_view& v) {
-  for (auto& ref : v.sock.take_dropped_uploads()) {
-    close_upload("lvu:" + ref, false);
-    drop_tickets(v.topic, ref);
-  }
+  auto settle = [&](socket& sock) {
+    for (auto& ref : sock.take_dropped_uploads()) {
+      close_upload("lvu:" + ref, false);
+      drop_tickets(v.topic, ref);
+    }
+  };
+  settle(v.sock);
+  v.comps->for_each_socket([&](std::int64_t, socket& s) { settle(s); });
+}
+
+void channel::forget_component_uploads(joined_view& v, std::int64_t cid) {
+  std::vector<std::string> topics;
+  for (auto& [topic, s] : uploads_)
+    if (s->view_topic == v.topic && s->cid == cid) topics.push_back(topic);
+  for (auto& t : topics) close_upload(t, true);
+  for (auto it = upload_tickets_.begin(); it != upload_tickets_.end();)
+    it = it->second.view_topic == v.topic && it->second.cid == cid ? upload_tickets_.erase(it) : std::next(it);
 }
 
 void channel::close_upload(std::string topic, bool remove_file) {

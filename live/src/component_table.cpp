@@ -1,6 +1,8 @@
 #include "component_table.hpp"
 
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include <boost/json.hpp>
 
@@ -22,7 +24,21 @@ struct component_table::entry {
   bool doomed = false;  // cids_will_destroy named it and no render placed it since
 
   entry(bool connected, corvid::pid self, html_template t) : sock(connected, std::move(self)), tpl(std::move(t)) {}
+  ~entry() { remove_upload_files(sock); }  // files never consumed go with their component
 };
+
+void remove_upload_files(socket& sock) noexcept {
+  for (auto& [name, c] : sock.upload_configs())
+    for (auto& e : c.entries)
+      if (!e.path.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(e.path, ec);
+      }
+}
+
+void component_table::for_each_socket(const std::function<void(std::int64_t, socket&)>& fn) {
+  for (auto& [cid, e] : by_cid_) fn(cid, e->sock);
+}
 
 component_table::component_table(bool connected, corvid::pid self, corvid::process* proc, std::size_t max_components)
     : connected_(connected), self_(std::move(self)), proc_(proc), max_(max_components) {}

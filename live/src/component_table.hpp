@@ -50,6 +50,8 @@ class component_table final : public component_host {
   /// cids_destroyed: drops those still doomed; returns them (the client forgets exactly those).
   std::vector<std::int64_t> destroyed(const std::vector<std::int64_t>& cids);
   std::size_t size() const noexcept { return by_cid_.size(); }
+  /// Every component's socket, by cid (the channel settles their uploads).
+  void for_each_socket(const std::function<void(std::int64_t, socket&)>& fn);
 
  private:
   struct entry;
@@ -66,5 +68,8 @@ class component_table final : public component_host {
   std::set<std::int64_t> dirty_;
   view_placer placer_;
 };
+
+/// Removes the files of `sock`'s upload entries (its view or component is going).
+void remove_upload_files(socket& sock) noexcept;
 
 }  // namespace corvid::live::detail

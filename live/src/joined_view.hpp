@@ -49,12 +49,7 @@ struct channel::joined_view {
 
   // Ends the view; what it throws is logged, never passed on (the view is gone either way).
   void terminate() noexcept {
-    for (auto& [name, c] : sock.upload_configs())  // files never consumed go with their view
-      for (auto& e : c.entries)
-        if (!e.path.empty()) {
-          std::error_code ec;
-          std::filesystem::remove(e.path, ec);
-        }
+    detail::remove_upload_files(sock);  // files never consumed go with their view
     try {
       impl->terminate(sock);
     } catch (const std::exception& e) {

@@ -18,6 +18,7 @@ namespace corvid::live {
 struct channel::upload_stream {
   std::optional<std::string> join_ref;
   std::string view_topic, config, entry;
+  std::int64_t cid = 0;  // a component's upload (0: the view's)
   std::filesystem::path path;
   int fd = -1;
   std::uint64_t size = 0;      // declared (and reserved in the byte budget)

@@ -14,6 +14,7 @@
 #include "binary_push.hpp"
 #include "channel_env.hpp"
 #include "client_model.hpp"
+#include "corvid/live/component.hpp"
 
 using namespace corvid::live;
 namespace json = boost::json;
@@ -50,6 +51,46 @@ struct upload_view : view {
   }
 };
 
+// The same form and upload inside a stateful component: its events and upload messages carry its cid.
+struct upload_card : component {
+  html_template render() const override {
+    static const auto t = html_template::parse(
+        R"(<form phx-change="v" phx-submit="save" phx-target="{{ myself }}">{{ uploads.doc.input }}</form>{% for e in uploads.doc.entries %}[{{ e.name }} {{ e.progress }}]{% endfor %})");
+    return *t;
+  }
+  void mount(socket& s) override {
+    upload_options o;
+    o.max_entries = 2;
+    o.max_file_size = 100;
+    s.allow_upload("doc", o);
+  }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    if (ev == "v") return status::ok();
+    if (ev != "save") return status::unknown_event(ev);
+    consumed.clear();
+    s.consume_uploaded_entries("doc", [](const upload_entry& e) {
+      std::ifstream in(e.path, std::ios::binary);
+      consumed += e.name + "=" + std::string(std::istreambuf_iterator<char>(in), {}) + ";";
+    });
+    return status::ok();
+  }
+};
+
+struct card_host_view : view {
+  html_template render() const override {
+    parse_options o;
+    o.components["upload_card"] = make_component<upload_card>;
+    static const auto t = html_template::parse(R"(<h1>host</h1>{% if show %}{% live_component upload_card id="u" %}{% endif %})", o);
+    return *t;
+  }
+  void mount(const params&, const session&, socket& s) override { s.assign("show", true); }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    if (ev != "hide") return status::unknown_event(ev);
+    s.assign("show", false);
+    return status::ok();
+  }
+};
+
 json::object file(std::string ref, std::string name, std::int64_t size, std::string type = "text/plain") {
   return json::object{{"path", "doc"}, {"ref", ref}, {"name", name}, {"size", size}, {"type", type}, {"last_modified", 1}};
 }
@@ -67,12 +108,15 @@ struct fixture : test::channel_env {
     if (auto* d = test::response(reply).if_contains("diff")) tree = client_model::merge(std::move(tree), d->as_object());
     return client_model::to_html(tree);
   }
-  fixture() {
+  std::int64_t cid = 0;  // the component the upload is in (0: the view)
+  explicit fixture(const std::string& path = "/up") {
     dir = std::filesystem::temp_directory_path() / ("corvid-test-uploads-" + token_signer::random_base64url(6));
     std::filesystem::create_directories(dir);
     cfg.upload_dir = dir;
     routes.add("/up", make_view<upload_view>);
-    auto r = join("/up");
+    routes.add("/card", make_view<card_host_view>);
+    if (path == "/card") cid = 1;
+    auto r = join(path);
     REQUIRE(test::status_of(r) == "ok");
     tree = test::response(r).at("rendered").as_object();
     auto html = json::serialize(r);
@@ -87,11 +131,18 @@ struct fixture : test::channel_env {
   }
   // A form change listing `entries` for the upload input.
   json::array change(const std::string& ref, json::array entries) {
-    return push(ref, "event", json::object{{"type", "form"}, {"event", "v"}, {"value", ""},
-                                          {"uploads", json::object{{config_ref, std::move(entries)}}}});
+    return push(ref, "event", targeted({{"type", "form"}, {"event", "v"}, {"value", ""},
+                                        {"uploads", json::object{{config_ref, std::move(entries)}}}}));
   }
   json::array preflight(const std::string& ref, json::array entries) {
-    return push(ref, "allow_upload", json::object{{"ref", config_ref}, {"entries", std::move(entries)}});
+    return push(ref, "allow_upload", targeted({{"ref", config_ref}, {"entries", std::move(entries)}}));
+  }
+  json::array progress(const std::string& ref, const std::string& entry, int percent) {
+    return push(ref, "progress", targeted({{"ref", config_ref}, {"entry_ref", entry}, {"progress", percent}}));
+  }
+  json::object targeted(json::object payload) const {
+    if (cid) payload["cid"] = cid;
+    return payload;
   }
   json::array join_upload(const std::string& entry, const std::string& token) {
     ch.handle_frame(json::serialize(json::array{"9", "9", "lvu:" + entry, "phx_join", json::object{{"token", token}}}));
@@ -220,6 +271,48 @@ TEST_SUITE("live.uploads") {
     f.ch.handle_frame(R"(["4","9","lv:phx-1","phx_leave",{}])");
     f.host.take();
     CHECK(f.files() == 0);
+  }
+
+  TEST_CASE("an upload inside a component: preflight, chunks and progress go to its socket, its render shows them, its save consumes") {
+    fixture f{"/card"};
+    auto r = f.preflight("5", json::array{file("0", "a.txt", 10)});
+    auto token = std::string(response(r).at("entries").as_object().at("0").as_string());
+    CHECK(json::serialize(response(r).at("diff").at("c")).find(R"(data-phx-preflighted-refs=\"0\")") != std::string::npos);
+    REQUIRE(status_of(f.join_upload("0", token)) == "ok");
+    CHECK(f.files() == 1);
+    f.send_chunk("0", "0123456789");
+    auto p = f.progress("7", "0", 100);
+    auto c = json::serialize(response(p).at("diff").at("c"));
+    CHECK(c.find(R"(data-phx-done-refs=\"0\")") != std::string::npos);
+    CHECK(c.find(R"("100")") != std::string::npos);
+    f.ch.handle_frame(json::serialize(
+        json::array{"4", "8", "lv:phx-1", "event", f.targeted({{"type", "form"}, {"event", "save"}, {"value", ""}})}));
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0][2] == "lvu:0");  // consumed: its channel closes
+    CHECK(out[0][3] == "phx_close");
+    CHECK(status_of(out[1]) == "ok");
+    CHECK(consumed == "a.txt=0123456789;");
+    CHECK(f.files() == 0);
+  }
+
+  TEST_CASE("a component that goes takes its files and upload channels with it") {
+    fixture f{"/card"};
+    f.start("0", "a.txt", 10);
+    f.send_chunk("0", "01234");
+    CHECK(f.files() == 1);
+    f.click("9", "hide");
+    f.push("10", "cids_will_destroy", json::object{{"cids", json::array{1}}});
+    f.ch.handle_frame(R"(["4","11","lv:phx-1","cids_destroyed",{"cids":[1]}])");
+    auto out = f.host.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0][2] == "lvu:0");  // the client stops sending that file
+    CHECK(out[0][3] == "phx_close");
+    CHECK(json::serialize(response(out[1]).at("cids")) == "[1]");
+    CHECK(f.files() == 0);
+    auto late = f.send_chunk("0", "56789", "12");  // a chunk still in flight: refused
+    REQUIRE(late.size() == 1);
+    CHECK(status_of(late[0]) == "error");
   }
 
   TEST_CASE("binary pushes outside an upload channel, or malformed, are refused without harm") {

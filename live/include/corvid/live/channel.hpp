@@ -182,12 +182,14 @@ class channel {
   struct upload_stream;
   struct upload_ticket {
     std::string view_topic, config, entry;
+    std::int64_t cid = 0;  // the component whose upload it is (0: the view's)
   };
   void on_allow_upload(const frame& f);
   void on_progress(const frame& f);
   void on_upload_join(const frame& f);
-  bool take_uploads(joined_view& v, const boost::json::object& payload);
+  bool take_uploads(joined_view& v, socket& sock, const boost::json::object& payload);
   void settle_uploads(joined_view& v);
+  void forget_component_uploads(joined_view& v, std::int64_t cid);
   void forget_uploads(std::string_view view_topic);
   void close_upload(std::string topic, bool remove_file);  // by value: callers pass map keys it erases
   void drop_tickets(std::string_view view_topic, std::string_view entry);  // "" = every entry of the view
