@@ -4,14 +4,16 @@
   "use strict";
   var meta = document.querySelector("meta[name='csrf-token']");
   var csrfToken = meta ? meta.getAttribute("content") : null;
-  // An application's hooks: set window.corvidHooks before this (deferred) script runs, e.g. in an
-  // inline script of page_options::head_html.
+  // An application's hooks and external uploaders: set window.corvidHooks / window.corvidUploaders
+  // before this (deferred) script runs, e.g. in an inline script of page_options::head_html.
   // Networks that break websockets: after this many ms without one, the client long-polls instead
   // (and keeps doing so for this tab). The server leaves the meta out when it serves no long-poll.
   var fallback = document.querySelector("meta[name='corvid-longpoll-fallback-ms']");
   var options = {
     params: { _csrf_token: csrfToken },
     hooks: window.corvidHooks || {},
+    // external uploads (upload_options::external): the uploader each entry's meta names
+    uploaders: window.corvidUploaders || {},
   };
   if (fallback) options.longPollFallbackMs = parseInt(fallback.getAttribute("content"), 10);
   var liveSocket = new LiveView.LiveSocket("/live", Phoenix.Socket, options);

@@ -142,6 +142,10 @@ void channel::on_allow_upload(const frame& f) {
     if (cid) v.comps->touched(cid);
     return v.take_diff();
   };
+  if (c->options.external) {
+    presign(v, *sock, *c);
+    sock->sync_uploads();
+  }
   json::array errors;
   if (!c->errors.empty()) errors.push_back(json::array{c->ref, c->errors.front()});
   for (auto& e : c->entries)
@@ -154,13 +158,17 @@ void channel::on_allow_upload(const frame& f) {
     host_.send(encode_reply(f, reply_status::ok, reply));
     return;
   }
-  json::object tokens;
+  json::object tokens;  // per entry: the token of its upload channel, or an external upload's meta
   std::size_t n = 0;
   for (auto& e : c->entries) {
     if (!e.errors.empty() || ++n > c->options.max_entries) continue;  // missing: the client cancels it
+    e.preflighted = true;
+    if (c->options.external) {
+      tokens[e.ref] = value(e.meta).to_json();
+      continue;
+    }
     auto token = token_signer::random_base64url(18);
     upload_tickets_[token] = upload_ticket{v.topic, c->name, e.ref, cid};
-    e.preflighted = true;
     tokens[e.ref] = token;
   }
   sock->sync_uploads();
@@ -173,6 +181,24 @@ void channel::on_allow_upload(const frame& f) {
   auto d = diff();
   if (!d.empty()) reply["diff"] = std::move(d);
   host_.send(encode_reply(f, reply_status::ok, reply));
+}
+
+// Runs an external config's presign on each entry not yet given its meta: the meta, or an error.
+void channel::presign(joined_view& v, socket& sock, upload_config& c) {
+  std::size_t n = 0;
+  for (auto& e : c.entries) {
+    if (!e.errors.empty() || ++n > c.options.max_entries || !e.meta.empty()) continue;
+    external_upload x;
+    try {
+      x = c.options.external(e, sock);
+    } catch (const std::exception& ex) {
+      detail::view_threw(v.pattern, "an external upload's presign", ex.what());
+      x.error = "external_failed";
+    }
+    if (x.error.empty() && x.meta.find("uploader") == x.meta.end()) x.error = "external_failed";  // nothing to run it
+    if (!x.error.empty()) e.errors.push_back(x.error.substr(0, 64));
+    else e.meta = std::move(x.meta);
+  }
 }
 
 void channel::on_upload_join(const frame& f) {
@@ -265,8 +291,11 @@ void channel::on_progress(const frame& f) {
     if (p && p->is_int64()) {
       e->progress = static_cast<int>(std::clamp<std::int64_t>(p->get_int64(), 0, 100));
       auto s = uploads_.find("lvu:" + e->ref);
-      // done only when every declared byte has arrived, whatever the client says
-      if (e->progress == 100) e->done = s != uploads_.end() && s->second->written == s->second->size;
+      // done only when every declared byte has arrived, whatever the client says; an external
+      // upload's bytes went elsewhere: the page's uploader is the only witness
+      if (e->progress == 100)
+        e->done = c->options.external ? e->preflighted
+                                      : s != uploads_.end() && s->second->written == s->second->size;
     } else if (p && p->is_object()) {  // the client's own failure (its upload channel errored)
       auto why = string_of(p->get_object(), "error");
       e->errors.push_back(why.empty() ? "failed" : why.substr(0, 64));

@@ -348,6 +348,10 @@ void server::stop() {
   m.ioc.stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  if (m.acceptor) {  // the close posted above may not have run before ioc.stop(): the port must be free now
+    beast::error_code ignored;
+    m.acceptor->close(ignored);
+  }
   if (m.reserve_fd >= 0) ::close(m.reserve_fd);
   m.reserve_fd = -1;
   if (m.static_root >= 0) ::close(m.static_root);

@@ -183,8 +183,8 @@ TEST_SUITE("live.longpoll") {
     c.join(p);
     json::object payload{{"type", "form"}, {"event", "say"}, {"value", "body=" + std::string(5000, 'x')}};
     CHECK(c.post(json::serialize(json::array{"4", "7", "lv:" + p.id, "event", payload})).at("status") == 200);
-    CHECK(e.rejected(rejection::frame_size) == 1);
     auto r = c.frames();
+    CHECK(e.rejected(rejection::frame_size) == 1);  // counted by the session, which has answered by now
     REQUIRE_FALSE(r.empty());
     CHECK(r.back().at(3) == "phx_error");
     CHECK(json::serialize(r.back().at(4)).find("too large") != std::string::npos);

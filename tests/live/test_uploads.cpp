@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <boost/json.hpp>
@@ -51,6 +52,15 @@ struct upload_view : view {
   }
 };
 
+// "v" (a change) validates; "save" consumes every finished "doc" entry into `consumed`, described by `describe`.
+status upload_form_event(const std::string& ev, socket& s, std::string (*describe)(const upload_entry&)) {
+  if (ev == "v") return status::ok();
+  if (ev != "save") return status::unknown_event(ev);
+  consumed.clear();
+  s.consume_uploaded_entries("doc", [&](const upload_entry& e) { consumed += describe(e); });
+  return status::ok();
+}
+
 // The same form and upload inside a stateful component: its events and upload messages carry its cid.
 struct upload_card : component {
   html_template render() const override {
@@ -65,14 +75,10 @@ struct upload_card : component {
     s.allow_upload("doc", o);
   }
   status handle_event(const std::string& ev, const event_value&, socket& s) override {
-    if (ev == "v") return status::ok();
-    if (ev != "save") return status::unknown_event(ev);
-    consumed.clear();
-    s.consume_uploaded_entries("doc", [](const upload_entry& e) {
+    return upload_form_event(ev, s, [](const upload_entry& e) {
       std::ifstream in(e.path, std::ios::binary);
-      consumed += e.name + "=" + std::string(std::istreambuf_iterator<char>(in), {}) + ";";
+      return e.name + "=" + std::string(std::istreambuf_iterator<char>(in), {}) + ";";
     });
-    return status::ok();
   }
 };
 
@@ -88,6 +94,32 @@ struct card_host_view : view {
     if (ev != "hide") return status::unknown_event(ev);
     s.assign("show", false);
     return status::ok();
+  }
+};
+
+// Files that go to object storage: the presign names the page's uploader and the key; "deny.txt" is refused.
+struct external_view : view {
+  html_template render() const override {
+    static const auto t = html_template::parse(
+        R"(<form phx-change="v" phx-submit="save">{{ uploads.doc.input }}</form>{% for e in uploads.doc.entries %}[{{ e.name }} {{ e.progress }} {% for x in e.errors %}{{ x }}{% endfor %}]{% endfor %})");
+    return *t;
+  }
+  void mount(const params&, const session&, socket& s) override {
+    upload_options o;
+    o.max_entries = 2;
+    o.external = [](const upload_entry& e, socket&) {
+      external_upload x;
+      if (e.name == "deny.txt") x.error = "not_allowed_here";
+      else if (e.name == "throw.txt") throw std::runtime_error("no credentials");
+      else x.meta = value::map{{"uploader", "S3"}, {"key", "in/" + e.name}};
+      return x;
+    };
+    s.allow_upload("doc", o);
+  }
+  status handle_event(const std::string& ev, const event_value&, socket& s) override {
+    return upload_form_event(ev, s, [](const upload_entry& e) {
+      return e.name + "=" + *e.meta.at("key").get_if<std::string>() + (e.path.empty() ? ";" : " with a file;");
+    });
   }
 };
 
@@ -115,6 +147,7 @@ struct fixture : test::channel_env {
     cfg.upload_dir = dir;
     routes.add("/up", make_view<upload_view>);
     routes.add("/card", make_view<card_host_view>);
+    routes.add("/external", make_view<external_view>);
     if (path == "/card") cid = 1;
     auto r = join(path);
     REQUIRE(test::status_of(r) == "ok");
@@ -313,6 +346,35 @@ TEST_SUITE("live.uploads") {
     auto late = f.send_chunk("0", "56789", "12");  // a chunk still in flight: refused
     REQUIRE(late.size() == 1);
     CHECK(status_of(late[0]) == "error");
+  }
+
+  TEST_CASE("external uploads: the preflight gives each entry the presign's meta, the page's progress 100 makes it done, save gets the meta") {
+    fixture f{"/external"};
+    auto r = f.preflight("5", json::array{file("0", "a.txt", 10), file("1", "b.txt", 20)});
+    auto& entries = response(r).at("entries").as_object();
+    CHECK(json::serialize(entries.at("0")) == R"({"key":"in/a.txt","uploader":"S3"})");
+    CHECK(entries.at("1").at("key") == "in/b.txt");
+    CHECK(f.files() == 0);  // nothing comes here
+    auto early = f.join_upload("0", "any");  // no upload channel for an external entry
+    CHECK(status_of(early) == "error");
+    f.progress("6", "0", 40);
+    f.progress("7", "0", 100);
+    f.ch.handle_frame(R"(["4","8","lv:phx-1","event",{"type":"form","event":"save","value":""}])");
+    f.host.take();
+    CHECK(consumed == "a.txt=in/a.txt;");  // b.txt is still on its way
+    f.progress("9", "1", 100);
+    f.ch.handle_frame(R"(["4","10","lv:phx-1","event",{"type":"form","event":"save","value":""}])");
+    f.host.take();
+    CHECK(consumed == "b.txt=in/b.txt;");
+  }
+
+  TEST_CASE("external uploads: a presign error or throw refuses that file with the reason; the view lives") {
+    fixture f{"/external"};
+    auto r = f.preflight("5", json::array{file("0", "deny.txt", 10)});
+    CHECK(json::serialize(response(r).at("error")) == R"([["0","not_allowed_here"]])");
+    r = f.preflight("6", json::array{file("1", "throw.txt", 10)});
+    CHECK(json::serialize(response(r).at("error")) == R"([["1","external_failed"]])");
+    CHECK(f.ch.joined() == 1);
   }
 
   TEST_CASE("binary pushes outside an upload channel, or malformed, are refused without harm") {

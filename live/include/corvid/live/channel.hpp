@@ -187,6 +187,7 @@ class channel {
   void on_allow_upload(const frame& f);
   void on_progress(const frame& f);
   void on_upload_join(const frame& f);
+  void presign(joined_view& v, socket& sock, upload_config& c);
   bool take_uploads(joined_view& v, socket& sock, const boost::json::object& payload);
   void settle_uploads(joined_view& v);
   void forget_component_uploads(joined_view& v, std::int64_t cid);

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,17 @@
 #include "corvid/live/value.hpp"
 
 namespace corvid::live {
+
+class socket;
+struct upload_entry;
+
+/// What an external upload's presign gives one entry (Phoenix's `external:`): the meta the page's JS
+/// uploader gets as entry.meta, whose "uploader" names it in window.corvidUploaders; or an error
+/// (the entry shows it, the client drops the file).
+struct external_upload {
+  value::map meta;
+  std::string error;
+};
 
 /// What allow_upload accepts.
 struct upload_options {
@@ -32,6 +44,9 @@ struct upload_options {
   std::size_t chunk_size = 64'000;            ///< bytes per websocket message
   std::chrono::milliseconds chunk_timeout{10'000};  ///< the client waits this long for a chunk's ack
   bool auto_upload = false;                   ///< upload as soon as files are chosen (else on submit)
+  /// Set: files go elsewhere (e.g. straight to object storage), not to this server. Called at the
+  /// preflight for each entry; the page's uploader reports progress, and 100 makes the entry done.
+  std::function<external_upload(const upload_entry&, socket&)> external;
 };
 
 /// One chosen file, as the view and the template see it.
@@ -45,6 +60,7 @@ struct upload_entry {
   bool done = false;  ///< every byte is here: consume_uploaded_entries hands it over
   std::vector<std::string> errors;  ///< "too_large", "not_accepted", "too_many_files"
   std::filesystem::path path;       ///< where its bytes are (in the server's upload area), once uploading
+  value::map meta;                  ///< an external upload's meta (options.external), e.g. its object key
 };
 
 /// One allow_upload: its options, the client's config ref and its entries.
