@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <unordered_map>
 #include <system_error>
 
 #include <boost/json.hpp>
@@ -119,6 +120,21 @@ void merge_into(json::object& into, json::object&& later) {
 
 json::object component_table::take_diffs() {
   json::object c;
+  // A new component whose statics the client has already (another component of the same parsed
+  // template, sent earlier or earlier in this diff) names that one's cid as its "s" instead: positive
+  // for this diff, negative for an earlier one, as Phoenix does. A list of components sends its
+  // markup once.
+  std::unordered_map<const template_node*, std::int64_t> statics_of;
+  bool indexed = false;
+  auto shared_statics = [&](const entry& e) -> std::int64_t {
+    if (!indexed) {
+      indexed = true;
+      for (auto& [cid, other] : by_cid_)
+        if (other->sent && !other->doomed) statics_of.emplace(&other->tpl.root(), -cid);
+    }
+    auto it = statics_of.find(&e.tpl.root());
+    return it == statics_of.end() ? 0 : it->second;
+  };
   // Rendering one component may place (and so change) others; a cycle that never settles is a bug.
   std::size_t budget = 4 * (by_cid_.size() + dirty_.size()) + 16;
   while (!dirty_.empty()) {
@@ -133,6 +149,8 @@ json::object component_table::take_diffs() {
     if (!e.sent) {
       d = render(e.tpl, a, e.st, this);
       d["r"] = 1;  // the client stamps data-phx-component on its root only with it
+      if (auto from = shared_statics(e)) d["s"] = from;
+      else statics_of.emplace(&e.tpl.root(), cid);
       e.sent = true;
     } else if (!a.changed().empty()) {
       d = diff(e.tpl, a, e.st, this);
