@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <system_error>
 
 #include <boost/json.hpp>
@@ -186,6 +187,37 @@ struct counting_view : live::view {
   live::html_template t_;
 };
 
+// Consumes the finished entries of `name`: their names and sizes, for the page to list.
+live::value::list consume_listing(live::socket& s, std::string_view name) {
+  live::value::list got;
+  s.consume_uploaded_entries(name, [&](const live::upload_entry& e) {
+    std::error_code ec;  // a real app would move the file somewhere of its own here
+    auto size = std::filesystem::file_size(e.path, ec);
+    got.push_back(live::value::map{{"name", e.name}, {"size", static_cast<std::int64_t>(ec ? 0 : size)}});
+  });
+  return got;
+}
+
+// /upload's component: its own upload config, form and submit (the cid rides on every upload message).
+struct note_upload_component : live::component {
+  explicit note_upload_component(live::html_template t) : t_(std::move(t)) {}
+  live::html_template render() const override { return t_; }
+  void mount(live::socket& s) override {
+    s.assign("uploaded", live::value::list{});
+    live::upload_options o;
+    o.accept = {".txt"};
+    o.max_file_size = 100'000;
+    s.allow_upload("note", o);
+  }
+  live::status handle_event(const std::string& ev, const live::event_value&, live::socket& s) override {
+    if (ev == "validate") return live::status::ok();
+    if (ev != "save") return live::status::unknown_event(ev);
+    s.assign("uploaded", consume_listing(s, "note"));
+    return live::status::ok();
+  }
+  live::html_template t_;
+};
+
 // /upload: two files of at most 1 MB; the submit consumes them and lists what arrived.
 struct upload_view : live::view {
   explicit upload_view(live::html_template t) : t_(std::move(t)) {}
@@ -206,13 +238,7 @@ struct upload_view : live::view {
       return live::status::ok();
     }
     if (ev == "save") {
-      live::value::list got;
-      s.consume_uploaded_entries("avatar", [&](const live::upload_entry& e) {
-        std::error_code ec;  // a real app would move the file somewhere of its own here
-        auto size = std::filesystem::file_size(e.path, ec);
-        got.push_back(live::value::map{{"name", e.name}, {"size", static_cast<std::int64_t>(ec ? 0 : size)}});
-      });
-      s.assign("uploaded", std::move(got));
+      s.assign("uploaded", consume_listing(s, "avatar"));
       return live::status::ok();
     }
     return live::status::unknown_event(ev);
@@ -266,13 +292,17 @@ std::string add_phoenix_pages(live::server& srv, const std::filesystem::path& te
   auto priv = load("private.html");
   auto nested = load("nested.html");
   auto child = load("child.html");
-  auto upload = load("upload.html");
-  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv, &nested, &child, &upload})
+  auto note = load("note_upload.html");
+  for (auto* t : {&flash, &hooks, &form, &card, &login, &priv, &nested, &child, &note})
     if (!*t) return t->error().to_string();
   live::parse_options with_card;
   with_card.components["card"] = [t = *card] { return std::make_unique<card_component>(t); };
   auto components = live::html_template::load(templates / "components.html", with_card);
   if (!components) return components.error().to_string();
+  live::parse_options with_note;
+  with_note.components["note_upload"] = [t = *note] { return std::make_unique<note_upload_component>(t); };
+  auto upload = live::html_template::load(templates / "upload.html", with_note);
+  if (!upload) return upload.error().to_string();
   srv.live("/flash", [t = *flash] { return std::make_unique<flash_view>(t); });
   srv.live("/hooks", [t = *hooks] { return std::make_unique<hooks_view>(t); });
   srv.live("/form", [t = *form] { return std::make_unique<form_view>(t); });

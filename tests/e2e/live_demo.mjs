@@ -342,6 +342,21 @@ async function main() {
       null, { timeout: T });
   });
 
+  await test("upload: a component's own upload (#note-form) goes to the component; a wrong type shows not_accepted in #note-errors", async () => {
+    await page.goto(`${base}/upload`);
+    await connected(page);
+    const input = "#note-form input[type=file]";
+    await page.setInputFiles(input, [{ name: "wrong.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(10, 1) }]);
+    await page.waitForFunction(() => (document.querySelector("#note-errors")?.textContent || "").includes("wrong.bin: not_accepted"),
+      null, { timeout: T });
+    await page.setInputFiles(input, [{ name: "note.txt", mimeType: "text/plain", buffer: Buffer.alloc(70000, "n") }]);
+    await page.click("#note-save");
+    await page.waitForFunction(() => (document.querySelector("#note-uploaded")?.textContent || "").includes("note.txt (70000 bytes)"),
+      null, { timeout: T });
+    // the page's own upload list is the view's, untouched
+    if ((await page.textContent("#uploaded")).includes("note.txt")) throw new Error("the view got the component's file");
+  });
+
   await test("form: user[name], user[email] and tags[] arrive nested as Phoenix gives them (echoed in #params)", async () => {
     await page.goto(`${base}/form`);
     await connected(page);
