@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eval.hpp"
+#include "shared_statics.hpp"
 
 namespace corvid::live {
 
@@ -198,6 +199,7 @@ boost::json::object diff(const html_template& t, const assigns& a, const change_
   if (detail::render_access::root(st) != detail::render_access::root(t)) return render(t, a, st, host);
   boost::json::object out;
   diff_node(t.root(), scope{a, nullptr, host}, changed, detail::render_access::state(st), out);
+  detail::share_statics(out);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "eval.hpp"
+#include "shared_statics.hpp"
 
 namespace corvid::live {
 
@@ -86,6 +87,7 @@ boost::json::object render(const html_template& t, const assigns& a, render_stat
   boost::json::object out;
   detail::render_access::root(st) = detail::render_access::root(t);
   detail::render_node(t.root(), detail::scope{a, nullptr, host}, detail::render_access::state(st), out, true);
+  detail::share_statics(out);
   return out;
 }
 

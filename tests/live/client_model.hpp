@@ -43,7 +43,35 @@ inline void merge_comprehension(json::object& tree, const json::object& diff) {
   tree["k"] = std::move(k);
 }
 
-inline json::object merge(json::object tree, const json::object& diff) {
+// An integer "s" names statics in the outermost comprehension's "p" table, which the client
+// resolves and then drops (protocol doc 5.4). Components ("c") are not modelled.
+inline void resolve_templates(json::value& v, const json::object* p) {
+  if (auto* a = v.if_array()) {
+    for (auto& x : *a) resolve_templates(x, p);
+    return;
+  }
+  auto* o = v.if_object();
+  if (!o) return;
+  json::object own;
+  if (auto* t = o->if_contains("p")) {
+    if (!p) {
+      own = t->as_object();
+      p = &own;
+    }
+    o->erase("p");
+  }
+  if (auto* s = o->if_contains("s"); s && s->is_int64()) {
+    REQUIRE(p);
+    *s = p->at(std::to_string(s->as_int64()));
+  }
+  for (auto& [k, x] : *o)
+    if (k != "s" && k != "c") resolve_templates(x, p);
+}
+
+inline json::object merge(json::object tree, const json::object& raw_diff) {
+  json::value resolved = raw_diff;
+  resolve_templates(resolved, nullptr);
+  const json::object& diff = resolved.as_object();
   if (diff.contains("s")) return diff;
   if (diff.contains("k")) {
     merge_comprehension(tree, diff);
@@ -60,18 +88,18 @@ inline json::object merge(json::object tree, const json::object& diff) {
   return tree;
 }
 
-inline std::string to_html(const json::value& node);
+inline std::string node_html(const json::value& node);
 
 inline std::string slots_html(const json::array& statics, const json::object& slots) {
   std::string out(statics.at(0).as_string());
   for (std::size_t i = 1; i < statics.size(); ++i) {
-    out += to_html(slots.at(std::to_string(i - 1)));
+    out += node_html(slots.at(std::to_string(i - 1)));
     out += statics[i].as_string();
   }
   return out;
 }
 
-inline std::string to_html(const json::value& node) {
+inline std::string node_html(const json::value& node) {
   if (node.is_string()) return std::string(node.as_string());
   const auto& o = node.as_object();
   const auto& s = o.at("s").as_array();
@@ -82,6 +110,13 @@ inline std::string to_html(const json::value& node) {
     return out;
   }
   return slots_html(s, o);
+}
+
+/// The HTML of a tree (a join's "rendered", or one built by merge).
+inline std::string to_html(const json::value& tree) {
+  json::value resolved = tree;
+  resolve_templates(resolved, nullptr);
+  return node_html(resolved);
 }
 
 }  // namespace client_model
