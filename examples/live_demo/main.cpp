@@ -467,6 +467,7 @@ int main(int argc, char** argv) {
   live::dashboard_mount dash;
   if (cluster.node) dash.view.nodes = [&cluster] { return cluster.rows(); };
   dash.hub = &hub;
+  dash.presence = &who;
   if (const char* t = std::getenv("CORVID_DASHBOARD_TOKEN"); t && *t) dash.auth.token = t;
   else dash.auth.token = live::random_token();
   // A supervision tree for the dashboard to show: three idle workers under a one_for_one supervisor.

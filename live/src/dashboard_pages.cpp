@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <cctype>
 
 #include "corvid/live/dashboard.hpp"
@@ -26,6 +27,7 @@
 #include "corvid/live/log.hpp"
 #include "corvid/live/server.hpp"
 #include "corvid/pubsub/hub.hpp"
+#include "corvid/pubsub/presence.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/process.hpp"
@@ -117,11 +119,19 @@ struct sample {
   double processes = 0, mailbox = 0, handled_rate = 0, rss = 0, estimate = 0, sessions = 0, broadcast_rate = 0;
 };
 
+// One row of the pubsub page.
+struct topic_row {
+  std::string topic;
+  std::size_t subscribers = 0, presences = 0;
+  double rate = 0;  // broadcasts/s over the last sample
+};
+
 struct dash_shared {
   runtime& rt;
   std::string base;
   dashboard_options opts;
   pubsub::hub* hub = nullptr;
+  pubsub::presence* presence = nullptr;
   std::size_t history = 300;
   clock::time_point t0 = clock::now();
 
@@ -130,6 +140,9 @@ struct dash_shared {
   std::deque<sample> ring;
   std::uint64_t last_handled = 0, last_broadcasts = 0;
   bool have_last = false;
+  std::vector<topic_row> topics;  // the last sample's, most subscribers first
+  std::unordered_map<std::string, std::uint64_t> last_topic_broadcasts;
+  double last_topic_t = 0;
   corvid::pid sampler;
 
   dash_shared(runtime& r, std::string b, dashboard_options o) : rt(r), base(std::move(b)), opts(std::move(o)) {}
@@ -163,7 +176,40 @@ struct dash_shared {
     have_last = true;
     ring.push_back(s);
     while (ring.size() > history) ring.pop_front();
+    sample_topics(s.t);
   }
+
+  // Topics: subscribers and broadcasts/s from the hub, presences from the presence (caller holds m).
+  void sample_topics(double t) {
+    if (!hub) return;
+    std::unordered_map<std::string, topic_row> rows;
+    std::unordered_map<std::string, std::uint64_t> counts;
+    const double dt = std::max(1e-3, t - last_topic_t);
+    for (auto& info : hub->topics()) {
+      auto& r = rows[info.topic];
+      r.topic = info.topic;
+      r.subscribers = info.subscribers;
+      auto last = last_topic_broadcasts.find(info.topic);
+      if (last != last_topic_broadcasts.end() && info.broadcasts > last->second)
+        r.rate = static_cast<double>(info.broadcasts - last->second) / dt;
+      counts.emplace(info.topic, info.broadcasts);
+    }
+    if (presence)
+      for (auto& [topic, n] : presence->topics()) {
+        auto& r = rows[topic];
+        r.topic = topic;
+        r.presences = n;
+      }
+    last_topic_broadcasts = std::move(counts);
+    last_topic_t = t;
+    topics.clear();
+    for (auto& [k, r] : rows) topics.push_back(std::move(r));
+    std::sort(topics.begin(), topics.end(), [](const topic_row& a, const topic_row& b) {
+      return a.subscribers != b.subscribers ? a.subscribers > b.subscribers : a.topic < b.topic;
+    });
+    if (topics.size() > max_topic_rows) topics.resize(max_topic_rows);
+  }
+  static constexpr std::size_t max_topic_rows = 200;
 
   std::vector<chart_point> series(double sample::*f) {
     std::lock_guard<std::mutex> g{m};
@@ -176,12 +222,13 @@ struct dash_shared {
 
 // ---- page chrome -----------------------------------------------------------------------------------------
 
-std::string nav_html(const std::string& base, bool cluster) {
+std::string nav_html(const std::string& base, bool cluster, bool pubsub) {
   auto link = [&](const char* id, const std::string& to, const char* text) {
     return std::string("<a id=\"dash-nav-") + id + "\" href=\"" + base + to +
            "\" data-phx-link=\"redirect\" data-phx-link-state=\"push\">" + text + "</a>";
   };
   return "<nav class=\"dash-nav\">" + link("home", "", "Home") + " · " + link("processes", "/processes", "Processes") +
+         (pubsub ? " · " + link("pubsub", "/pubsub", "PubSub") : std::string{}) +
          (cluster ? " · " + link("nodes", "/nodes", "Nodes") : std::string{}) + "</nav>";
 }
 
@@ -209,7 +256,7 @@ class dash_page : public view {
   explicit dash_page(std::shared_ptr<dash_shared> sh) : sh_(std::move(sh)) {}
 
   void mount(const params& q, const session&, socket& s) override {
-    s.assign("nav", nav_html(sh_->base, static_cast<bool>(sh_->opts.nodes)));
+    s.assign("nav", nav_html(sh_->base, static_cast<bool>(sh_->opts.nodes), sh_->hub != nullptr));
     s.assign("style", std::string(dash_style));
     s.assign("base", sh_->base);
     on_mount(q, s);
@@ -317,6 +364,55 @@ class nodes_page final : public dash_page {
  protected:
   void on_mount(const params&, socket& s) override { s.assign("page_title", std::string("Nodes")); }
   void refresh(socket& s) override { s.assign("nodes", dashboard_node_rows(sh_->opts)); }
+};
+
+// ---- pubsub and presence ---------------------------------------------------------------------------------
+
+const html_template& pubsub_template() {
+  static const html_template t = parse_or_throw(R"({{ style | safe }}<main class="corvid-dash" id="dash-pubsub">
+  {{ nav | safe }}
+  <h1>PubSub and Presence</h1>
+  <p id="pubsub-totals"><span id="topic-count">{{ totals.topics }}</span> topics · {{ totals.subscriptions }} subscriptions · {{ totals.rate }} broadcasts/s · gaps <span id="pubsub-gaps">{{ totals.gaps }}</span> · held {{ totals.held }}</p>
+  <table id="topics">
+    <thead><tr><th>topic</th><th>subscribers</th><th>broadcasts/s</th><th>presences</th></tr></thead>
+    <tbody id="topic-rows">{% for t in topics key=t.topic %}<tr class="topic" data-topic="{{ t.topic }}"><td class="name">{{ t.topic }}</td><td class="subscribers">{{ t.subscribers }}</td><td class="rate">{{ t.rate }}</td><td class="presences">{{ t.presences }}</td></tr>{% endfor %}</tbody>
+  </table>
+</main>)", "corvid/live/dashboard/pubsub");
+  return t;
+}
+
+class pubsub_page final : public dash_page {
+ public:
+  using dash_page::dash_page;
+  html_template render() const override { return pubsub_template(); }
+
+ protected:
+  void on_mount(const params&, socket& s) override { s.assign("page_title", std::string("PubSub")); }
+  void refresh(socket& s) override {
+    value::list rows;
+    double rate = 0;
+    {
+      std::lock_guard<std::mutex> g{sh_->m};
+      for (auto& t : sh_->topics)
+        rows.push_back(value::map{{"topic", t.topic}, {"subscribers", static_cast<std::int64_t>(t.subscribers)},
+                                  {"rate", rate_text(t.rate)}, {"presences", static_cast<std::int64_t>(t.presences)}});
+      if (!sh_->ring.empty()) rate = sh_->ring.back().broadcast_rate;
+    }
+    auto st = sh_->hub->stats();
+    s.assign("totals", value::map{{"topics", static_cast<std::int64_t>(rows.size())},
+                                  {"subscriptions", static_cast<std::int64_t>(st.subscriptions)},
+                                  {"rate", rate_text(rate)},
+                                  {"gaps", static_cast<std::int64_t>(st.gaps)},
+                                  {"held", static_cast<std::int64_t>(sh_->hub->held())}});
+    s.assign("topics", std::move(rows));
+  }
+
+ private:
+  static std::string rate_text(double r) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, r >= 10 ? "%.0f" : "%.1f", r);
+    return buf;
+  }
 };
 
 // ---- processes -------------------------------------------------------------------------------------------
@@ -635,6 +731,7 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
 
   auto sh = std::make_shared<dash_shared>(rt, base, m.view);
   sh->hub = m.hub;
+  sh->presence = m.presence;
   sh->history = std::max<std::size_t>(m.history, 2);
   sh->srv = &srv;
   std::weak_ptr<dash_shared> weak = sh;
@@ -669,6 +766,7 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
       {base + "/processes", [sh] { return std::make_unique<processes_page>(sh); }},
       {base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); }}};
   if (sh->opts.nodes) pages.emplace_back(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
+  if (sh->hub) pages.emplace_back(base + "/pubsub", [sh] { return std::make_unique<pubsub_page>(sh); });
   srv.live_session("corvid.dashboard", {}, std::move(pages));
   return {};
 }

@@ -74,6 +74,7 @@ struct topic_subs {
   std::shared_ptr<sub_list> list;               // shared with in-flight broadcasts: copied on write then
   std::unordered_map<uint64_t, uint32_t> pos;   // pid id -> index in list->pids
   std::unordered_map<uint64_t, caf::message> metas;  // only subscribers that gave metadata
+  uint64_t broadcasts = 0;  // delivered to this partition's share of the topic (under the partition's lock)
   size_t size() const { return list->pids.size(); }
 };
 
@@ -257,6 +258,7 @@ caf::error hub_state::dispatch(const std::string& topic, const caf::message& m, 
     if (i == pp->topics.end())
       continue;
     total += i->second.size();
+    ++i->second.broadcasts;
     slices.push_back({pp.get(), i->second.list});
   }
   if (total == 0)
@@ -301,6 +303,7 @@ caf::error hub_state::deliver_here(const std::string& topic, const caf::message&
     if (i == pp->topics.end())
       continue;
     auto& ts = i->second;
+    ++ts.broadcasts;
     for (auto& p : ts.list->pids) {
       auto mi = ts.metas.find(p.id());
       subs.push_back({p, mi == ts.metas.end() ? caf::message{} : mi->second});
@@ -556,6 +559,26 @@ size_t hub::subscriber_count(const std::string& topic) const {
       n += i->second.size();
   }
   return n;
+}
+
+std::vector<topic_info> hub::topics() const {
+  // every partition holding a topic counts each of its broadcasts: the oldest share has them all
+  std::unordered_map<std::string, topic_info> all;
+  for (auto& pp : st_->parts) {
+    std::lock_guard<std::mutex> g{pp->m};
+    for (auto& [topic, ts] : pp->topics) {
+      auto& t = all[topic];
+      t.subscribers += ts.size();
+      t.broadcasts = std::max(t.broadcasts, ts.broadcasts);
+    }
+  }
+  std::vector<topic_info> out;
+  out.reserve(all.size());
+  for (auto& [topic, t] : all) {
+    t.topic = topic;
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 hub_stats hub::stats() const {

@@ -230,6 +230,15 @@ size_t presence::size() const {
   return n;
 }
 
+std::vector<std::pair<std::string, size_t>> presence::topics() const {
+  std::lock_guard<std::mutex> g{impl_->m};
+  std::vector<std::pair<std::string, size_t>> out;
+  out.reserve(impl_->by_topic.size());
+  for (auto& [topic, dots] : impl_->by_topic)
+    if (!dots.empty()) out.emplace_back(topic, dots.size());
+  return out;
+}
+
 presence_delta presence::take_delta() {
   std::lock_guard<std::mutex> g{impl_->m};
   return impl_->crdt.take_delta();

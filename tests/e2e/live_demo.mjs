@@ -592,6 +592,33 @@ async function main() {
     if (pidAfter === pidBefore) throw new Error("same pid after the restart");
   });
 
+  await test("dashboard: the pubsub page lists the chat's topic with its subscriber and presence, and broadcasts/s", async () => {
+    const chat = await ctx.newPage();
+    try {
+      await chat.goto(`${base}/chat`);
+      await connected(chat);
+      await page.click("#dash-nav-pubsub");
+      await page.waitForSelector("#dash-pubsub", { timeout: T });
+      const row = '#topic-rows tr[data-topic="chat:lobby"]';
+      await page.waitForFunction((r) => {
+        const tr = document.querySelector(r);
+        return tr && Number(tr.querySelector("td.subscribers").textContent) >= 2 &&  // the page and the room's keeper
+          Number(tr.querySelector("td.presences").textContent) >= 1;
+      }, row, { timeout: T });
+      // a burst of messages: the topic's rate is counted while they flow
+      const stop = Date.now() + 15000;
+      let seen = false;
+      for (let i = 0; !seen && Date.now() < stop; i++) {
+        await chat.fill("#body", `rate ${i}`);
+        await chat.press("#body", "Enter");
+        seen = await page.evaluate((r) => Number(document.querySelector(r)?.querySelector("td.rate").textContent) > 0, row);
+      }
+      if (!seen) throw new Error("no broadcasts/s while messages were sent");
+    } finally {
+      await chat.close();
+    }
+  });
+
   await test("restart: the page reconnects by itself after the server restarts, and works", async () => {
     await page.goto(`${base}/counter`);
     await connected(page);

@@ -1,5 +1,6 @@
 // hub: delivery, unsubscribe and exit cleanup, broadcast_from, big fan-out, coalescing, remote.
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -91,6 +92,38 @@ TEST_CASE_FIXTURE(fixture, "delivers to every subscriber, not to unsubscribed or
     CHECK(eventually([&] { return ps.stats().subscriptions == 0 && rt.process_count() == base; }));
   }
   CHECK(eventually([&] { return rt.process_count() == 0; }));
+}
+
+TEST_CASE_FIXTURE(fixture, "topics() lists each topic with its subscribers and broadcasts; an empty topic leaves") {
+  inbox box;
+  hub_options o;
+  o.partitions = 4;  // subscribers spread over partitions: each counts the topic's broadcasts
+  hub ps{rt, o};
+  std::vector<pid> ps_list;
+  for (int i = 0; i < 6; ++i) {
+    ps_list.push_back(reporter(rt, box, "r" + std::to_string(i)));
+    REQUIRE(ps.subscribe(ps_list.back(), "room") == caf::none);
+  }
+  REQUIRE(ps.subscribe(ps_list[0], "solo") == caf::none);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(ps.broadcast("room", std::string{"room"}, i) == caf::none);
+  REQUIRE(ps.broadcast("nobody", std::string{"nobody"}, 0) == caf::none);  // no subscriber: not listed
+  auto list = ps.topics();
+  std::sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.topic < b.topic; });
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].topic == "room");
+  CHECK(list[0].subscribers == 6);
+  CHECK(list[0].broadcasts == 3);
+  CHECK(list[1].topic == "solo");
+  CHECK(list[1].subscribers == 1);
+  CHECK(list[1].broadcasts == 0);
+  ps.unsubscribe(ps_list[0], "solo");
+  CHECK(ps.topics().size() == 1);
+  for (auto& p : ps_list) {
+    exit(p, reason::shutdown());
+    CHECK(wait_exit(p));
+  }
+  CHECK(eventually([&] { return ps.topics().empty(); }));
 }
 
 TEST_CASE_FIXTURE(fixture, "broadcast_from skips the sender") {

@@ -1,5 +1,6 @@
 // Presence: diffs on join, update, leave and process death; list; replication by deltas.
 
+#include <algorithm>
 #include <thread>
 
 #include "../runtime/fixture.hpp"
@@ -112,9 +113,13 @@ TEST_CASE_FIXTURE(one_node, "errors as values; one key may have several presence
   REQUIRE(who.track(b, "t", "k"));  // a second tab of the same user
   CHECK(who.list("t")["k"].metas.size() == 2);
   REQUIRE(who.track(a, "u", "k"));
+  auto topics = who.topics();
+  std::sort(topics.begin(), topics.end());
+  CHECK(topics == std::vector<std::pair<std::string, size_t>>{{"t", 2}, {"u", 1}});
   exit(a, reason::shutdown());
   CHECK(wait_exit(a));
   CHECK(eventually([&] { return who.size() == 1; }));
+  CHECK(who.topics() == std::vector<std::pair<std::string, size_t>>{{"t", 1}});
   CHECK(who.track(a, "t", "x") == errc::down);
   exit(b, reason::shutdown());
   CHECK(eventually([&] { return who.size() == 0; }));

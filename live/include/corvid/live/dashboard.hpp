@@ -2,6 +2,7 @@
 //   /dashboard               home: charts of the last 5 minutes, drawn as SVG by the server, and system facts
 //   /dashboard/processes     every process, sortable and filterable, paged (rows go out as a stream)
 //   /dashboard/process/:id   one process: links, monitors, mailbox, restarts; kill / exit with a reason
+//   /dashboard/pubsub        topics: subscribers, broadcasts/s, presences; gaps (with a hub)
 //
 //   corvid::live::dashboard_mount dm;
 //   dm.auth.token = corvid::live::random_token();          // or user + password, or a custom hook
@@ -29,6 +30,7 @@ class runtime;
 }
 namespace corvid::pubsub {
 class hub;
+class presence;
 }
 
 namespace corvid::live {
@@ -71,7 +73,8 @@ struct dashboard_mount {
   auth_hook hook;                   ///< a custom authentication hook instead of `auth`
   bool open_on_loopback = false;    ///< no authentication at all, allowed on a loopback address only
   dashboard_options view;           ///< refresh interval, rows, the cluster's nodes
-  corvid::pubsub::hub* hub = nullptr;  ///< broadcasts/s on the home page (none = not charted)
+  corvid::pubsub::hub* hub = nullptr;  ///< broadcasts/s on the home page and the pubsub page (none = neither)
+  corvid::pubsub::presence* presence = nullptr;  ///< presences per topic on the pubsub page
   std::size_t history = 300;        ///< samples kept (one a second: 5 minutes)
 };
 

@@ -83,6 +83,13 @@ struct hub_stats {
   size_t subscriptions = 0;    ///< (process, topic) pairs now
 };
 
+/// One topic with local subscribers, as hub::topics() lists it.
+struct topic_info {
+  std::string topic;
+  size_t subscribers = 0;   ///< local subscriptions now
+  uint64_t broadcasts = 0;  ///< broadcasts delivered here since the topic last had no local subscriber
+};
+
 /// A pub/sub server over one runtime. Thread-safe; destroy it before its runtime.
 class hub {
 public:
@@ -142,6 +149,8 @@ public:
   /// The live subscribers of `topic`.
   std::vector<pid> subscribers(const std::string& topic) const;
   size_t subscriber_count(const std::string& topic) const;
+  /// Every topic with local subscribers (for dashboards: a walk of the whole table).
+  std::vector<topic_info> topics() const;
   hub_stats stats() const;
   const std::string& node() const;
   uint64_t incarnation() const;

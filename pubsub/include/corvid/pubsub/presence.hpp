@@ -103,6 +103,8 @@ public:
   key_presences get_by_key(const std::string& topic, const std::string& key) const;
   /// Number of listed entries (all topics, all nodes that are up).
   size_t size() const;
+  /// Each topic with entries, and how many (for dashboards).
+  std::vector<std::pair<std::string, size_t>> topics() const;
 
   /// Cluster: local changes since the last call, to ship to the other nodes.
   presence_delta take_delta();
