@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -228,7 +229,7 @@ std::string nav_html(const std::string& base, bool cluster, bool pubsub) {
            "\" data-phx-link=\"redirect\" data-phx-link-state=\"push\">" + text + "</a>";
   };
   return "<nav class=\"dash-nav\">" + link("home", "", "Home") + " · " + link("processes", "/processes", "Processes") +
-         (pubsub ? " · " + link("pubsub", "/pubsub", "PubSub") : std::string{}) +
+         " · " + link("tree", "/tree", "Supervision") + (pubsub ? " · " + link("pubsub", "/pubsub", "PubSub") : std::string{}) +
          (cluster ? " · " + link("nodes", "/nodes", "Nodes") : std::string{}) + "</nav>";
 }
 
@@ -366,6 +367,73 @@ class nodes_page final : public dash_page {
   void refresh(socket& s) override { s.assign("nodes", dashboard_node_rows(sh_->opts)); }
 };
 
+std::string display_name(const process_info& p) { return !p.name.empty() ? p.name : p.label; }
+
+// ---- supervision tree ------------------------------------------------------------------------------------
+
+const html_template& tree_template() {
+  static const html_template t = parse_or_throw(R"({{ style | safe }}<main class="corvid-dash" id="dash-tree">
+  {{ nav | safe }}
+  <h1>Supervision tree</h1>
+  <p>Supervisors from the roots down, with each child's restart count; a supervisor's children past {{ per_level }} are summed up.</p>
+  <ul id="tree" style="list-style: none; padding: 0">{% for r in rows key=r.key %}<li class="node {{ r.kind }}" style="margin-left: {{ r.indent }}rem" data-name="{{ r.name }}">{% if r.href %}<a class="open" href="{{ r.href }}" data-phx-link="redirect" data-phx-link-state="push">{{ r.pid }}</a> {% endif %}<span class="name">{{ r.name }}</span>{% if r.href %} <span class="restarts" title="restarts">↻ {{ r.restarts }}</span>{% endif %}</li>{% endfor %}</ul>
+</main>)", "corvid/live/dashboard/tree");
+  return t;
+}
+
+class tree_page final : public dash_page {
+ public:
+  using dash_page::dash_page;
+  html_template render() const override { return tree_template(); }
+  static constexpr std::size_t per_level = 50;  // children listed per supervisor; the rest are counted
+
+ protected:
+  void on_mount(const params&, socket& s) override {
+    s.assign("page_title", std::string("Supervision tree"));
+    s.assign("per_level", static_cast<std::int64_t>(per_level));
+  }
+  void refresh(socket& s) override {
+    auto all = processes(sh_->rt);
+    std::unordered_map<std::uint64_t, std::vector<const process_info*>> children;
+    std::unordered_map<std::uint64_t, const process_info*> by_id;
+    for (auto& p : all) {
+      by_id.emplace(p.id.id(), &p);
+      if (p.supervisor) children[p.supervisor.id()].push_back(&p);
+    }
+    for (auto& [sup, kids] : children)
+      std::sort(kids.begin(), kids.end(), [](auto* a, auto* b) { return a->id.id() < b->id.id(); });
+    value::list rows;
+    std::function<void(const process_info&, int)> visit = [&](const process_info& p, int depth) {
+      auto kids = children.find(p.id.id());
+      const bool sup = kids != children.end();
+      rows.push_back(value::map{{"key", std::to_string(p.id.id())}, {"kind", sup ? "supervisor" : "worker"},
+                                {"indent", static_cast<std::int64_t>(depth * 2)}, {"pid", p.id.to_string()},
+                                {"href", sh_->base + "/process/" + std::to_string(p.id.id())},
+                                {"name", display_name(p)}, {"restarts", static_cast<std::int64_t>(p.restarts)}});
+      if (!sup || depth >= 16) return;
+      std::size_t shown = 0;
+      for (auto* k : kids->second) {
+        if (shown++ == per_level) {
+          rows.push_back(value::map{{"key", "more-" + std::to_string(p.id.id())}, {"kind", "more"},
+                                    {"indent", static_cast<std::int64_t>((depth + 1) * 2)}, {"pid", ""}, {"href", ""},
+                                    {"name", "… " + std::to_string(kids->second.size() - per_level) + " more"},
+                                    {"restarts", 0}});
+          break;
+        }
+        visit(*k, depth + 1);
+      }
+    };
+    std::vector<const process_info*> roots;  // supervisors nobody supervises
+    for (auto& [sup, kids] : children) {
+      auto it = by_id.find(sup);
+      if (it != by_id.end() && !it->second->supervisor) roots.push_back(it->second);
+    }
+    std::sort(roots.begin(), roots.end(), [](auto* a, auto* b) { return a->id.id() < b->id.id(); });
+    for (auto* r : roots) visit(*r, 0);
+    s.assign("rows", std::move(rows));
+  }
+};
+
 // ---- pubsub and presence ---------------------------------------------------------------------------------
 
 const html_template& pubsub_template() {
@@ -419,7 +487,6 @@ class pubsub_page final : public dash_page {
 
 std::string policy_name(overflow o) { return to_string(o); }
 
-std::string display_name(const process_info& p) { return !p.name.empty() ? p.name : p.label; }
 
 const html_template& processes_template() {
   static const html_template t = parse_or_throw(R"({{ style | safe }}<main class="corvid-dash" id="dash-processes">
@@ -764,7 +831,8 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
   std::vector<std::pair<std::string, view_factory>> pages{
       {base, [sh] { return std::make_unique<home_page>(sh); }},
       {base + "/processes", [sh] { return std::make_unique<processes_page>(sh); }},
-      {base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); }}};
+      {base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); }},
+      {base + "/tree", [sh] { return std::make_unique<tree_page>(sh); }}};
   if (sh->opts.nodes) pages.emplace_back(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
   if (sh->hub) pages.emplace_back(base + "/pubsub", [sh] { return std::make_unique<pubsub_page>(sh); });
   srv.live_session("corvid.dashboard", {}, std::move(pages));

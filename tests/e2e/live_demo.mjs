@@ -592,6 +592,21 @@ async function main() {
     if (pidAfter === pidBefore) throw new Error("same pid after the restart");
   });
 
+  await test("dashboard: the supervision tree shows demo_sup with its workers under it, and links to them", async () => {
+    await page.click("#dash-nav-tree");
+    await page.waitForSelector("#dash-tree", { timeout: T });
+    await page.waitForFunction(() => {
+      const sup = document.querySelector('#tree li[data-name="demo_sup"]');
+      const w = document.querySelector('#tree li[data-name="demo_worker_1"]');
+      return sup && w && sup.classList.contains("supervisor") && parseFloat(w.style.marginLeft) > parseFloat(sup.style.marginLeft) &&
+        [...document.querySelectorAll("#tree li")].indexOf(w) > [...document.querySelectorAll("#tree li")].indexOf(sup);
+    }, null, { timeout: T });
+    if (!(await page.$('#tree li[data-name="live_sessions"].supervisor'))) throw new Error("no live_sessions supervisor");
+    await page.click('#tree li[data-name="demo_worker_1"] a.open');
+    await page.waitForSelector("#dash-process", { timeout: T });
+    await textIs(page, "#proc-name", "demo_worker_1");
+  });
+
   await test("dashboard: the pubsub page lists the chat's topic with its subscriber and presence, and broadcasts/s", async () => {
     const chat = await ctx.newPage();
     try {
