@@ -23,6 +23,11 @@ namespace json = boost::json;
 // ---- router and URLs ----------------------------------------------------------------------------
 
 namespace {
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t).count());
+}
+
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
@@ -267,6 +272,7 @@ void channel::handle_oversized(std::string_view head, std::size_t bytes) {
 }
 
 void channel::on_join(const frame& f) {
+  const auto started = std::chrono::steady_clock::now();
   auto refuse = [&](json::object why) { host_.send(encode_reply(f, reply_status::error, why)); };
   if (f.topic.rfind("lv:", 0) != 0 || f.topic.size() == 3) return refuse(reason("unmatched topic"));
   auto reject = [&](rejection r, std::string_view why) {
@@ -428,9 +434,15 @@ void channel::on_join(const frame& f) {
     extra["liveview_version"] = json::string(liveview_version.data(), liveview_version.size());
     host_.send(encode_reply(f, reply_status::ok, extra));
   }
+  if (cfg_.metrics) {
+    cfg_.metrics->mounts.fetch_add(1, std::memory_order_relaxed);
+    v->stats = &cfg_.metrics->views.of(v->pattern);
+    v->stats->live.fetch_add(1, std::memory_order_relaxed);
+    v->stats->mounts.fetch_add(1, std::memory_order_relaxed);
+    v->stats->mount_us.record(micros_since(started));
+  }
   views_.emplace(f.topic, std::move(v));
   ++mounts_;
-  if (cfg_.metrics) cfg_.metrics->mounts.fetch_add(1, std::memory_order_relaxed);
 }
 
 void channel::on_leave(const frame& f) {
@@ -499,6 +511,7 @@ void channel::apply_navigation(joined_view& v, std::string* after) {
 }
 
 void channel::on_event(const frame& f) {
+  const auto started = std::chrono::steady_clock::now();
   auto& v = *views_.find(f.topic)->second;
   if (cfg_.metrics) cfg_.metrics->events.fetch_add(1, std::memory_order_relaxed);
   auto ev = decode_event(f.payload);
@@ -536,7 +549,16 @@ void channel::on_event(const frame& f) {
     return fail_view(f.topic, "handle_event", std::string("threw: ") + e.what());
   }
   if (auto* r = st.reply_value()) d["r"] = r->to_json();  // a hook's pushEvent resolves with it
-  send_diff_frame(encode_diff_reply(f, d));
+  auto reply = encode_diff_reply(f, d);
+  if (v.stats) {
+    const auto us = micros_since(started);
+    v.stats->events.fetch_add(1, std::memory_order_relaxed);
+    v.stats->diff_bytes.fetch_add(reply.size(), std::memory_order_relaxed);
+    v.stats->event_us.record(us);
+    auto me = host_.self();
+    cfg_.metrics->views.maybe_slow(us, v.pattern, ev->name, me.to_string(), me.id());
+  }
+  send_diff_frame(std::move(reply));
   if (!after.empty()) host_.send(std::move(after));
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -229,7 +230,7 @@ std::string nav_html(const std::string& base, bool cluster, bool pubsub) {
            "\" data-phx-link=\"redirect\" data-phx-link-state=\"push\">" + text + "</a>";
   };
   return "<nav class=\"dash-nav\">" + link("home", "", "Home") + " · " + link("processes", "/processes", "Processes") +
-         " · " + link("tree", "/tree", "Supervision") + (pubsub ? " · " + link("pubsub", "/pubsub", "PubSub") : std::string{}) +
+         " · " + link("tree", "/tree", "Supervision") + " · " + link("sessions", "/sessions", "Sessions") + (pubsub ? " · " + link("pubsub", "/pubsub", "PubSub") : std::string{}) +
          (cluster ? " · " + link("nodes", "/nodes", "Nodes") : std::string{}) + "</nav>";
 }
 
@@ -431,6 +432,78 @@ class tree_page final : public dash_page {
     std::sort(roots.begin(), roots.end(), [](auto* a, auto* b) { return a->id.id() < b->id.id(); });
     for (auto* r : roots) visit(*r, 0);
     s.assign("rows", std::move(rows));
+  }
+};
+
+// ---- live sessions ---------------------------------------------------------------------------------------
+
+const html_template& sessions_template() {
+  static const html_template t = parse_or_throw(R"({{ style | safe }}<main class="corvid-dash" id="dash-sessions">
+  {{ nav | safe }}
+  <h1>Live sessions</h1>
+  <p><span id="session-count">{{ sessions }}</span> connections. Latencies are measured in the session process, from the message to its reply; a histogram bucket's upper bound is shown.</p>
+  <table id="views">
+    <thead><tr><th>view</th><th>live</th><th>mounts</th><th>mount p50</th><th>mount p99</th><th>events</th><th>event p50</th><th>event p99</th><th>diff bytes / event</th></tr></thead>
+    <tbody id="view-rows">{% for v in views key=v.view %}<tr class="view" data-view="{{ v.view }}"><td class="name">{{ v.view }}</td><td class="live">{{ v.live }}</td><td class="mounts">{{ v.mounts }}</td><td>{{ v.mount_p50 }}</td><td>{{ v.mount_p99 }}</td><td class="events">{{ v.events }}</td><td class="p50">{{ v.event_p50 }}</td><td class="p99">{{ v.event_p99 }}</td><td class="bytes">{{ v.bytes_per_event }}</td></tr>{% endfor %}</tbody>
+  </table>
+  <h2>Slowest events</h2>
+  <table id="slowest">
+    <thead><tr><th>latency</th><th>view</th><th>event</th><th>session</th><th>at (UTC)</th></tr></thead>
+    <tbody id="slow-rows">{% for e in slowest %}<tr class="slow"><td>{{ e.latency }}</td><td>{{ e.view }}</td><td>{{ e.event }}</td><td><a href="{{ e.href }}" data-phx-link="redirect" data-phx-link-state="push">{{ e.session }}</a></td><td>{{ e.at }}</td></tr>{% endfor %}</tbody>
+  </table>
+</main>)", "corvid/live/dashboard/sessions");
+  return t;
+}
+
+class sessions_page final : public dash_page {
+ public:
+  using dash_page::dash_page;
+  html_template render() const override { return sessions_template(); }
+
+ protected:
+  void on_mount(const params&, socket& s) override { s.assign("page_title", std::string("Sessions")); }
+  void refresh(socket& s) override {
+    std::lock_guard<std::mutex> g{sh_->m};  // the server goes away at stop: read it under the lock
+    if (!sh_->srv) return;
+    const auto& m = sh_->srv->metrics();
+    value::list views;
+    for (auto& [pattern, v] : m.views.all()) {
+      const auto events = v->events.load(std::memory_order_relaxed);
+      views.push_back(value::map{
+          {"view", pattern},
+          {"live", v->live.load(std::memory_order_relaxed)},
+          {"mounts", static_cast<std::int64_t>(v->mounts.load(std::memory_order_relaxed))},
+          {"mount_p50", us_text(v->mount_us.quantile_us(0.5))},
+          {"mount_p99", us_text(v->mount_us.quantile_us(0.99))},
+          {"events", static_cast<std::int64_t>(events)},
+          {"event_p50", us_text(v->event_us.quantile_us(0.5))},
+          {"event_p99", us_text(v->event_us.quantile_us(0.99))},
+          {"bytes_per_event",
+           static_cast<std::int64_t>(events ? v->diff_bytes.load(std::memory_order_relaxed) / events : 0)}});
+    }
+    value::list slowest;
+    for (auto& e : m.views.slowest()) {
+      auto t = std::chrono::system_clock::to_time_t(e.at);
+      std::tm tm{};
+      ::gmtime_r(&t, &tm);
+      char at[32];
+      std::strftime(at, sizeof at, "%H:%M:%S", &tm);
+      slowest.push_back(value::map{{"latency", us_text(e.us)}, {"view", e.view}, {"event", e.event},
+                                   {"session", e.session}, {"href", sh_->base + "/process/" + std::to_string(e.session_id)},
+                                   {"at", std::string(at)}});
+    }
+    s.assign("sessions", static_cast<std::int64_t>(sh_->srv->connections() + sh_->srv->longpoll_sessions()));
+    s.assign("views", std::move(views));
+    s.assign("slowest", std::move(slowest));
+  }
+
+ private:
+  static std::string us_text(std::uint64_t us) {
+    if (us == 0) return "-";
+    char buf[32];
+    if (us < 1000) std::snprintf(buf, sizeof buf, "%llu µs", static_cast<unsigned long long>(us));
+    else std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(us) / 1000.0);
+    return buf;
   }
 };
 
@@ -832,7 +905,8 @@ std::string mount_dashboard(server& srv, runtime& rt, dashboard_mount m) {
       {base, [sh] { return std::make_unique<home_page>(sh); }},
       {base + "/processes", [sh] { return std::make_unique<processes_page>(sh); }},
       {base + "/process/:id", [sh] { return std::make_unique<process_page>(sh); }},
-      {base + "/tree", [sh] { return std::make_unique<tree_page>(sh); }}};
+      {base + "/tree", [sh] { return std::make_unique<tree_page>(sh); }},
+      {base + "/sessions", [sh] { return std::make_unique<sessions_page>(sh); }}};
   if (sh->opts.nodes) pages.emplace_back(base + "/nodes", [sh] { return std::make_unique<nodes_page>(sh); });
   if (sh->hub) pages.emplace_back(base + "/pubsub", [sh] { return std::make_unique<pubsub_page>(sh); });
   srv.live_session("corvid.dashboard", {}, std::move(pages));

@@ -14,6 +14,7 @@
 #include "corvid/live/channel.hpp"
 #include "corvid/live/diff.hpp"
 #include "corvid/live/log.hpp"
+#include "corvid/live/metrics.hpp"
 #include "corvid/live/rendered.hpp"
 
 namespace corvid::live {
@@ -38,6 +39,11 @@ struct channel::joined_view {
   std::unique_ptr<detail::component_table> comps;
   session_claims claims;  // what its token said: nested views inherit the page's id and live_session
   bool dirty = false;
+  view_stats* stats = nullptr;  // its view's figures (metrics configured): counted live while it is
+
+  ~joined_view() {
+    if (stats) stats->live.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   joined_view(std::string t, corvid::pid self, corvid::process* proc, html_template tp, std::size_t max_components)
       : topic(std::move(t)),

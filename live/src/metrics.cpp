@@ -1,6 +1,38 @@
 #include "corvid/live/metrics.hpp"
 
+#include <algorithm>
+
 namespace corvid::live {
+
+view_stats& view_stats_table::of(std::string_view pattern) {
+  std::lock_guard<std::mutex> g{m_};
+  auto it = by_.find(pattern);
+  if (it == by_.end()) it = by_.emplace(std::string(pattern), std::make_unique<view_stats>()).first;
+  return *it->second;
+}
+
+std::vector<std::pair<std::string, const view_stats*>> view_stats_table::all() const {
+  std::lock_guard<std::mutex> g{m_};
+  std::vector<std::pair<std::string, const view_stats*>> out;
+  for (auto& [k, v] : by_) out.emplace_back(k, v.get());
+  return out;
+}
+
+void view_stats_table::maybe_slow(std::uint64_t us, std::string_view view, std::string_view event,
+                                  std::string_view session, std::uint64_t session_id) {
+  if (us <= threshold_.load(std::memory_order_relaxed)) return;  // the usual case: no lock
+  std::lock_guard<std::mutex> g{m_};
+  slow_.push_back({us, std::string(view), std::string(event).substr(0, 64), std::string(session), session_id,
+                   std::chrono::system_clock::now()});
+  std::sort(slow_.begin(), slow_.end(), [](const slow_event& a, const slow_event& b) { return a.us > b.us; });
+  if (slow_.size() > keep) slow_.resize(keep);
+  if (slow_.size() == keep) threshold_.store(slow_.back().us, std::memory_order_relaxed);
+}
+
+std::vector<slow_event> view_stats_table::slowest() const {
+  std::lock_guard<std::mutex> g{m_};
+  return slow_;
+}
 
 std::string_view to_string(rejection r) noexcept {
   switch (r) {

@@ -607,6 +607,18 @@ async function main() {
     await textIs(page, "#proc-name", "demo_worker_1");
   });
 
+  await test("dashboard: the sessions page shows /counter's mounts, events and latencies, and the slowest events", async () => {
+    await page.click("#dash-nav-sessions");
+    await page.waitForSelector("#dash-sessions", { timeout: T });
+    await page.waitForFunction(() => {
+      const tr = document.querySelector('#view-rows tr[data-view="/counter"]');
+      return tr && Number(tr.querySelector("td.mounts").textContent) >= 1 && Number(tr.querySelector("td.events").textContent) >= 3 &&
+        /s$/.test(tr.querySelector("td.p50").textContent) && Number(tr.querySelector("td.bytes").textContent) > 0;
+    }, null, { timeout: T });
+    if ((await page.$$("#slow-rows tr.slow")).length < 1) throw new Error("no slowest events");
+    await page.waitForSelector('#view-rows tr[data-view="/dashboard/sessions"]', { timeout: T });  // itself, after its mount
+  });
+
   await test("dashboard: the pubsub page lists the chat's topic with its subscriber and presence, and broadcasts/s", async () => {
     const chat = await ctx.newPage();
     try {

@@ -12,6 +12,7 @@
 #include <caf/make_message.hpp>
 
 #include "corvid/live/channel.hpp"
+#include "corvid/live/metrics.hpp"
 #include "corvid/live/log.hpp"
 #include "corvid/live/page.hpp"
 #include "corvid/runtime/telemetry.hpp"
@@ -593,6 +594,35 @@ TEST_SUITE("live.channel") {
         CHECK(f.ch.joined() == 1);
       }
     }
+  }
+
+  TEST_CASE("per-view figures: joins and events count under the view's pattern, leaving takes it off live; the slowest kept") {
+    fixture f;
+    live_metrics m;
+    f.cfg.metrics = &m;
+    f.join();
+    f.event("5", "inc");
+    f.event("6", "inc");
+    auto all = m.views.all();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].first == "/counter");
+    auto& v = *all[0].second;
+    CHECK(v.live == 1);
+    CHECK(v.mounts == 1);
+    CHECK(v.mount_us.count() == 1);
+    CHECK(v.events == 2);
+    CHECK(v.event_us.count() == 2);
+    CHECK(v.diff_bytes > 0);
+    CHECK(m.views.slowest().size() == 2);
+    CHECK(m.views.slowest().front().view == "/counter");
+    CHECK(m.views.slowest().front().event == "inc");
+    f.ch.handle_frame(R"(["4","7","lv:phx-1","phx_leave",{}])");
+    CHECK(v.live == 0);
+    for (std::uint64_t us = 1; us <= 30; ++us) m.views.maybe_slow(us * 1000, "/x", "e", "<0.1.0>", 1);
+    auto slow = m.views.slowest();
+    REQUIRE(slow.size() == view_stats_table::keep);
+    CHECK(slow.front().us == 30000);
+    CHECK(slow.back().us == 21000);
   }
 
   TEST_CASE("unknown topics, events and malformed frames never crash") {

@@ -2,6 +2,7 @@
 //   /dashboard               home: charts of the last 5 minutes, drawn as SVG by the server, and system facts
 //   /dashboard/processes     every process, sortable and filterable, paged (rows go out as a stream)
 //   /dashboard/process/:id   one process: links, monitors, mailbox, restarts; kill / exit with a reason
+//   /dashboard/sessions      per view: live, mounts, mount and event latency (p50/p99), diff bytes; the slowest events
 //   /dashboard/tree          the supervision tree from the roots down, with restart counts
 //   /dashboard/pubsub        topics: subscribers, broadcasts/s, presences; gaps (with a hub)
 //

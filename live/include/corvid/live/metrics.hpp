@@ -4,10 +4,17 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "corvid/live/dashboard_chart.hpp"
 
 namespace corvid::live {
 
@@ -30,6 +37,42 @@ enum class rejection : std::uint8_t {
 inline constexpr std::size_t rejection_kinds = 13;
 std::string_view to_string(rejection r) noexcept;
 
+/// One view's figures (by its route pattern): mounted now, mount and event latency, diff bytes.
+struct view_stats {
+  std::atomic<std::int64_t> live{0};
+  std::atomic<std::uint64_t> mounts{0}, events{0}, diff_bytes{0};
+  latency_histogram mount_us, event_us;  ///< join to its reply; event to its reply (in the session process)
+};
+
+/// One slow event, for the list of the slowest.
+struct slow_event {
+  std::uint64_t us = 0;
+  std::string view, event, session;  ///< route pattern, event name, session pid
+  std::uint64_t session_id = 0;      ///< the session pid's id (pid::id())
+  std::chrono::system_clock::time_point at;
+};
+
+/// Per-view figures and the slowest events, recorded by channels from any thread.
+class view_stats_table {
+ public:
+  /// The figures of `pattern`, made on first use; the reference stays valid.
+  view_stats& of(std::string_view pattern);
+  /// Every view seen, by pattern.
+  std::vector<std::pair<std::string, const view_stats*>> all() const;
+  /// Keeps the event if it is among the `keep` slowest so far (cheap when it is not).
+  void maybe_slow(std::uint64_t us, std::string_view view, std::string_view event, std::string_view session,
+                  std::uint64_t session_id);
+  /// The slowest events so far, slowest first.
+  std::vector<slow_event> slowest() const;
+  static constexpr std::size_t keep = 10;
+
+ private:
+  mutable std::mutex m_;
+  std::map<std::string, std::unique_ptr<view_stats>, std::less<>> by_;
+  std::vector<slow_event> slow_;
+  std::atomic<std::uint64_t> threshold_{0};  // the slowest list's fastest entry once it is full
+};
+
 /// Counters shared by a server and its channels; every member may be bumped from any thread.
 struct live_metrics {
   std::atomic<std::uint64_t> mounts{0};          ///< successful joins
@@ -39,6 +82,7 @@ struct live_metrics {
   std::atomic<std::uint64_t> slow_drops{0};      ///< connections dropped because their outbound queue was full
   std::atomic<std::uint64_t> idle_closes{0};     ///< connections closed after idle_timeout without a frame
   std::array<std::atomic<std::uint64_t>, rejection_kinds> rejections{};
+  view_stats_table views;  ///< per view, for the dashboard's sessions page
 
   void reject(rejection r) noexcept { rejections[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t rejected(rejection r) const noexcept {
