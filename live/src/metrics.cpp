@@ -20,13 +20,16 @@ std::vector<std::pair<std::string, const view_stats*>> view_stats_table::all() c
 
 void view_stats_table::maybe_slow(std::uint64_t us, std::string_view view, std::string_view event,
                                   std::string_view session, std::uint64_t session_id) {
-  if (us <= threshold_.load(std::memory_order_relaxed)) return;  // the usual case: no lock
+  if (full_.load(std::memory_order_relaxed) && us <= threshold_.load(std::memory_order_relaxed)) return;  // usual: no lock
   std::lock_guard<std::mutex> g{m_};
   slow_.push_back({us, std::string(view), std::string(event).substr(0, 64), std::string(session), session_id,
                    std::chrono::system_clock::now()});
   std::sort(slow_.begin(), slow_.end(), [](const slow_event& a, const slow_event& b) { return a.us > b.us; });
   if (slow_.size() > keep) slow_.resize(keep);
-  if (slow_.size() == keep) threshold_.store(slow_.back().us, std::memory_order_relaxed);
+  if (slow_.size() == keep) {
+    threshold_.store(slow_.back().us, std::memory_order_relaxed);
+    full_.store(true, std::memory_order_relaxed);
+  }
 }
 
 std::vector<slow_event> view_stats_table::slowest() const {

@@ -70,7 +70,8 @@ class view_stats_table {
   mutable std::mutex m_;
   std::map<std::string, std::unique_ptr<view_stats>, std::less<>> by_;
   std::vector<slow_event> slow_;
-  std::atomic<std::uint64_t> threshold_{0};  // the slowest list's fastest entry once it is full
+  std::atomic<bool> full_{false};             // the slowest list holds `keep` entries
+  std::atomic<std::uint64_t> threshold_{0};  // then: its fastest one's latency
 };
 
 /// Counters shared by a server and its channels; every member may be bumped from any thread.
