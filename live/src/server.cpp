@@ -248,7 +248,7 @@ std::string server::impl::open(const asio::ip::address& addr, const std::string&
   m.offload.emplace(1);
   if (m.opts.longpoll) {
     m.longpolls = std::make_unique<detail::longpoll_hub>(m);
-    m.longpoll_sweep.emplace(m.ioc);
+    m.longpoll_sweep.emplace(*m.accept_strand);  // a strand: stop() cancels it from another thread
     m.sweep_longpolls();
   } else {
     m.opts.page.longpoll_fallback_ms = 0;  // pages do not offer what is not served
@@ -337,7 +337,7 @@ void server::stop() {
   open.clear();
   if (m.offload) m.offload->join();  // sessions still starting finish starting (and see closing_)
   if (m.longpolls) {
-    asio::post(m.ioc, [&m] { m.longpoll_sweep->cancel(); });
+    asio::post(*m.accept_strand, [&m] { m.longpoll_sweep->cancel(); });
     m.longpolls->close_all();  // held polls are answered: the clients reconnect
   }
   corvid::exit(m.sup, reason::shutdown());
