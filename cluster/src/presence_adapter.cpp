@@ -124,8 +124,10 @@ void presence_adapter::arrived(const node_id& from, const v1::PresenceDelta& d) 
   {
     std::lock_guard<std::mutex> g{m_};
     auto& p = peers_[from.name];
-    if (p.incarnation != from.incarnation)
-      p = peer{from.incarnation};
+    if (p.incarnation != from.incarnation) {
+      p = peer{};  // a new life of that node: nothing of the old one holds
+      p.incarnation = from.incarnation;
+    }
     if (d.full()) {
       p.seq = d.seq();
       p.synced = true;
@@ -164,7 +166,8 @@ void presence_adapter::membership(const node_id& n, bool up) {
     if (up) {
       if (p.incarnation != 0 && p.incarnation != n.incarnation)
         old = p.incarnation;
-      p = peer{n.incarnation};
+      p = peer{};
+      p.incarnation = n.incarnation;
     } else if (p.incarnation == n.incarnation) {
       p.synced = false;
       p.down_since = std::chrono::steady_clock::now();

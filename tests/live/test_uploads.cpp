@@ -30,7 +30,11 @@ struct upload_view : view {
         R"(<form phx-change="v" phx-submit="save">{{ uploads.doc.input }}</form>{% for e in uploads.doc.entries %}[{{ e.name }} {{ e.progress }} {% for x in e.errors %}{{ x }}{% endfor %}]{% endfor %}{% for x in uploads.doc.errors %}!{{ x }}{% endfor %})");
   }
   void mount(const params&, const session&, socket& s) override {
-    s.allow_upload("doc", {.accept = {".txt", "image/*"}, .max_entries = 2, .max_file_size = 100});
+    upload_options o;
+    o.accept = {".txt", "image/*"};
+    o.max_entries = 2;
+    o.max_file_size = 100;
+    s.allow_upload("doc", o);
   }
   status handle_event(const std::string& ev, const event_value& v, socket& s) override {
     if (ev == "v") return status::ok();
