@@ -50,7 +50,9 @@ void share_in(json::object& comprehension) {
       entry.index = static_cast<std::int64_t>(p.size());
       p[std::to_string(entry.index)] = std::move(nodes[i]->at("s"));
     }
-    (*nodes[i])["s"] = entry.index;
+    // at(), not operator[]: that may grow the node's table even for a key it has, and move the
+    // nested nodes still listed in `nodes`
+    nodes[i]->at("s") = entry.index;
   }
   if (!p.empty()) comprehension["p"] = std::move(p);
 }

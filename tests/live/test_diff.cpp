@@ -333,6 +333,19 @@ TEST_SUITE("live.diff.keyed") {
     }
   }
 
+  TEST_CASE("\"p\": a row holding nodes inside nodes (a function component with a block) shares both") {
+    parse_options o;
+    o.loader = [](std::string_view) -> result<std::string> {
+      return std::string("<div>{{ title }}{% inner_block %}{{ n }}</div>");
+    };
+    session s{tpl(R"({% for item in items %}{% call "card" title=item.name n=-2 %}<i>{{ item.n }}{{ flag }}</i>{% endcall %}{% endfor %})", o)};
+    s.a.assign("items", value::list{row("a", 1), row("b", 2), row("c", 3)});
+    s.a.assign("flag", true);
+    auto joined = boost::json::parse(s.join()).as_object();
+    CHECK(joined.at("0").at("p").as_object().size() == 2);  // the card's statics and the block's
+    CHECK(client_model::to_html(joined) == render_html(s.t, s.a));
+  }
+
   TEST_CASE("keyed for: the key is read from the loop's own item") {
     auto r = html_template::parse(R"({% for r in rows key=other.id %}{% endfor %})");
     REQUIRE_FALSE(r.ok());
