@@ -555,8 +555,10 @@ void channel::on_event(const frame& f) {
     v.stats->events.fetch_add(1, std::memory_order_relaxed);
     v.stats->diff_bytes.fetch_add(reply.size(), std::memory_order_relaxed);
     v.stats->event_us.record(us);
-    auto me = host_.self();
-    cfg_.metrics->views.maybe_slow(us, v.pattern, ev->name, me.to_string(), me.id());
+    if (cfg_.metrics->views.would_keep(us)) {  // the pid's text only for the few kept: not per event
+      auto me = host_.self();
+      cfg_.metrics->views.maybe_slow(us, v.pattern, ev->name, me.to_string(), me.id());
+    }
   }
   send_diff_frame(std::move(reply));
   if (!after.empty()) host_.send(std::move(after));

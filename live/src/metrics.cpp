@@ -20,7 +20,7 @@ std::vector<std::pair<std::string, const view_stats*>> view_stats_table::all() c
 
 void view_stats_table::maybe_slow(std::uint64_t us, std::string_view view, std::string_view event,
                                   std::string_view session, std::uint64_t session_id) {
-  if (full_.load(std::memory_order_relaxed) && us <= threshold_.load(std::memory_order_relaxed)) return;  // usual: no lock
+  if (!would_keep(us)) return;  // the usual case: no lock
   std::lock_guard<std::mutex> g{m_};
   slow_.push_back({us, std::string(view), std::string(event).substr(0, 64), std::string(session), session_id,
                    std::chrono::system_clock::now()});

@@ -59,6 +59,10 @@ class view_stats_table {
   view_stats& of(std::string_view pattern);
   /// Every view seen, by pattern.
   std::vector<std::pair<std::string, const view_stats*>> all() const;
+  /// Whether an event of `us` would enter the slowest list (no lock): callers skip building its text.
+  bool would_keep(std::uint64_t us) const noexcept {
+    return !full_.load(std::memory_order_relaxed) || us > threshold_.load(std::memory_order_relaxed);
+  }
   /// Keeps the event if it is among the `keep` slowest so far (cheap when it is not).
   void maybe_slow(std::uint64_t us, std::string_view view, std::string_view event, std::string_view session,
                   std::uint64_t session_id);
