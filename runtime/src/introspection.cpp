@@ -3,8 +3,14 @@
 #include "corvid/runtime/introspection.hpp"
 
 #include <algorithm>
+#include <cxxabi.h>
 #include <iomanip>
 #include <sstream>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/type_nr.hpp>
+#include <caf/uniform_type_info_map.hpp>
 
 #include "corvid/runtime/runtime.hpp"
 #include "process_actor.hpp"
@@ -29,6 +35,42 @@ process_info snapshot(const std::shared_ptr<detail::process_block>& b) {
   i.memory = sizeof(detail::process_actor) + sizeof(detail::process_block)
              + (b->extras ? sizeof(detail::block_extras) : 0) + b->queue.capacity_bytes();
   return i;
+}
+
+// The name a person recognises for element `i` of a queued message: an atom's text, CAF's
+// name for a built-in or announced type, else the demangled C++ name.
+std::string element_type(caf::actor_system& sys, const caf::message& m, size_t i) {
+  auto rtti = m.type(i);
+  if (rtti.first == caf::type_nr<caf::atom_value>::value)
+    return "'" + to_string(m.get_as<caf::atom_value>(i)) + "'";
+  if (const auto& n = sys.types().portable_name(rtti); !n.empty()) {
+    // CAF's short names of its built-in types ("@i32", "@str") read better as C++'s.
+    static const std::pair<const char*, const char*> builtin[] = {
+      {"@i8", "int8_t"}, {"@i16", "int16_t"}, {"@i32", "int32_t"}, {"@i64", "int64_t"},
+      {"@u8", "uint8_t"}, {"@u16", "uint16_t"}, {"@u32", "uint32_t"}, {"@u64", "uint64_t"},
+      {"@str", "std::string"}, {"@u16str", "std::u16string"}, {"@u32str", "std::u32string"},
+      {"@message", "caf::message"}, {"@error", "caf::error"}, {"@addr", "caf::actor_addr"},
+      {"@actor", "caf::actor"}, {"@timespan", "caf::timespan"}, {"@timestamp", "caf::timestamp"},
+      {"@charbuf", "std::vector<char>"}, {"@down", "caf::down_msg"}, {"@exit", "caf::exit_msg"}};
+    for (auto& [from, to] : builtin)
+      if (n == from)
+        return to;
+    return n.front() == '@' ? n.substr(1) : n;
+  }
+  if (!rtti.second)
+    return "?";
+  int status = 0;
+  char* d = abi::__cxa_demangle(rtti.second->name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && d ? d : rtti.second->name();
+  std::free(d);
+  return out;
+}
+
+std::string message_types(caf::actor_system& sys, const caf::message& m) {
+  std::string out = "(";
+  for (size_t i = 0; i < m.size(); ++i)
+    out += (i ? ", " : "") + element_type(sys, m, i);
+  return out + ")";
 }
 
 std::string escape_label(const std::string& s) {
@@ -64,6 +106,43 @@ process_info info(const pid& p) {
   if (!b || !b->alive.load())
     return {};
   return snapshot(b);
+}
+
+pid find_process(runtime& rt, uint64_t id) {
+  auto b = rt.state().table.find(id);
+  return b && b->alive.load() ? pid{b} : pid{};
+}
+
+std::optional<process_details> details(const pid& p, size_t peek) {
+  auto b = p.block();
+  if (!b || !b->alive.load())
+    return std::nullopt;
+  process_details d;
+  d.info = snapshot(b);
+  std::vector<detail::relation> rel;
+  {
+    std::lock_guard<std::mutex> g{b->mtx};
+    rel = b->relations;
+    if (b->extras)
+      d.restart_history = b->extras->restart_log;
+    auto n = std::min(peek, b->queue.size());
+    for (size_t i = 0; i < n; ++i)
+      d.queued.push_back(message_types(*b->rt->sys, b->queue[i].content));
+  }
+  for (auto& r : rel) {
+    pid other{r.other};
+    if (!other.is_remote()) {
+      other = find_process(*b->rt->owner, r.other);  // skips one that just ended
+      if (!other)
+        continue;
+    }
+    auto& to = r.kind == detail::relation_kind::link       ? d.links
+               : r.kind == detail::relation_kind::monitors ? d.monitors
+                                                           : d.monitored_by;
+    if (std::find(to.begin(), to.end(), other) == to.end())
+      to.push_back(other);
+  }
+  return d;
 }
 
 std::optional<caf::error> exit_reason(const pid& p) {

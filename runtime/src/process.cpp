@@ -8,6 +8,7 @@
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/task.hpp"
 #include "process_actor.hpp"
+#include "relations.hpp"
 #include "scheduler.hpp"
 
 namespace corvid {
@@ -108,6 +109,14 @@ caf::expected<caf::message> await_slot(const std::shared_ptr<reply_slot>& slot, 
   return slot->wait(timeout);
 }
 
+namespace {
+void note_parent_link(runtime_state& st, process& parent, const pid& child) {
+  auto me = parent.self();  // the pid holds the block
+  if (me.block())
+    note_link(st, *me.block(), child);
+}
+} // namespace
+
 caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent) {
   auto& st = rt.state();
   const auto& mo = opts.mailbox ? *opts.mailbox : st.opts.default_mailbox;
@@ -120,8 +129,10 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
     auto handle = st.sys->spawn<process_actor>(blk, std::move(init), opts.trap_exit, opts.idle_timeout);
     pid p{blk};
     if (parent) {
-      if (opts.link)
+      if (opts.link) {
         parent->actor()->link_to(handle);  // to an already dead child: its exit arrives at once
+        note_parent_link(st, *parent, p);
+      }
       if (opts.monitor)
         parent->monitor(p);
     }
@@ -137,8 +148,10 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
     return err;
   }
   if (parent) {
-    if (opts.link)
+    if (opts.link) {
       parent->actor()->link_to(handle);
+      note_parent_link(st, *parent, p);
+    }
     if (opts.monitor)
       parent->monitor(p);
   }
@@ -317,16 +330,22 @@ void process::link(const pid& other) {
     auto& rl = impl_->x().remote_links;
     if (std::find(rl.begin(), rl.end(), other) == rl.end())
       rl.push_back(other);
+    if (impl_->blk_)
+      detail::note_link(*impl_->st_, *impl_->blk_, other);
     (*t)->link(self(), other);
     return;
   }
-  if (auto h = detail::handle_of(other))
+  if (auto h = detail::handle_of(other)) {
     impl_->link_to(h);
-  else  // OTP: an exit signal noproc, which ends a process that does not trap exits
+    if (impl_->blk_)
+      detail::note_link(*impl_->st_, *impl_->blk_, other);
+  } else  // OTP: an exit signal noproc, which ends a process that does not trap exits
     impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, reason::noproc()});
 }
 
 void process::unlink(const pid& other) {
+  if (impl_->blk_)
+    detail::note_unlink(*impl_->st_, *impl_->blk_, other);
   if (other.is_remote()) {
     if (impl_->x_)
       std::erase(impl_->x_->remote_links, other);
@@ -342,6 +361,8 @@ uint64_t process::monitor(const pid& other) {
   auto& x = impl_->x();
   auto ref = x.next_id++;
   x.monitors.emplace(ref, other);
+  if (impl_->blk_)
+    detail::note_monitor(*impl_->st_, *impl_->blk_, ref, other);
   if (other.is_remote()) {
     if (auto t = detail::transport_of(other))
       (*t)->monitor(self(), other, ref);
@@ -365,6 +386,8 @@ void process::demonitor(uint64_t ref) {
     return;
   auto target = i->second;
   mons.erase(i);
+  if (impl_->blk_)
+    detail::note_demonitor(*impl_->st_, *impl_->blk_, ref);
   if (target.is_remote()) {
     if (auto t = detail::transport_of(target))
       (*t)->demonitor(self(), target, ref);

@@ -8,6 +8,7 @@
 
 #include "corvid/runtime/telemetry.hpp"
 #include "corvid/runtime/tsan.hpp"
+#include "relations.hpp"
 
 namespace corvid::detail {
 
@@ -89,6 +90,8 @@ caf::behavior process_actor::make_behavior() {
   });
   // (CAF ends the actor on an exit_msg `kill` before this handler runs; on_exit renames it.)
   set_exit_handler([this](caf::exit_msg& m) {
+    if (blk_ && m.source)  // a sourceless exit (anon_send_exit) comes from no link
+      note_link_gone(*blk_, m.source.id());
     if (trap_) {
       exit_signal sig{resolve(m.source), std::move(m.reason)};
       if (x_ && x_->on_exit)
@@ -110,6 +113,8 @@ caf::behavior process_actor::make_behavior() {
     for (auto ref : refs) {
       down_signal sig{ref, x_->monitors[ref], m.reason};
       x_->monitors.erase(ref);
+      if (blk_)
+        note_demonitor(*st_, *blk_, ref);
       if (x_->on_down)
         x_->on_down(sig);
       else
@@ -172,6 +177,8 @@ caf::message process_actor::dispatch(caf::message m) {
     auto d = m.get_as<down_signal>(0);
     if (!x_ || x_->monitors.erase(d.ref) == 0)
       return {};
+    if (blk_)
+      note_demonitor(*st_, *blk_, d.ref);
     if (x_->on_down)
       x_->on_down(d);
     else
@@ -182,6 +189,8 @@ caf::message process_actor::dispatch(caf::message m) {
     auto sig = m.get_as<exit_signal>(0);
     if (sig.from.is_remote() && x_)
       std::erase(x_->remote_links, sig.from);
+    if (blk_)
+      note_link_gone(*blk_, sig.from.id());
     if (trap_) {
       if (x_ && x_->on_exit)
         x_->on_exit(sig);
@@ -231,6 +240,7 @@ void process_actor::on_exit() {
     blk_->exit_reason = reason;
   }
   close(*blk_);
+  forget_relations(*st_, *blk_);
   st_->exited_handled.fetch_add(blk_->handled.load(), std::memory_order_relaxed);
   st_->exited_dropped.fetch_add(blk_->dropped.load(), std::memory_order_relaxed);
   st_->exited_coalesced.fetch_add(blk_->coalesced.load(), std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
+#include "corvid/runtime/introspection.hpp"
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
 #include "corvid/runtime/process.hpp"
@@ -69,6 +70,15 @@ struct block_extras {
   std::vector<pid> waiters;         // actor senders told errc::would_block
   std::vector<std::pair<uint64_t, std::function<void(const pid&, const caf::error&)>>> exit_hooks;
   uint64_t next_hook = 1;
+  std::vector<restart_record> restart_log;  // its child slot's, copied in by the supervisor
+};
+
+/// One link or monitor of a process, as recorded for introspection (see relations.hpp).
+enum class relation_kind : uint8_t { link, monitors, monitored_by };
+struct relation {
+  uint64_t other;  // the pid id on the other side
+  uint64_t ref;    // the monitor's reference (0 for links)
+  relation_kind kind;
 };
 
 struct process_block {
@@ -95,6 +105,7 @@ struct process_block {
   std::atomic<uint64_t> supervisor{0};  // pid id of the supervisor, 0 = none
   caf::error exit_reason;                 // set once the process ended (guarded by mtx)
   std::unique_ptr<block_extras> extras;  // guarded by mtx
+  std::vector<relation> relations;       // guarded by mtx
 
   block_extras& ext() {
     if (!extras)

@@ -39,6 +39,13 @@ struct child {
   child_spec spec;
   pid current;
   uint32_t restarts = 0;
+  std::vector<restart_record> history;  // the latest restart_history_length restarts
+
+  void remember(pid ended, std::string why) {
+    if (history.size() == restart_history_length)
+      history.erase(history.begin());
+    history.push_back({std::chrono::system_clock::now(), std::move(ended), std::move(why)});
+  }
 };
 
 using child_list = std::list<child>;
@@ -57,7 +64,7 @@ public:
   sup_state(process& self, supervisor_flags flags, std::vector<child_spec> specs, bool dynamic, pid parent)
     : self_(self), flags_(flags), dynamic_(dynamic), parent_(std::move(parent)) {
     for (auto& s : specs)
-      kids_.push_back(child{std::move(s), {}, 0});
+      kids_.push_back(child{std::move(s), {}, 0, {}});
   }
 
   behavior init() {
@@ -209,11 +216,12 @@ private:
     if (auto b = p.block()) {
       b->supervisor.store(self_.self().id());
       b->restarts.store(it->restarts);
-      if (it->spec.type == child_type::supervisor || !it->spec.id.empty()) {
+      if (it->spec.type == child_type::supervisor || !it->spec.id.empty() || !it->history.empty()) {
         std::lock_guard<std::mutex> g{b->mtx};
         auto& x = b->ext();
         if (x.label.empty())
           x.label = it->spec.id;
+        x.restart_log = it->history;
       }
     }
     self_.link(p);
@@ -343,7 +351,7 @@ private:
 
   void child_exited(child_it it, caf::error why) {
     by_pid_.erase(it->current.id());
-    it->current = pid{};
+    auto ended = std::exchange(it->current, pid{});
     auto type = it->spec.restart_type;
     bool again = type == restart::permanent || (type == restart::transient && !reason::is_normal(why));
     if (!again) {
@@ -354,6 +362,7 @@ private:
     if (!add_restart())
       return give_up(it, why);
     it->restarts++;
+    it->remember(std::move(ended), describe(why));
     self_.rt().state().restarts.fetch_add(1, std::memory_order_relaxed);
     if (telemetry::wanted("corvid.supervisor.restart"))
       telemetry::execute({"corvid.supervisor.restart", {{"restarts", double(it->restarts)}},
@@ -399,6 +408,7 @@ private:
     if (!add_restart())
       return give_up(f->child, f->why);
     f->child->restarts++;
+    f->child->remember(pid{}, "failed to start: " + describe(f->why));
     retry_ = std::move(f->rest);
     auto me = caf::actor_cast<caf::actor>(self_.actor());
     self_.actor()->send(me, sup_retry_atom::value);  // straight to the actor: never refused by the bound
@@ -421,7 +431,7 @@ private:
       for (auto& k : kids_)
         if (k.spec.id == spec.id)
           return rh.fail(make_error(errc::already_registered, "child id " + spec.id));
-    kids_.push_back(child{std::move(spec), {}, 0});
+    kids_.push_back(child{std::move(spec), {}, 0, {}});
     start_one(std::prev(kids_.end()), std::move(rh), true);
   }
 

@@ -590,6 +590,11 @@ async function main() {
     }, before, { timeout: T });
     const pidAfter = (await page.textContent("#process-rows tr.proc a.open")).trim();
     if (pidAfter === pidBefore) throw new Error("same pid after the restart");
+    // the new process's page: its restart history names the killed pid and why it ended
+    await page.click("#process-rows tr.proc a.open");
+    await page.waitForSelector("#dash-process #proc-history", { timeout: T });
+    await page.waitForFunction((old) => [...document.querySelectorAll("#proc-history tr.restart")].some(
+      (r) => r.children[1].textContent === old && /kill/.test(r.querySelector("td.reason").textContent)), pidBefore, { timeout: T });
   });
 
   await test("dashboard: the supervision tree shows demo_sup with its workers under it, and links to them", async () => {

@@ -60,11 +60,125 @@ TEST_CASE_FIXTURE(fixture, "supervised children show their supervisor and restar
   auto second = (*which_children(*sup))[0].current;
   CHECK(info(second).restarts == 1);
   CHECK(info(second).label == "w");
+  auto d = details(second);
+  REQUIRE(d);
+  REQUIRE(d->restart_history.size() == 1);
+  CHECK(d->restart_history[0].ended == first);
+  CHECK(d->restart_history[0].reason.find("x") != std::string::npos);
+  CHECK(std::chrono::system_clock::now() - d->restart_history[0].at < std::chrono::minutes(5));
+  CHECK(d->links == std::vector<pid>{*sup});  // a supervisor links to its children
+  auto sd = details(*sup);
+  REQUIRE(sd);
+  CHECK(sd->links == std::vector<pid>{second});  // the first child's link went with it
   telemetry::detach(id);
   std::lock_guard<std::mutex> g{m};
   CHECK(std::count(events.begin(), events.end(), "corvid.process.crash") == 1);
   CHECK(std::count(events.begin(), events.end(), "corvid.supervisor.restart") == 1);
   exit(*sup, reason::shutdown());
+}
+
+// A process that links, unlinks, monitors and demonitors `other` when told to; it traps exits,
+// so the other's end leaves it running to be looked at.
+init_fn relating_to(const pid& other) {
+  return [other](process& self) -> behavior {
+    self.trap_exit(true);
+    auto ref = std::make_shared<uint64_t>(0);
+    return {[&self, other, ref](const std::string& cmd) {
+              if (cmd == "link") self.link(other);
+              if (cmd == "unlink") self.unlink(other);
+              if (cmd == "monitor") *ref = self.monitor(other);
+              if (cmd == "demonitor") self.demonitor(*ref);
+            },
+            [](exit_signal&) {}, [](down_signal&) {}};
+  };
+}
+
+TEST_CASE_FIXTURE(det_fixture, "details: a link shows on both sides until unlink or the other's exit") {
+  auto b = spawn(rt, [](process& self) -> behavior {
+    self.trap_exit(true);
+    return {[](exit_signal&) {}};
+  });
+  REQUIRE(b);
+  auto a = spawn(rt, relating_to(*b));
+  REQUIRE(a);
+  send(*a, std::string("link"));
+  run();
+  CHECK(details(*a)->links == std::vector<pid>{*b});
+  CHECK(details(*b)->links == std::vector<pid>{*a});
+  send(*a, std::string("link"));  // links are a set
+  run();
+  CHECK(details(*a)->links.size() == 1);
+  send(*a, std::string("unlink"));
+  run();
+  CHECK(details(*a)->links.empty());
+  CHECK(details(*b)->links.empty());
+  send(*a, std::string("link"));
+  run();
+  exit(*b, reason::kill());
+  run();
+  CHECK_FALSE(details(*b));
+  CHECK(details(*a)->links.empty());
+  exit(*a, reason::kill());
+  run();
+}
+
+TEST_CASE_FIXTURE(det_fixture, "details: monitors and monitored_by until demonitor or either side's end") {
+  auto c = spawn(rt, [](process&) -> behavior { return {[](int) {}}; });
+  REQUIRE(c);
+  auto a = spawn(rt, relating_to(*c));
+  REQUIRE(a);
+  send(*a, std::string("monitor"));
+  run();
+  CHECK(details(*a)->monitors == std::vector<pid>{*c});
+  CHECK(details(*c)->monitored_by == std::vector<pid>{*a});
+  CHECK(details(*a)->links.empty());
+  send(*a, std::string("demonitor"));
+  run();
+  CHECK(details(*a)->monitors.empty());
+  CHECK(details(*c)->monitored_by.empty());
+  send(*a, std::string("monitor"));
+  run();
+  exit(*c, reason::shutdown());  // the watcher's record goes with the down notice
+  run();
+  CHECK(details(*a)->monitors.empty());
+
+  auto e = spawn(rt, [](process&) -> behavior { return {[](int) {}}; });
+  REQUIRE(e);
+  auto w = spawn(rt, relating_to(*e));
+  REQUIRE(w);
+  send(*w, std::string("monitor"));
+  run();
+  CHECK(details(*e)->monitored_by == std::vector<pid>{*w});
+  exit(*w, reason::kill());  // the watched side's record goes with the watcher
+  run();
+  CHECK(details(*e)->monitored_by.empty());
+  exit(*a, reason::kill());
+  exit(*e, reason::kill());
+  run();
+}
+
+TEST_CASE_FIXTURE(det_fixture, "details: a peek at the types of the first queued messages, oldest first") {
+  auto p = spawn(rt, [](process&) -> behavior { return {[](int) {}, [](const std::string&, int) {}, [](caf::atom_value) {}}; });
+  REQUIRE(p);
+  run();
+  send(*p, 7);
+  send(*p, std::string("hello"), 3);
+  send(*p, caf::atom("tick"));
+  auto d = details(*p, 2);
+  REQUIRE(d);
+  REQUIRE(d->queued.size() == 2);
+  CHECK(d->queued[0] == "(int32_t)");
+  CHECK(d->queued[1] == "(std::string, int32_t)");
+  auto all = details(*p, 10);
+  REQUIRE(all->queued.size() == 3);
+  CHECK(all->queued[2] == "('tick')");
+  CHECK(find_process(rt, p->id()) == *p);
+  run();
+  CHECK(details(*p)->queued.empty());
+  exit(*p, reason::kill());
+  run();
+  CHECK_FALSE(find_process(rt, p->id()));
+  CHECK_FALSE(details(*p));
 }
 
 } // TEST_SUITE

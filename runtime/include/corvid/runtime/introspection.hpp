@@ -5,6 +5,7 @@
 //   for (auto& p : corvid::processes(rt)) std::cout << p.id << " " << p.mailbox.length << "\n";
 //   std::cout << corvid::dump(rt);
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -30,10 +31,34 @@ struct process_info {
   size_t memory = 0;     ///< bytes: actor + control block + queued envelopes (payloads not counted)
 };
 
+/// One restart of a supervised child slot (wall-clock time, for people to read).
+struct restart_record {
+  std::chrono::system_clock::time_point at;
+  pid ended;           ///< the process that ended (empty when a restart attempt failed to start)
+  std::string reason;  ///< why it ended, or why the attempt failed
+};
+
+/// What info() says plus what is costlier to gather: for looking at one process at a time.
+struct process_details {
+  process_info info;
+  std::vector<pid> links;         ///< linked processes, local and remote (still running)
+  std::vector<pid> monitors;      ///< processes it monitors
+  std::vector<pid> monitored_by;  ///< processes that monitor it
+  std::vector<std::string> queued;  ///< type lists of the first queued messages, oldest first
+  std::vector<restart_record> restart_history;  ///< its child slot's latest restarts, oldest first
+};
+
+/// How many restarts a child slot remembers in process_details::restart_history.
+inline constexpr size_t restart_history_length = 10;
+
 /// Every live process, sorted by mailbox length (longest first).
 std::vector<process_info> processes(runtime& rt);
 /// A snapshot of one process (id empty if it is gone).
 process_info info(const pid& p);
+/// The running process of `rt` whose pid has this id() (empty if none).
+pid find_process(runtime& rt, uint64_t id);
+/// Details of a running process, peeking at up to `peek` queued messages (nullopt if it is gone).
+std::optional<process_details> details(const pid& p, size_t peek = 5);
 /// Why `p` ended (kept as long as some pid refers to it); nullopt while it runs or for an
 /// empty pid. Monitors of an already dead process get noproc, as in OTP; this is the way to
 /// learn the original reason afterwards.
