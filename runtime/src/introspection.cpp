@@ -122,7 +122,7 @@ std::optional<process_details> details(const pid& p, size_t peek) {
   std::vector<detail::relation> rel;
   {
     std::lock_guard<std::mutex> g{b->mtx};
-    rel = b->relations;
+    rel = b->relations.list();
     if (b->extras)
       d.restart_history = b->extras->restart_log;
     auto n = std::min(peek, b->queue.size());
@@ -142,6 +142,8 @@ std::optional<process_details> details(const pid& p, size_t peek) {
     if (std::find(to.begin(), to.end(), other) == to.end())
       to.push_back(other);
   }
+  for (auto* v : {&d.links, &d.monitors, &d.monitored_by})
+    std::sort(v->begin(), v->end());  // oldest pid first, whatever order the store keeps
   return d;
 }
 

@@ -387,7 +387,7 @@ void process::demonitor(uint64_t ref) {
   auto target = i->second;
   mons.erase(i);
   if (impl_->blk_)
-    detail::note_demonitor(*impl_->st_, *impl_->blk_, ref);
+    detail::note_demonitor(*impl_->st_, *impl_->blk_, ref, target);
   if (target.is_remote()) {
     if (auto t = detail::transport_of(target))
       (*t)->demonitor(self(), target, ref);

@@ -114,7 +114,7 @@ caf::behavior process_actor::make_behavior() {
       down_signal sig{ref, x_->monitors[ref], m.reason};
       x_->monitors.erase(ref);
       if (blk_)
-        note_demonitor(*st_, *blk_, ref);
+        note_demonitor(*st_, *blk_, ref, sig.who);
       if (x_->on_down)
         x_->on_down(sig);
       else
@@ -178,7 +178,7 @@ caf::message process_actor::dispatch(caf::message m) {
     if (!x_ || x_->monitors.erase(d.ref) == 0)
       return {};
     if (blk_)
-      note_demonitor(*st_, *blk_, d.ref);
+      note_demonitor(*st_, *blk_, d.ref, d.who);
     if (x_->on_down)
       x_->on_down(d);
     else

@@ -20,6 +20,7 @@
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
 #include "corvid/runtime/process.hpp"
+#include "relation_store.hpp"
 #include "ring.hpp"
 
 namespace corvid::detail {
@@ -73,14 +74,6 @@ struct block_extras {
   std::vector<restart_record> restart_log;  // its child slot's, copied in by the supervisor
 };
 
-/// One link or monitor of a process, as recorded for introspection (see relations.hpp).
-enum class relation_kind : uint8_t { link, monitors, monitored_by };
-struct relation {
-  uint64_t other;  // the pid id on the other side
-  uint64_t ref;    // the monitor's reference (0 for links)
-  relation_kind kind;
-};
-
 struct process_block {
   process_block(uint64_t i, runtime_state* r, const mailbox_options& o);
 
@@ -105,7 +98,7 @@ struct process_block {
   std::atomic<uint64_t> supervisor{0};  // pid id of the supervisor, 0 = none
   caf::error exit_reason;                 // set once the process ended (guarded by mtx)
   std::unique_ptr<block_extras> extras;  // guarded by mtx
-  std::vector<relation> relations;       // guarded by mtx
+  relation_store relations;              // guarded by mtx
 
   block_extras& ext() {
     if (!extras)

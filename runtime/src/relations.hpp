@@ -21,8 +21,8 @@ void note_unlink(runtime_state& st, process_block& self, const pid& other);
 void note_link_gone(process_block& self, uint64_t other);
 /// `self` monitors `target` under `ref`.
 void note_monitor(runtime_state& st, process_block& self, uint64_t ref, const pid& target);
-/// `self` dropped monitor `ref` (demonitor, or its down notice arrived).
-void note_demonitor(runtime_state& st, process_block& self, uint64_t ref);
+/// `self` dropped monitor `ref` of `target` (demonitor, or its down notice arrived).
+void note_demonitor(runtime_state& st, process_block& self, uint64_t ref, const pid& target);
 /// `self` ended: its links and monitors, and the other side's records of them, go away.
 void forget_relations(runtime_state& st, process_block& self);
 

@@ -122,6 +122,37 @@ TEST_CASE_FIXTURE(det_fixture, "details: a link shows on both sides until unlink
   run();
 }
 
+TEST_CASE_FIXTURE(det_fixture, "details: a process linked to many children (past the small set) adds and drops each") {
+  std::vector<pid> kids;
+  auto parent = spawn(rt, [&kids](process& self) -> behavior {
+    self.trap_exit(true);
+    return {[&self, &kids](int n) {
+              spawn_options o;
+              o.link = true;
+              for (int i = 0; i < n; ++i)
+                kids.push_back(*self.spawn([](process&) -> behavior { return {[](int) {}}; }, o));
+            },
+            [](exit_signal&) {}};
+  });
+  REQUIRE(parent);
+  send(*parent, 40);
+  run();
+  REQUIRE(kids.size() == 40);
+  CHECK(details(*parent)->links == kids);  // sorted: oldest first
+  for (size_t i = 0; i < kids.size(); i += 2)
+    exit(kids[i], reason::kill());
+  run();
+  std::vector<pid> odd;
+  for (size_t i = 1; i < kids.size(); i += 2)
+    odd.push_back(kids[i]);
+  CHECK(details(*parent)->links == odd);
+  CHECK(details(kids[1])->links == std::vector<pid>{*parent});
+  exit(*parent, reason::kill());  // its children go with it (they do not trap exits)
+  run();
+  for (auto& k : kids)
+    CHECK_FALSE(details(k));
+}
+
 TEST_CASE_FIXTURE(det_fixture, "details: monitors and monitored_by until demonitor or either side's end") {
   auto c = spawn(rt, [](process&) -> behavior { return {[](int) {}}; });
   REQUIRE(c);
