@@ -47,6 +47,8 @@ std::int64_t open_fds();
 std::int64_t fd_limit();  // -1: unlimited
 double program_uptime();  // seconds since this program started
 std::string duration_text(double s);
+/// UTC time as text: "2026-11-30 13:05:09" by default (strftime format).
+std::string utc_text(std::chrono::system_clock::time_point t, const char* format = "%Y-%m-%d %H:%M:%S");
 
 /// One second of the home page's charts.
 struct sample {

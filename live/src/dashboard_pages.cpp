@@ -220,14 +220,9 @@ class sessions_page final : public dash_page {
     }
     value::list slowest;
     for (auto& e : m.views.slowest()) {
-      auto t = std::chrono::system_clock::to_time_t(e.at);
-      std::tm tm{};
-      ::gmtime_r(&t, &tm);
-      char at[32];
-      std::strftime(at, sizeof at, "%H:%M:%S", &tm);
       slowest.push_back(value::map{{"latency", us_text(e.us)}, {"view", e.view}, {"event", e.event},
                                    {"session", e.session}, {"href", sh_->base + "/process/" + std::to_string(e.session_id)},
-                                   {"at", std::string(at)}});
+                                   {"at", utc_text(e.at, "%H:%M:%S")}});
     }
     s.assign("sessions", static_cast<std::int64_t>(sh_->srv->connections() + sh_->srv->longpoll_sessions()));
     s.assign("views", std::move(views));
@@ -254,6 +249,12 @@ const html_template& pubsub_template() {
   <table id="topics">
     <thead><tr><th>topic</th><th>subscribers</th><th>broadcasts/s</th><th>presences</th></tr></thead>
     <tbody id="topic-rows">{% for t in topics key=t.topic %}<tr class="topic" data-topic="{{ t.topic }}"><td class="name">{{ t.topic }}</td><td class="subscribers">{{ t.subscribers }}</td><td class="rate">{{ t.rate }}</td><td class="presences">{{ t.presences }}</td></tr>{% endfor %}</tbody>
+  </table>
+  <h2>Gaps</h2>
+  <p>Other nodes' broadcasts that never arrived and could not be sent again (the latest 20).</p>
+  <table id="gaps">
+    <thead><tr><th>at (UTC)</th><th>origin</th><th>incarnation</th><th>missed</th></tr></thead>
+    <tbody id="gap-rows">{% for g in gap_rows %}<tr class="gap"><td>{{ g.at }}</td><td class="origin">{{ g.origin }}</td><td>{{ g.incarnation }}</td><td class="missed">{{ g.missed }}</td></tr>{% endfor %}</tbody>
   </table>
 </main>)", "corvid/live/dashboard/pubsub");
   return t;
@@ -283,6 +284,18 @@ class pubsub_page final : public dash_page {
                                   {"gaps", static_cast<std::int64_t>(st.gaps)},
                                   {"held", static_cast<std::int64_t>(sh_->hub->held())}});
     s.assign("topics", std::move(rows));
+    value::list gaps;
+    auto recent = sh_->hub->recent_gaps();
+    for (auto it = recent.rbegin(); it != recent.rend(); ++it) {  // latest first
+      const auto& g = it->gap;
+      gaps.push_back(value::map{{"at", utc_text(it->at)},
+                                {"origin", g.origin},
+                                {"incarnation", std::to_string(g.incarnation)},
+                                {"missed", g.received == g.expected + 1
+                                               ? std::to_string(g.expected)
+                                               : std::to_string(g.expected) + "–" + std::to_string(g.received - 1)}});
+    }
+    s.assign("gap_rows", std::move(gaps));
   }
 
  private:

@@ -292,12 +292,7 @@ class process_page final : public dash_page {
     for (auto& m : d->monitored_by) monitors.emplace_back(row(m, "monitors this process"));
     for (auto& q : d->queued) queued.emplace_back(q);
     for (auto it = d->restart_history.rbegin(); it != d->restart_history.rend(); ++it) {  // latest first
-      auto t = std::chrono::system_clock::to_time_t(it->at);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      char when[32];
-      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-      history.emplace_back(value::map{{"at", std::string(when)},
+      history.emplace_back(value::map{{"at", utc_text(it->at)},
                                       {"ended", it->ended ? it->ended.to_string() : std::string("(did not start)")},
                                       {"reason", it->reason}});
     }

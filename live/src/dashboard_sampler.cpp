@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -79,6 +80,15 @@ std::string duration_text(double s) {
   if (t >= 86400) std::snprintf(buf, sizeof buf, "%lldd %lldh %lldm", t / 86400, t % 86400 / 3600, t % 3600 / 60);
   else if (t >= 3600) std::snprintf(buf, sizeof buf, "%lldh %lldm %llds", t / 3600, t % 3600 / 60, t % 60);
   else std::snprintf(buf, sizeof buf, "%lldm %llds", t / 60, t % 60);
+  return buf;
+}
+
+std::string utc_text(std::chrono::system_clock::time_point t, const char* format) {
+  auto tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 

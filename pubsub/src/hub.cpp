@@ -149,6 +149,9 @@ struct hub_state : std::enable_shared_from_this<hub_state> {
   std::atomic<uint64_t> broadcasts{0};
   std::atomic<uint64_t> dispatched{0};
   std::atomic<uint64_t> gaps{0};
+  std::mutex gaps_m;
+  std::deque<gap_report> recent_gaps;  // the last recent_gap_count, under gaps_m
+  static constexpr size_t recent_gap_count = 20;
   std::atomic<uint64_t> seq{0};
   std::mutex publish_m;  // numbering and forwarding are one step: other nodes see seq order
   std::mutex seen_m;     // held while delivering remote broadcasts: they reach mailboxes in order
@@ -524,6 +527,12 @@ caf::error hub::settle(std::unique_lock<std::mutex> g, sequencer::step& out) {
   g.unlock();
   for (auto& gap : out.gaps) {
     st_->gaps.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lg{st_->gaps_m};
+      if (st_->recent_gaps.size() == detail::hub_state::recent_gap_count)
+        st_->recent_gaps.pop_front();
+      st_->recent_gaps.push_back({gap, std::chrono::system_clock::now()});
+    }
     if (telemetry::wanted("corvid.pubsub.gap"))
       telemetry::execute({"corvid.pubsub.gap",
                           {{"expected", double(gap.expected)}, {"received", double(gap.received)}},
@@ -559,6 +568,11 @@ size_t hub::subscriber_count(const std::string& topic) const {
       n += i->second.size();
   }
   return n;
+}
+
+std::vector<gap_report> hub::recent_gaps() const {
+  std::lock_guard<std::mutex> g{st_->gaps_m};
+  return {st_->recent_gaps.begin(), st_->recent_gaps.end()};
 }
 
 std::vector<topic_info> hub::topics() const {

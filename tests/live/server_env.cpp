@@ -130,4 +130,31 @@ scoped_env::~scoped_env() {
   else ::unsetenv(name.c_str());
 }
 
+dash_env::dash_env(dashboard_mount m, bool with_hub) {
+  server_options o;
+  o.port = 0;
+  o.secret = "dashboard test secret, at least thirty-two bytes";
+  corvid::runtime_options ro;
+  ro.threads = 2;
+  rt.emplace(ro);
+  if (with_hub) {
+    corvid::pubsub::hub_options ho;
+    ho.node = "b@host";
+    hub.emplace(*rt, ho);
+    m.hub = &*hub;
+  }
+  srv.emplace(*rt, std::move(o));
+  srv->live("/", make_view<count_view>);
+  mount_error = mount_dashboard(*srv, *rt, std::move(m));
+  if (mount_error.empty()) REQUIRE(srv->start().empty());
+  port = srv->port();
+}
+
+dash_env::~dash_env() {
+  srv->stop();
+  srv.reset();
+  hub.reset();
+  rt->shutdown_all(std::chrono::seconds(5));
+}
+
 }  // namespace corvid::live::test

@@ -15,6 +15,7 @@
 
 #include "corvid/live/dashboard.hpp"
 #include "corvid/live/server.hpp"
+#include "corvid/pubsub/hub.hpp"
 #include "corvid/runtime.hpp"
 #include "net_client.hpp"
 
@@ -62,6 +63,18 @@ struct env {
   std::uint64_t rejected(rejection r) const { return srv->metrics().rejected(r); }
   std::optional<corvid::runtime> rt;
   std::optional<server> srv;
+  std::uint16_t port = 0;
+};
+
+/// A runtime and a server with the dashboard mounted (loopback, port 0); with_hub gives the
+/// mount a pub/sub hub (node "b@host") for the pubsub page.
+struct dash_env {
+  explicit dash_env(dashboard_mount m, bool with_hub = false);
+  ~dash_env();
+  std::optional<corvid::runtime> rt;
+  std::optional<corvid::pubsub::hub> hub;
+  std::optional<server> srv;
+  std::string mount_error;
   std::uint16_t port = 0;
 };
 

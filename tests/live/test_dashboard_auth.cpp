@@ -35,32 +35,6 @@ http_result http_get_with(std::uint16_t port, const std::string& target, const h
 // "name=value" of a Set-Cookie header.
 std::string cookie_pair(const std::string& set_cookie) { return set_cookie.substr(0, set_cookie.find(';')); }
 
-// A runtime and a server with the dashboard mounted (loopback, port 0).
-struct dash_env {
-  explicit dash_env(dashboard_mount m) {
-    server_options o;
-    o.port = 0;
-    o.secret = "dashboard test secret, at least thirty-two bytes";
-    corvid::runtime_options ro;
-    ro.threads = 2;
-    rt.emplace(ro);
-    srv.emplace(*rt, std::move(o));
-    srv->live("/", make_view<count_view>);
-    mount_error = mount_dashboard(*srv, *rt, std::move(m));
-    if (mount_error.empty()) REQUIRE(srv->start().empty());
-    port = srv->port();
-  }
-  ~dash_env() {
-    srv->stop();
-    srv.reset();
-    rt->shutdown_all(5s);
-  }
-  std::optional<corvid::runtime> rt;
-  std::optional<server> srv;
-  std::string mount_error;
-  std::uint16_t port = 0;
-};
-
 const std::string token = "a-dashboard-token-for-the-tests-0123456789";
 
 }  // namespace

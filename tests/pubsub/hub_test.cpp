@@ -259,6 +259,12 @@ TEST_CASE_FIXTURE(fixture, "loopback: a duplicate is dropped, a hole is a gap at
   CHECK(gaps[0].expected == 2);
   CHECK(gaps[0].received == 3);
   CHECK(b.stats().gaps == 1);
+  auto recent = b.recent_gaps();
+  REQUIRE(recent.size() == 1);
+  CHECK(recent[0].gap.origin == "a@host");
+  CHECK(recent[0].gap.expected == 2);
+  CHECK(std::chrono::system_clock::now() - recent[0].at < std::chrono::minutes(5));
+  CHECK(a.recent_gaps().empty());
   REQUIRE(call<std::string>(on_b, 1s, std::string{"probe"}));
   CHECK(box.size() == 0);
   // The origin restarts: a new incarnation numbers from 1 again, which is neither a

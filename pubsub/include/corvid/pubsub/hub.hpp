@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -81,6 +82,12 @@ struct hub_stats {
   uint64_t dispatched = 0;     ///< partition jobs handed to helper processes
   uint64_t gaps = 0;           ///< ranges of other nodes' broadcasts lost for good (see on_gap)
   size_t subscriptions = 0;    ///< (process, topic) pairs now
+};
+
+/// A gap as hub::recent_gaps() keeps it: when it was reported here.
+struct gap_report {
+  sequence_gap gap;
+  std::chrono::system_clock::time_point at;
 };
 
 /// One topic with local subscribers, as hub::topics() lists it.
@@ -151,6 +158,8 @@ public:
   size_t subscriber_count(const std::string& topic) const;
   /// Every topic with local subscribers (for dashboards: a walk of the whole table).
   std::vector<topic_info> topics() const;
+  /// The last 20 gaps reported here, oldest first (the dashboard lists them).
+  std::vector<gap_report> recent_gaps() const;
   hub_stats stats() const;
   const std::string& node() const;
   uint64_t incarnation() const;
