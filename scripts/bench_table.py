@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Side-by-side table of benchmark figures.
 
-Usage: bench_table.py CORVID_TSV [--erlang ERLANG_TSV]
+Usage: bench_table.py CORVID_TSV [--erlang ERLANG_TSV] [--base BASE_TSV]
 
 Both files hold lines "figure<TAB>value<TAB>unit" (other lines are ignored). In the corvid file,
 a figure named rawcaf_<figure> is the raw-CAF baseline of <figure>. Prints one row per figure:
 corvid, raw CAF, Erlang, corvid/rawcaf and corvid/erlang (ratios of the values as printed; for
 "per_s" figures a ratio above 1 means corvid is faster, for the others below 1 does).
+With --base (an earlier commit's figures, from bench.sh --compare): also "base" and "this/base".
 """
 import sys
 
@@ -37,11 +38,18 @@ def ratio(a, b):
 
 def main(argv):
     args = argv[1:]
-    erlang_path = None
-    if "--erlang" in args:
-        i = args.index("--erlang")
-        erlang_path = args[i + 1]
+    def option(name):
+        if name not in args:
+            return None
+        i = args.index(name)
+        if i + 1 >= len(args):
+            return None
+        value = args[i + 1]
         del args[i:i + 2]
+        return value
+
+    erlang_path = option("--erlang")
+    base_path = option("--base")
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
@@ -53,14 +61,21 @@ def main(argv):
     names = list(corvid)  # in the order the benchmarks printed them
     names += [n for n in rawcaf if n not in names]
     names += [n for n in erlang if n not in names]
+    base = read_figures(base_path) if base_path else None  # raw CAF's rows too: they show the noise
 
     header = ["figure", "unit", "corvid", "raw CAF", "Erlang", "corvid/rawcaf", "corvid/erlang"]
+    if base is not None:
+        header += ["base", "this/base", "base rawcaf", "rawcaf this/base"]
     rows = []
     for n in names:
         c, r, e = corvid.get(n), rawcaf.get(n), erlang.get(n)
         unit = next((x[2] for x in (c, r, e) if x), "")
-        rows.append([n, unit, c[1] if c else "-", r[1] if r else "-", e[1] if e else "-",
-                     ratio(c, r), ratio(c, e)])
+        row = [n, unit, c[1] if c else "-", r[1] if r else "-", e[1] if e else "-",
+               ratio(c, r), ratio(c, e)]
+        if base is not None:
+            b, br = base.get(n), base.get("rawcaf_" + n)
+            row += [b[1] if b else "-", ratio(c, b), br[1] if br else "-", ratio(r, br)]
+        rows.append(row)
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
 

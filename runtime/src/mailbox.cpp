@@ -191,6 +191,10 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
   return caf::none;
 }
 
+namespace {
+size_t room_mark(size_t capacity) { return capacity - std::max<size_t>(1, capacity / 4); }
+} // namespace
+
 bool pop(process_block& b, envelope& out) {
   std::vector<pid> wake;
   {
@@ -215,7 +219,10 @@ bool pop(process_block& b, envelope& out) {
         }
         ++x.head_seq;
       }
-      if (b.policy == overflow::backpressure && len + 1 == b.capacity) {
+      // Waiting senders are woken once a quarter of the box is free, not at the first free
+      // slot: one wake-up then buys many sends instead of one (a full box otherwise costs a
+      // context switch per message).
+      if (b.policy == overflow::backpressure && len == room_mark(b.capacity)) {
         x.room_cv.notify_all();
         wake.swap(x.waiters);
       }
