@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <limits>
+#include <vector>
 
 // g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast's HTTP parser
 // (boost::optional in basic_parser::do_field), inlined into this file; it is not our code.
@@ -65,6 +65,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void on_read(beast::error_code ec, std::size_t n);
   void refuse(std::string_view text, rejection why);
   void write_next();
+  void pop_front();
   void on_write(beast::error_code ec, std::size_t n);
   void arm_deadline(std::chrono::steady_clock::time_point due);
   void on_deadline();
@@ -73,7 +74,9 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void release(const std::string& frame);
 
   server::impl& srv_;
-  websocket::stream<beast::tcp_stream> ws_;
+  // A plain socket under the websocket, not beast::tcp_stream: the websocket's own timeouts are the
+  // ones used, and tcp_stream's timers would cost about 470 bytes per connection for nothing.
+  websocket::stream<tcp::socket> ws_;
   std::uint64_t id_;
   conn_slot slot_;
   beast::flat_buffer buf_;
@@ -81,7 +84,11 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
   // bytes of frames sent to the session and not yet handled by it
   std::shared_ptr<std::atomic<std::size_t>> inbound_ = std::make_shared<std::atomic<std::size_t>>(0);
-  std::deque<std::string> out_;
+  // Frames to write, out_[out_head_] first: a vector, since an empty std::deque allocates about
+  // 700 bytes and most connections are idle with nothing queued.
+  std::vector<std::string> out_;
+  std::size_t out_head_ = 0;
+  std::string current_;  // the frame being written
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
   std::optional<std::uint16_t> close_code_;
   corvid::pid session_;
@@ -254,20 +261,34 @@ void ws_conn::write_next() {
   write_started_ = std::chrono::steady_clock::now();
   if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
   ws_.text(true);
-  ws_.async_write(asio::buffer(out_.front()), beast::bind_front_handler(&ws_conn::on_write, shared_from_this()));
+  current_ = std::move(out_[out_head_]);  // out_ may move its strings (and a short one's bytes) while this is written
+  pop_front();
+  ws_.async_write(asio::buffer(current_), beast::bind_front_handler(&ws_conn::on_write, shared_from_this()));
+}
+
+void ws_conn::pop_front() {
+  std::string{}.swap(out_[out_head_]);
+  if (++out_head_ == out_.size()) {
+    out_.clear();
+    out_head_ = 0;
+    if (out_.capacity() > 16) out_.shrink_to_fit();  // a burst's queue is not kept by an idle connection
+  } else if (out_head_ >= 16 && out_head_ * 2 >= out_.size()) {
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));  // never grows without end
+    out_head_ = 0;
+  }
 }
 
 void ws_conn::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  release(out_.front());
-  out_.pop_front();
+  release(current_);
+  std::string{}.swap(current_);
   if (ec) {
     closed_ = true;
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     return;
   }
-  if (!out_.empty()) write_next();
+  if (out_head_ < out_.size()) write_next();
   else if (close_code_) do_close();
 }
 
@@ -319,7 +340,7 @@ void ws_conn::drop_slow(const char* why) {
   log(log_kind::client, std::string("dropping a client that does not read (") + why + ")");
   closing_ = true;
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  ws_.next_layer().close(ignored);
 }
 
 void ws_conn::do_close() {
@@ -348,7 +369,7 @@ void ws_conn::finished() {
     }
   }
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);  // the fd goes now, not when the last handler has run
+  ws_.next_layer().close(ignored);  // the fd goes now, not when the last handler has run
   std::lock_guard<std::mutex> g{srv_.mtx};
   srv_.conns.erase(id_);
 }
