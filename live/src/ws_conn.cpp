@@ -2,6 +2,7 @@
 // bounded head), frames out (bounded, with a write deadline). The only Beast websocket translation unit.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <vector>
@@ -29,6 +30,10 @@ namespace {
 
 // A message is read at most this much at a time, so one over max_frame_bytes is never held whole.
 constexpr std::size_t read_piece = 64 * 1024;
+// The first piece of each message is read into an array inside the connection: a read waiting for the
+// next message (most connections, most of the time) then holds no heap buffer, where Beast would
+// prepare about 1.5 KB in the flat buffer for the whole wait. Most client frames fit in it whole.
+constexpr std::size_t first_piece = 256;
 // What is kept of a message over max_frame_bytes, and all the I/O thread ever parses of a frame it
 // refuses: enough for its refs, topic and event.
 constexpr std::size_t head_bytes = 1024;
@@ -62,7 +67,9 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void on_accept(beast::error_code ec);
   void on_session(caf::expected<corvid::pid> p);
   void do_read();
+  void on_first_piece(beast::error_code ec, std::size_t n);
   void on_read(beast::error_code ec, std::size_t n);
+  void message_read();
   void refuse(std::string_view text, rejection why);
   void write_next();
   void pop_front();
@@ -79,7 +86,9 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   websocket::stream<tcp::socket> ws_;
   std::uint64_t id_;
   conn_slot slot_;
-  beast::flat_buffer buf_;
+  beast::flat_buffer buf_;   // the message read so far (empty, and holding no memory, between messages)
+  std::array<char, first_piece> first_;
+  bool in_message_ = false;  // the next read continues a message, into buf_
   std::string head_;         // the first bytes of a message over max_frame_bytes
   std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
   // bytes of frames sent to the session and not yet handled by it
@@ -176,7 +185,25 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
 }
 
 void ws_conn::do_read() {
-  ws_.async_read_some(buf_, read_piece, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
+  if (in_message_)
+    ws_.async_read_some(buf_, read_piece, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
+  else
+    ws_.async_read_some(asio::buffer(first_), beast::bind_front_handler(&ws_conn::on_first_piece, shared_from_this()));
+}
+
+void ws_conn::on_first_piece(beast::error_code ec, std::size_t n) {
+  if (!ec && n > 0) {
+    buf_.commit(asio::buffer_copy(buf_.prepare(n), asio::buffer(first_.data(), n)));
+  }
+  on_read(ec, n);
+}
+
+// A whole message has been handled (or dropped): the buffer's memory goes until the next one.
+void ws_conn::message_read() {
+  in_message_ = false;
+  buf_.consume(buf_.size());
+  buf_.shrink_to_fit();
+  do_read();
 }
 
 void ws_conn::on_read(beast::error_code ec, std::size_t) {
@@ -198,7 +225,8 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
     dropped_ += buf_.size();
     buf_.consume(buf_.size());
   }
-  if (!ws_.is_message_done()) return do_read();
+  in_message_ = !ws_.is_message_done();
+  if (in_message_) return do_read();
   const bool binary = !ws_.got_text();  // upload chunks; the channel refuses them on any other topic
   if (dropped_ > 0 && binary) {  // a chunk over the frame limit: the client's chunk_size is ours, so this is no client of ours
     dropped_ = 0;
@@ -206,16 +234,15 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
     srv_.metrics.reject(rejection::frame_size);
     log(log_kind::client, "binary websocket message over max_frame_bytes: closed (1009)");
     close(1009);
-    return do_read();
+    return message_read();
   }
   if (dropped_ > 0) {  // only the session knows whether this was an event of a joined view
     (void)corvid::send(session_, inbound_oversized{std::move(head_), dropped_});
     head_.clear();
     dropped_ = 0;
-    return do_read();
+    return message_read();
   }
   std::string text = beast::buffers_to_string(buf_.data());
-  buf_.consume(buf_.size());
   // Frames up to max_frame_bytes each, up to session_mailbox of them; bytes bound the queue per
   // session (at least one frame) and over all sessions.
   const std::size_t n = text.size();
@@ -225,7 +252,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
       srv_.inbound_total.fetch_sub(n);  // only the total was over
     if (!binary) refuse(text, rejection::inbound);  // a chunk dropped here stalls its upload (chunk_timeout)
     else srv_.metrics.reject(rejection::inbound);
-    return do_read();
+    return message_read();
   }
   inbound_->fetch_add(n);
   std::shared_ptr<void> held(nullptr, [c = inbound_, total = &srv_.inbound_total, n](void*) {
@@ -236,7 +263,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   auto msg = caf::make_message(inbound_frame{std::move(text), binary, std::move(held)});
   if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}) && !binary)
     refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
-  do_read();
+  message_read();
 }
 
 // The session is behind (or gone): answer here from the frame's head, never buffer without bound.
