@@ -7,51 +7,59 @@
 namespace corvid::detail {
 
 bool relation_store::insert(const relation& r) {
-  if (big_)
-    return big_->insert(r).second;
-  if (std::find(small_.begin(), small_.end(), r) != small_.end())
+  if (!sets_)
+    sets_ = std::make_unique<sets>();
+  auto& [small, big] = *sets_;
+  if (big)
+    return big->insert(r).second;
+  if (std::find(small.begin(), small.end(), r) != small.end())
     return false;
-  if (small_.size() < small_max) {
-    small_.push_back(r);
+  if (small.size() < small_max) {
+    small.push_back(r);
     return true;
   }
-  big_ = std::make_unique<std::unordered_set<relation, relation_hash>>(small_.begin(), small_.end());
-  std::vector<relation>{}.swap(small_);
-  return big_->insert(r).second;
+  big = std::make_unique<std::unordered_set<relation, relation_hash>>(small.begin(), small.end());
+  std::vector<relation>{}.swap(small);
+  return big->insert(r).second;
 }
 
 bool relation_store::erase(const relation& r) {
-  if (big_) {
-    bool had = big_->erase(r) > 0;
-    if (big_->empty())
-      big_.reset();  // a supervisor whose children all ended gives the memory back
-    return had;
-  }
-  auto i = std::find(small_.begin(), small_.end(), r);
-  if (i == small_.end())
+  if (!sets_)
     return false;
-  *i = small_.back();  // order does not matter
-  small_.pop_back();
-  if (small_.empty())
-    std::vector<relation>{}.swap(small_);
-  return true;
+  auto& [small, big] = *sets_;
+  bool had = false;
+  if (big) {
+    had = big->erase(r) > 0;
+    if (big->empty())
+      big.reset();  // a supervisor whose children all ended gives the memory back
+  } else if (auto i = std::find(small.begin(), small.end(), r); i != small.end()) {
+    *i = small.back();  // order does not matter
+    small.pop_back();
+    had = true;
+  }
+  if (!big && small.empty())
+    sets_.reset();
+  return had;
 }
 
 std::vector<relation> relation_store::take() {
   std::vector<relation> out;
-  if (big_) {
-    out.assign(big_->begin(), big_->end());
-    big_.reset();
-  } else {
-    out.swap(small_);
-  }
+  if (!sets_)
+    return out;
+  if (sets_->big)
+    out.assign(sets_->big->begin(), sets_->big->end());
+  else
+    out.swap(sets_->small);
+  sets_.reset();
   return out;
 }
 
 std::vector<relation> relation_store::list() const {
-  if (big_)
-    return {big_->begin(), big_->end()};
-  return small_;
+  if (!sets_)
+    return {};
+  if (sets_->big)
+    return {sets_->big->begin(), sets_->big->end()};
+  return sets_->small;
 }
 
 } // namespace corvid::detail

@@ -40,8 +40,11 @@ public:
 
 private:
   static constexpr size_t small_max = 32;
-  std::vector<relation> small_;
-  std::unique_ptr<std::unordered_set<relation, relation_hash>> big_;
+  struct sets {
+    std::vector<relation> small;
+    std::unique_ptr<std::unordered_set<relation, relation_hash>> big;
+  };
+  std::unique_ptr<sets> sets_;  // made on first use: one pointer in a process that never links
 };
 
 } // namespace corvid::detail
