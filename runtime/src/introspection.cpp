@@ -33,7 +33,10 @@ process_info snapshot(const std::shared_ptr<detail::process_block>& b) {
     i.label = b->extras->label;
   }
   i.memory = sizeof(detail::process_actor) + sizeof(detail::process_block)
-             + (b->extras ? sizeof(detail::block_extras) : 0) + b->queue.capacity_bytes();
+             + (b->extras ? sizeof(detail::block_extras) : 0) + b->queue.capacity_bytes()
+             + (b->exit_hooks ? sizeof(detail::exit_hook_list)
+                                    + b->exit_hooks->hooks.capacity() * sizeof(b->exit_hooks->hooks[0])
+                              : 0);
   return i;
 }
 

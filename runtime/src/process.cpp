@@ -234,9 +234,13 @@ caf::expected<uint64_t> on_exit_of(const pid& p,
   std::lock_guard<std::mutex> g{b->mtx};
   if (!b->alive.load())
     return make_error(errc::down, "process already exited");
-  auto& x = b->ext();
-  auto id = x.next_hook++;
-  x.exit_hooks.emplace_back(id, std::move(f));
+  if (!b->exit_hooks)
+    b->exit_hooks = std::make_unique<detail::exit_hook_list>();
+  // Unique in this OS process, so that a stale id never cancels a later hook (the list goes
+  // when its last hook does).
+  static std::atomic<uint64_t> next_hook{1};
+  auto id = next_hook.fetch_add(1, std::memory_order_relaxed);
+  b->exit_hooks->hooks.emplace_back(id, std::move(f));
   return id;
 }
 
@@ -245,12 +249,14 @@ void cancel_on_exit_of(const pid& p, uint64_t hook) {
   if (!b)
     return;
   std::lock_guard<std::mutex> g{b->mtx};
-  if (!b->extras)
+  if (!b->exit_hooks)
     return;
-  auto& v = b->extras->exit_hooks;
+  auto& v = b->exit_hooks->hooks;
   for (auto i = v.begin(); i != v.end(); ++i) {
     if (i->first == hook) {
       v.erase(i);
+      if (v.empty())
+        b->exit_hooks.reset();  // an unsubscribed process gives the memory back
       return;
     }
   }

@@ -264,12 +264,12 @@ void process_actor::on_exit() {
 }
 
 void run_exit_hooks(process_block& b, const caf::error& reason) {
-  decltype(block_extras::exit_hooks) hooks;
+  decltype(exit_hook_list::hooks) hooks;
   {
     std::lock_guard<std::mutex> g{b.mtx};
-    if (!b.extras)
+    if (!b.exit_hooks)
       return;
-    hooks.swap(b.extras->exit_hooks);
+    hooks.swap(b.exit_hooks->hooks);
   }
   pid self{b.id};
   for (auto& [id, f] : hooks) {

@@ -58,6 +58,12 @@ struct envelope {
   reply_handle reply;  // empty for sends and casts
 };
 
+/// Callbacks run when a process ends (on_exit_of): kept apart from block_extras, since every
+/// pub/sub subscriber has one and most need nothing else.
+struct exit_hook_list {
+  std::vector<std::pair<uint64_t, std::function<void(const pid&, const caf::error&)>>> hooks;
+};
+
 /// Rarely used parts of a block, allocated on first use to keep idle processes small.
 struct block_extras {
   std::string name;                 // registered unique name
@@ -69,8 +75,6 @@ struct block_extras {
   uint64_t head_seq = 0;            // sequence number of queue.front()
   std::condition_variable room_cv;  // thread senders waiting under backpressure
   std::vector<pid> waiters;         // actor senders told errc::would_block
-  std::vector<std::pair<uint64_t, std::function<void(const pid&, const caf::error&)>>> exit_hooks;
-  uint64_t next_hook = 1;
   std::vector<restart_record> restart_log;  // its child slot's, copied in by the supervisor
 };
 
@@ -99,6 +103,7 @@ struct process_block {
   caf::error exit_reason;                 // set once the process ended (guarded by mtx)
   std::unique_ptr<block_extras> extras;  // guarded by mtx
   relation_store relations;              // guarded by mtx
+  std::unique_ptr<exit_hook_list> exit_hooks;  // guarded by mtx; made by the first on_exit_of
 
   block_extras& ext() {
     if (!extras)
