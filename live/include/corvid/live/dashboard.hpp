@@ -1,10 +1,11 @@
 // The runtime dashboard. mount_dashboard() puts its pages under one path (behind authentication):
 //   /dashboard               home: charts of the last 5 minutes, drawn as SVG by the server, and system facts
 //   /dashboard/processes     every process, sortable and filterable, paged (rows go out as a stream)
-//   /dashboard/process/:id   one process: links, monitors, mailbox, restarts; kill / exit with a reason
+//   /dashboard/process/:id   one process: supervisor chain, links, monitors both ways, mailbox, the first queued
+//                            messages' types, restart history; kill / exit with a reason (after a confirmation)
 //   /dashboard/sessions      per view: live, mounts, mount and event latency (p50/p99), diff bytes; the slowest events
 //   /dashboard/tree          the supervision tree from the roots down, with restart counts
-//   /dashboard/pubsub        topics: subscribers, broadcasts/s, presences; gaps (with a hub)
+//   /dashboard/pubsub        topics: subscribers, broadcasts/s, presences; the latest gap reports (with a hub)
 //
 //   corvid::live::dashboard_mount dm;
 //   dm.auth.token = corvid::live::random_token();          // or user + password, or a custom hook
