@@ -55,30 +55,17 @@ else
   meson compile -C "$dir" -j "$jobs" || exit 1
 fi
 
-# The base commit: its own worktree and release build, the same targets.
+# The base commit: its own worktree and release build (scripts/build_base.sh), the same targets.
 base_dir=""
 base_out=build-compare/bench-results.tsv
 if [[ -n "$base_rev" ]]; then
-  commit="$(git rev-parse --verify --quiet "$base_rev^{commit}")" || { echo "bench.sh: no commit $base_rev" >&2; exit 2; }
-  base_src=build-compare/src
-  if [[ -d "$base_src" ]]; then
-    git -C "$base_src" checkout -q --detach "$commit" || exit 1
-  else
-    mkdir -p build-compare && git worktree add -q --detach "$base_src" "$commit" || exit 1
-  fi
-  base_dir="$base_src/build-release"
-  if [[ -f "$base_dir/meson-private/coredata.dat" ]]; then
-    meson setup --reconfigure "$base_dir" --buildtype=release || exit 1
-  else
-    meson setup "$base_dir" --buildtype=release || exit 1
-  fi
   if [[ $want_cluster -eq 1 ]]; then
-    meson compile -C "$base_dir" -j "$jobs" bench/bench_cluster bench/bench_cluster_nodes bench/bench_presence_cluster bench/cluster_peer || exit 1
+    base_dir="$(scripts/build_base.sh "$base_rev" bench/bench_cluster bench/bench_cluster_nodes bench/bench_presence_cluster bench/cluster_peer | tail -1)"
   else
-    meson compile -C "$base_dir" -j "$jobs" || exit 1
+    base_dir="$(scripts/build_base.sh "$base_rev" | tail -1)"
   fi
+  [[ -d "$base_dir" ]] || { echo "bench.sh: building $base_rev failed" >&2; exit 1; }
   : >"$base_out"
-  echo "base: $base_rev = $(git log -1 --format='%h %s' "$commit" | cut -c1-80)"
 fi
 
 corvid_out="$dir/bench-results.tsv"

@@ -76,6 +76,11 @@ def main(argv):
             b, br = base.get(n), base.get("rawcaf_" + n)
             row += [b[1] if b else "-", ratio(c, b), br[1] if br else "-", ratio(r, br)]
         rows.append(row)
+    # Columns with nothing in any row (no raw-CAF or Erlang twins, as for live_load's figures) go.
+    keep = [i for i in range(len(header))
+            if i < 2 or any(row[i] not in ("", "-") for row in rows)]
+    header = [header[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
 
