@@ -274,22 +274,22 @@ class process_page final : public dash_page {
       }
     }
     // A remote pid has no page here: its row links nowhere.
-    auto row = [&](const corvid::pid& x, std::string why) {
-      auto xi = x.is_remote() ? process_info{} : info(x);
+    auto row = [&](const corvid::pid& x, const process_info& xi, std::string why) {
       return value::map{{"href", x.is_remote() ? std::string("#") : href(x)},
                         {"text", x.to_string() + " " + display_name(xi)},
                         {"why", std::move(why)}};
     };
+    auto info_of = [](const corvid::pid& x) { return x.is_remote() ? process_info{} : info(x); };
     value::list links, monitors, queued, history;
     for (auto& l : d->links) {
-      auto xi = l.is_remote() ? process_info{} : info(l);
-      links.emplace_back(row(l, l == p.supervisor ? "supervisor"
-                                : xi.supervisor == p.id ? "child"
-                                : l.is_remote()         ? "remote"
-                                                        : ""));
+      auto xi = info_of(l);
+      links.emplace_back(row(l, xi, l == p.supervisor ? "supervisor"
+                                    : xi.supervisor == p.id ? "child"
+                                    : l.is_remote()         ? "remote"
+                                                            : ""));
     }
-    for (auto& m : d->monitors) monitors.emplace_back(row(m, "monitored by this process"));
-    for (auto& m : d->monitored_by) monitors.emplace_back(row(m, "monitors this process"));
+    for (auto& m : d->monitors) monitors.emplace_back(row(m, info_of(m), "monitored by this process"));
+    for (auto& m : d->monitored_by) monitors.emplace_back(row(m, info_of(m), "monitors this process"));
     for (auto& q : d->queued) queued.emplace_back(q);
     for (auto it = d->restart_history.rbegin(); it != d->restart_history.rend(); ++it) {  // latest first
       history.emplace_back(value::map{{"at", utc_text(it->at)},

@@ -293,8 +293,7 @@ void ws_conn::write_next() {
   ws_.async_write(asio::buffer(current_), beast::bind_front_handler(&ws_conn::on_write, shared_from_this()));
 }
 
-void ws_conn::pop_front() {
-  std::string{}.swap(out_[out_head_]);
+void ws_conn::pop_front() {  // out_[out_head_] was moved to current_
   if (++out_head_ == out_.size()) {
     out_.clear();
     out_head_ = 0;

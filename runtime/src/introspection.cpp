@@ -142,11 +142,14 @@ std::optional<process_details> details(const pid& p, size_t peek) {
     auto& to = r.kind == detail::relation_kind::link       ? d.links
                : r.kind == detail::relation_kind::monitors ? d.monitors
                                                            : d.monitored_by;
-    if (std::find(to.begin(), to.end(), other) == to.end())
-      to.push_back(other);
+    to.push_back(other);
   }
-  for (auto* v : {&d.links, &d.monitors, &d.monitored_by})
-    std::sort(v->begin(), v->end());  // oldest pid first, whatever order the store keeps
+  // Oldest pid first, whatever order the store keeps; a process watched under two refs once
+  // (sort + unique: a supervisor may list 100k links).
+  for (auto* v : {&d.links, &d.monitors, &d.monitored_by}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
   return d;
 }
 
