@@ -84,6 +84,17 @@ bool diff_keyed(const dynamic_part& d, const scope& sc, const change_set& change
 void diff_node(const template_node& n, const scope& sc, const change_set& changed, node_state& st,
                boost::json::object& out) {
   char buf[24];
+  if (st.slots.size() != n.dynamics.size() && detail::compact_entry(n)) {  // a compact entry (render_node)
+    const auto& d = n.dynamics[0];
+    if (!any_changed(d.deps, changed, sc.locals)) return;
+    std::string text;
+    detail::append_slot_text(text, d, sc);
+    auto h = detail::text_hash(text);
+    if (h == st.text) return;
+    st.text = h;
+    out.emplace("0", std::move(text));
+    return;
+  }
   for (std::size_t i = 0; i < n.dynamics.size(); ++i) {
     const auto& d = n.dynamics[i];
     auto& s = st.slots[i];

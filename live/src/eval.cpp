@@ -143,8 +143,21 @@ boost::json::array statics_json(const template_node& n) {
 }
 }  // namespace
 
+bool compact_entry(const template_node& n) noexcept {
+  return n.dynamics.size() == 1 &&
+         (n.dynamics[0].kind == dynamic_kind::expr || n.dynamics[0].kind == dynamic_kind::call);
+}
+
 void render_node(const template_node& n, const scope& sc, node_state& st, boost::json::object& out, bool with_statics) {
   out.reserve(n.dynamics.size() + (with_statics ? 1 : 0));
+  if (!with_statics && compact_entry(n)) {  // an entry (only entries render without statics)
+    std::string text;
+    append_slot_text(text, n.dynamics[0], sc);
+    st.slots.clear();
+    st.text = text_hash(text);
+    out.emplace("0", boost::json::string(text));
+    return;
+  }
   if (with_statics) out.emplace("s", statics_json(n));
   st.slots.assign(n.dynamics.size(), slot_state{});
   char buf[24];

@@ -70,6 +70,8 @@ std::string_view index_key(std::size_t i, char (&buf)[24]) noexcept;
 
 /// Renders `n` as a tree node into `out` (with "s" unless it is a comprehension entry) and fills `st`.
 void render_node(const template_node& n, const scope& sc, node_state& st, boost::json::object& out, bool with_statics);
+/// True for a for's entry template that is one text slot: its entries keep node_state::text only.
+bool compact_entry(const template_node& n) noexcept;
 /// A stream slot: the pending inserts as entries "k" plus "stream": [name, inserts, deletes] (and
 /// `true` after a reset: the client resets on any 4th element); "s" too when `with_statics`.
 boost::json::object render_stream(const dynamic_part& d, const scope& sc, bool with_statics);

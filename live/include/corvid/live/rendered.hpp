@@ -23,8 +23,11 @@ struct slot_state {
   std::vector<node_state> nested;
 };
 struct node_state {
-  std::vector<slot_state> slots;
-  std::uint64_t key = 0;  // an entry of a keyed for: its key's fingerprint
+  std::vector<slot_state> slots;  // empty for a compact entry (see below)
+  std::uint64_t key = 0;          // an entry of a keyed for: its key's fingerprint
+  // A for's entry whose template is one text slot (`<li>{{ item }}</li>`, the common list) keeps
+  // only that slot's hash here, not a slot vector: 40 bytes an entry instead of about 90.
+  std::uint64_t text = 0;
 };
 struct render_access;
 }  // namespace detail
