@@ -323,6 +323,12 @@ private:
   void on_exit_signal(exit_signal& s) {
     auto i = by_pid_.find(s.from.id());
     if (i != by_pid_.end()) {
+      // The supervisor links after the child's start function returns (an OTP child links itself
+      // first): a child that ended before that link is reported as noproc. Its own exit reason
+      // decides, or a transient child that ended normally would be restarted.
+      if (s.reason == errc::noproc)
+        if (auto real = exit_reason(s.from))
+          s.reason = *real;
       if (shutting_down_)
         return disown(i->second);
       if (busy_) {

@@ -413,3 +413,37 @@ TEST_CASE_FIXTURE(fixture, "a child that fails at start makes start_supervisor f
 }
 
 } // TEST_SUITE
+
+// The supervisor links to a child after its start function returns (OTP's child links itself
+// first). A transient child that ends normally before that link must not be restarted on the
+// link's `noproc`: its own exit reason decides, as in OTP.
+TEST_CASE_FIXTURE(fixture, "a transient child that ends normally at once is not restarted") {
+  auto sup = start_dynamic_supervisor(rt);
+  REQUIRE(sup);
+  std::atomic<int> starts{0};
+  constexpr int n = 300;
+  for (int i = 0; i < n; ++i) {
+    auto c = start_child(*sup, child_spec::worker("quick", [&starts](process& self) -> behavior {
+      starts.fetch_add(1);
+      self.send(self.self(), 0);
+      return {[&self](int) { self.exit(); }};
+    }, {}, restart::transient));
+    REQUIRE_MESSAGE(c, describe(c.error()));
+  }
+  // Every child has ended and been forgotten once the supervisor holds no spec (restarted ones
+  // would keep theirs while they run, and count a start each).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  size_t specs = n;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto counts = count_children(*sup);
+    REQUIRE(counts);
+    specs = counts->specs;
+    if (specs == 0)
+      break;
+    std::this_thread::yield();
+  }
+  CHECK(specs == 0);
+  CHECK(starts.load() == n);
+  exit(*sup, reason::shutdown());
+  CHECK(wait_exit(*sup));
+}
