@@ -7,7 +7,12 @@
 
 #include <boost/json/array.hpp>
 
+#include "wire.hpp"
+
 namespace corvid::load {
+
+using wire::put_varint;
+using wire::take_varint;
 
 namespace {
 
@@ -15,28 +20,6 @@ namespace {
 constexpr unsigned sub_bits = 7;
 constexpr std::uint64_t linear = std::uint64_t{1} << sub_bits;  // 128
 constexpr std::uint64_t half = linear / 2;                     // 64
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool take_varint(std::string_view& in, std::uint64_t& v) {
-  v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (in.empty())
-      return false;
-    auto b = static_cast<unsigned char>(in.front());
-    in.remove_prefix(1);
-    v |= std::uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80))
-      return true;
-  }
-  return false;
-}
 
 } // namespace
 

@@ -1,0 +1,276 @@
+#include "virtual_user.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <random>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "corvid/runtime/error.hpp"
+#include "corvid/runtime/process.hpp"
+
+namespace corvid::load {
+namespace {
+
+struct next_step {};
+struct give_up {};
+struct step_timeout {
+  std::uint64_t seq;
+};
+
+} // namespace
+} // namespace corvid::load
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::load::lv_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::load::next_step)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::load::give_up)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corvid::load::step_timeout)
+
+namespace corvid::load {
+namespace {
+
+using namespace std::chrono_literals;
+using clk = std::chrono::steady_clock;
+
+class user_state {
+public:
+  user_state(std::shared_ptr<const user_context> ctx, std::uint64_t user)
+    : ctx_(std::move(ctx)), user_(user), rng_(ctx_->seed * 1'000'003 + user) {}
+
+  behavior make_behavior(process& self) {
+    self_ = &self;
+    auto& attempt = (*ctx_->attempts)[user_ - ctx_->first_user];
+    auto n = attempt.fetch_add(1);
+    restarted_ = n > 0;
+    if (n > ctx_->max_attempts) {
+      ctx_->rec->error("gave_up");
+      ctx_->rec->ended.fetch_add(1);
+      self.send(self.self(), give_up{});
+      return {[&self](give_up) { self.exit(); }};
+    }
+    ctx_->rec->user_started();
+    ctx_->rec->active.fetch_add(1);
+    self.on_terminate([this](const caf::error&) {
+      ctx_->rec->active.fetch_sub(1);
+      if (mounting_)
+        ctx_->rec->mounting.fetch_sub(1);
+      if (conn_)
+        conn_->close();
+    });
+    if (restarted_) {
+      // Back off before starting over, so that a refusing server is not hammered: 0.2 s doubling to 10 s,
+      // with jitter so that users that failed together do not come back together.
+      auto n = std::min<std::uint32_t>(attempt.load(), 7);
+      auto base = std::chrono::milliseconds(100 << n);
+      auto wait = std::min<std::chrono::milliseconds>(base, 10s);
+      std::uniform_int_distribution<long> jitter(0, wait.count() / 2);
+      self.send_after(wait + std::chrono::milliseconds(jitter(rng_)), self.self(), next_step{});
+    } else {
+      self.send(self.self(), next_step{});
+    }
+    return {
+      [this](next_step) { run(); },
+      [this](step_timeout t) {
+        if (t.seq == seq_ && waiting_)
+          fail(timeout_kind(), "no answer within " + std::to_string(current().timeout.count()) + " ms");
+      },
+      [this](lv_event& e) { on_event(e); },
+    };
+  }
+
+private:
+  const step& current() const { return ctx_->plan->steps()[pc_]; }
+
+  const char* timeout_kind() const {
+    switch (current().type) {
+      case step::kind::mount: return "mount_timeout";
+      case step::kind::wait_for: return "wait_timeout";
+      default: return "event_timeout";
+    }
+  }
+
+  void fail(const std::string& kind, const std::string& detail) {
+    ctx_->rec->error(kind);
+    ctx_->rec->user_failed();
+    waiting_ = false;
+    self_->exit(make_error(errc::bad_argument, "user " + std::to_string(user_) + ", step '" +
+                                                   (pc_ < ctx_->plan->steps().size() ? current().label : "") +
+                                                   "': " + kind + ": " + detail));
+  }
+
+  void arm(const step& s) {
+    waiting_ = true;
+    started_ = clk::now();
+    self_->send_after(s.timeout, self_->self(), step_timeout{++seq_});
+  }
+
+  void done_step(std::uint64_t us) {
+    ctx_->rec->record_step(current().label, us);
+    waiting_ = false;
+    ++pc_;
+    run();
+  }
+
+  std::uint64_t since_start() const {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(clk::now() - started_).count());
+  }
+
+  void run() {
+    auto& steps = ctx_->plan->steps();
+    if (pc_ >= steps.size()) {
+      ctx_->rec->user_completed();
+      ctx_->rec->ended.fetch_add(1);
+      if (conn_)
+        conn_->close();
+      conn_.reset();
+      self_->exit();
+      return;
+    }
+    const step& s = steps[pc_];
+    switch (s.type) {
+      case step::kind::mount: {
+        if (conn_)
+          conn_->close();
+        recent_.clear();
+        auto pid = self_->self();
+        conn_ = lv_session::make(*ctx_->io, ctx_->target, [pid](lv_event&& e) { (void) corvid::send(pid, std::move(e)); });
+        mounting_ = true;
+        ctx_->rec->mounting.fetch_add(1);
+        arm(s);
+        conn_->mount(substitute(s.path, user_, rng_()));
+        return;
+      }
+      case step::kind::click:
+      case step::kind::submit: {
+        if (!conn_)
+          return fail("no_connection", "an event before any mount");
+        std::map<std::string, std::string> values;
+        auto r = rng_();
+        for (auto& [k, v] : s.values)
+          values[k] = substitute(v, user_, r);
+        recent_.clear();
+        arm(s);
+        ref_ = conn_->push(s.type == step::kind::click ? "click" : "form", s.event, std::move(values));
+        return;
+      }
+      case step::kind::wait_for: {
+        want_ = substitute(s.text, user_, 0);
+        // "{rand}" cannot be known in advance: a wait names what it needs with "{user}" only.
+        started_ = clk::now();
+        for (auto& t : recent_)
+          if (t.find(want_) != std::string::npos)
+            return done_step(0);
+        arm(s);
+        return;
+      }
+      case step::kind::think: {
+        std::uniform_int_distribution<long> d(s.think_min.count(), s.think_max.count());
+        ++pc_;
+        self_->send_after(std::chrono::milliseconds(d(rng_)), self_->self(), next_step{});
+        return;
+      }
+      case step::kind::leave:
+        if (conn_)
+          conn_->close();
+        conn_.reset();
+        ctx_->rec->record_step(s.label, 0);
+        ++pc_;
+        return run();
+    }
+  }
+
+  void remember(std::string&& text) {
+    recent_.push_back(std::move(text));
+    if (recent_.size() > 32)
+      recent_.pop_front();
+  }
+
+  void on_event(lv_event& e) {
+    switch (e.type) {
+      case lv_event::kind::failed:
+        if (mounting_) {
+          mounting_ = false;
+          ctx_->rec->mounting.fetch_sub(1);
+        }
+        return fail(e.error, e.detail);
+      case lv_event::kind::mounted: {
+        if (!waiting_ || current().type != step::kind::mount)
+          return;
+        mounting_ = false;
+        ctx_->rec->mounting.fetch_sub(1);
+        auto& r = *ctx_->rec;
+        r.record(phase::get, e.get_us);
+        r.record(phase::upgrade, e.upgrade_us);
+        r.record(phase::join, e.join_us);
+        r.record(phase::mount, e.get_us + e.upgrade_us + e.join_us);
+        r.record_bytes("join_reply", e.bytes);
+        if (restarted_ && !reconnect_counted_) {
+          reconnect_counted_ = true;
+          r.reconnected();
+        }
+        remember(std::move(e.text));
+        return done_step(since_start());
+      }
+      case lv_event::kind::reply: {
+        ctx_->rec->record_bytes("event_reply", e.bytes);
+        bool mine = waiting_ && e.ref == ref_ &&
+                    (current().type == step::kind::click || current().type == step::kind::submit);
+        if (!mine)
+          return;
+        if (!e.ok)
+          return fail("event_error", e.text.substr(0, 200));
+        ctx_->rec->record(phase::event, e.rtt_us);
+        remember(std::move(e.text));
+        return done_step(e.rtt_us);
+      }
+      case lv_event::kind::push: {
+        ctx_->rec->record_bytes(e.event == "diff" ? "diff" : "other_push", e.bytes);
+        if (e.event == "phx_error")
+          return fail("channel_error", e.text.substr(0, 200));
+        if (e.event == "phx_close")
+          return fail("channel_closed", e.text.substr(0, 200));
+        if (e.event == "redirect" || e.event == "live_redirect")
+          return fail("redirected", e.text.substr(0, 200));
+        bool hit = waiting_ && current().type == step::kind::wait_for && e.text.find(want_) != std::string::npos;
+        remember(std::move(e.text));
+        if (hit)
+          done_step(since_start());
+        return;
+      }
+    }
+  }
+
+  std::shared_ptr<const user_context> ctx_;
+  std::uint64_t user_;
+  std::mt19937_64 rng_;
+  process* self_ = nullptr;
+  std::shared_ptr<lv_session> conn_;
+  std::size_t pc_ = 0;
+  std::uint64_t seq_ = 0;
+  std::uint64_t ref_ = 0;
+  bool waiting_ = false;
+  bool mounting_ = false;
+  bool restarted_ = false;
+  bool reconnect_counted_ = false;
+  std::string want_;
+  std::deque<std::string> recent_;
+  clk::time_point started_;
+};
+
+} // namespace
+
+child_spec user_spec(std::shared_ptr<const user_context> ctx, std::uint64_t user) {
+  spawn_options so;
+  so.label = "virtual user";
+  return child_spec::worker("user-" + std::to_string(user),
+                            [ctx = std::move(ctx), user](process& self) {
+                              auto st = std::make_shared<user_state>(ctx, user);
+                              auto b = st->make_behavior(self);
+                              self.hold(std::move(st));
+                              return b;
+                            },
+                            so, restart::transient);
+}
+
+} // namespace corvid::load
