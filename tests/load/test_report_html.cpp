@@ -189,6 +189,16 @@ TEST_SUITE("load.report") {
       CHECK(occurrences(fig, "<circle") == 3);
       CHECK(fig.find("nan") == std::string_view::npos);
     }
+    SUBCASE("a timeline on a clock's epoch seconds still gets a few ticks") {
+      auto r = full_result();
+      json::array tl;
+      for (int t = 0; t < 5; ++t) tl.push_back(timeline_point(1.7e17 + t * 32, 1000));
+      r["timeline"] = std::move(tl);
+      const auto html = render_report(r);
+      auto ticks = occurrences(figure(html, "latency"), "<line class=\"tick\"");
+      CHECK(ticks >= 1);
+      CHECK(ticks <= 17);
+    }
     SUBCASE("mistyped sections are ignored, not trusted") {
       json::object r;
       r["users"] = "many";
@@ -243,6 +253,9 @@ TEST_SUITE("load.report") {
     CHECK(p[10].first == doctest::Approx(w).epsilon(0.001));     // the last at the right edge
     CHECK(p[1].second == doctest::Approx(h * 0.8).epsilon(0.01)); // 4 of 20 ms
     CHECK(fig.find(">20</text>") != std::string_view::npos);      // the top's tick label
+    // The axis labels, placed left of the plot and under it.
+    CHECK(fig.find("transform=\"translate(-46,87) rotate(-90)\">latency (ms)</text>") != std::string_view::npos);
+    CHECK(fig.find("y=\"208\">time since start</text>") != std::string_view::npos);
     // RSS in MiB: 81234 KiB is 79.3 MiB, under a top of 100.
     CHECK(figure(html, "server_rss").find(">100</text>") != std::string_view::npos);
   }

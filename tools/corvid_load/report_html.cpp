@@ -59,10 +59,11 @@ std::string text_of(const json::value* v) {
 
 // ---- Formatting.
 
+// One number into a printf format; sized to fit, since formats here carry markup around the number.
 std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
+  std::string out(std::size_t(std::snprintf(nullptr, 0, f, v)), '\0');
+  std::snprintf(out.data(), out.size() + 1, f, v);
+  return out;
 }
 
 // Milliseconds from microseconds with about three significant digits (0.812, 5.10, 51.0, 512):
@@ -98,14 +99,13 @@ std::string count_text(std::optional<double> v) { return v ? live::si(*v) : "–
 
 constexpr double chart_w = 640, chart_h = 240;
 constexpr double margin_left = 60, margin_top = 26, margin_bottom = 40;
-constexpr double margin_right_one_axis = 16, margin_right_two_axes = 60;
+constexpr double margin_right = 28;  // room for the last x tick's label
 
 /// One line of a chart: its legend name, colour and points (t in seconds, v in the axis's unit).
 struct series {
   std::string name;
   const char* color;
   std::vector<chart_point> pts;
-  bool right_axis = false;
 };
 
 /// What a y axis measures, for its label ("latency (ms)").
@@ -143,17 +143,14 @@ void open_svg(std::string& out, std::string_view caption, double plot_w, double 
   out += fmt("<rect class=\"frame\" width=\"%g\" ", plot_w) + fmt("height=\"%g\"/>", plot_h);
 }
 
-// Grid lines and labels at 0, half and the top of a y axis; `right` puts the labels on the right.
-void y_axis(std::string& out, double top, const axis_label& label, double plot_w, double plot_h, bool right) {
+// Grid lines and labels at 0, half and the top of the y axis, and what it measures, turned upright.
+void y_axis(std::string& out, double top, const axis_label& label, double plot_w, double plot_h) {
   for (double f : {0.0, 0.5, 1.0}) {
     const double y = plot_h * (1 - f);
-    if (!right) out += fmt("<line class=\"grid\" x1=\"0\" x2=\"%g\" ", plot_w) + fmt("y1=\"%.1f\" ", y) + fmt("y2=\"%.1f\"/>", y);
-    out += fmt("<text class=\"tick\" x=\"%g\" ", right ? plot_w + 6 : -6) + fmt("y=\"%.1f\" ", y + 4) +
-           (right ? "text-anchor=\"start\">" : "text-anchor=\"end\">") + live::si(top * f) + "</text>";
+    out += fmt("<line class=\"grid\" x1=\"0\" x2=\"%g\" ", plot_w) + fmt("y1=\"%.1f\" ", y) + fmt("y2=\"%.1f\"/>", y);
+    out += fmt("<text class=\"tick\" text-anchor=\"end\" x=\"-6\" y=\"%.1f\">", y + 4) + live::si(top * f) + "</text>";
   }
-  const double x = right ? plot_w + 48 : -46;
-  out += fmt("<text class=\"axis\" text-anchor=\"middle\" transform=\"translate(%g,", x) +
-         fmt("%g) ", plot_h / 2) + (right ? "rotate(90)\">" : "rotate(-90)\">");
+  out += fmt("<text class=\"axis\" text-anchor=\"middle\" transform=\"translate(-46,%g) rotate(-90)\">", plot_h / 2);
   live::append_escaped(out, label.what);
   if (!label.unit.empty()) {
     out += " (";
@@ -201,20 +198,19 @@ double time_step(double span) {
   return 3600 * live::nice_ceiling(span / 8 / 3600);
 }
 
-/// A line chart over time: series on a left axis, optionally some on a right one.
+/// A line chart over time, all series against one y axis from 0 to a nice top.
 void line_chart(std::string& out, std::string_view name, std::string_view caption, const std::vector<series>& ss,
-                const axis_label& left, const std::optional<axis_label>& right) {
-  double t0 = std::numeric_limits<double>::infinity(), t1 = -t0, max_left = 0, max_right = 0;
+                const axis_label& y_label) {
+  double t0 = std::numeric_limits<double>::infinity(), t1 = -t0, max = 0;
   bool any = false;
   for (auto& s : ss)
     for (auto& p : s.pts) {
       any = true;
-      t0 = std::min(t0, p.t), t1 = std::max(t1, p.t);
-      (s.right_axis ? max_right : max_left) = std::max(s.right_axis ? max_right : max_left, p.v);
+      t0 = std::min(t0, p.t), t1 = std::max(t1, p.t), max = std::max(max, p.v);
     }
   if (!any) return empty_figure(out, name, caption, "no timeline samples");
 
-  const double plot_w = chart_w - margin_left - (right ? margin_right_two_axes : margin_right_one_axis);
+  const double plot_w = chart_w - margin_left - margin_right;
   const double plot_h = chart_h - margin_top - margin_bottom;
   // polyline_points places `now` at the right edge and `now - window` at the left: the whole run
   // fills the plot. A run of one instant has no span; it sits mid-plot.
@@ -223,18 +219,21 @@ void line_chart(std::string& out, std::string_view name, std::string_view captio
   g.width = plot_w, g.height = plot_h, g.pad = 0, g.window = span > 0 ? span : 1;
   const double now = span > 0 ? t1 : t1 + 0.5;
   const auto x_of = [&](double t) { return plot_w * (1 - (now - t) / g.window); };
-  const double top_left = live::nice_ceiling(max_left), top_right = live::nice_ceiling(max_right);
+  const double top = live::nice_ceiling(max);
 
   open_figure(out, name, caption);
   open_svg(out, caption, plot_w, plot_h);
-  y_axis(out, top_left, left, plot_w, plot_h, false);
-  if (right) y_axis(out, top_right, *right, plot_w, plot_h, true);
-  const double step = time_step(span);
-  for (double t = std::ceil(t0 / step) * step; t <= t1 + 1e-9; t += step) x_tick(out, x_of(t), plot_h, clock_label(t));
-  if (span <= 0) x_tick(out, x_of(t0), plot_h, clock_label(t0));
+  y_axis(out, top, y_label, plot_w, plot_h);
+  if (span > 0) {
+    // Counted, not accumulated: at large t (a clock's epoch seconds) t += step may not move t.
+    const double step = time_step(span), first = std::ceil(t0 / step) * step;
+    for (int k = 0; k <= 16 && first + k * step <= t1 + 1e-9; ++k)
+      x_tick(out, x_of(first + k * step), plot_h, clock_label(first + k * step));
+  } else {
+    x_tick(out, x_of(t0), plot_h, clock_label(t0));
+  }
   x_label(out, "time since start", plot_w, plot_h);
   for (auto& s : ss) {
-    const double top = s.right_axis ? top_right : top_left;
     out += "<polyline class=\"series\" data-series=\"";
     live::append_escaped(out, s.name);
     out += "\" fill=\"none\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke=\"";
@@ -312,7 +311,7 @@ void histogram_chart(std::string& out, std::string_view name, std::string_view c
   // Whole decades on the x axis, so that its ends are labelled ticks.
   const int from = int(std::floor(double(first) / bars_per_decade)) * bars_per_decade;
   const int to = int(std::floor(double(last) / bars_per_decade) + 1) * bars_per_decade;
-  const double plot_w = chart_w - margin_left - margin_right_one_axis;
+  const double plot_w = chart_w - margin_left - margin_right;
   const double plot_h = chart_h - margin_top - margin_bottom;
   const double bar_w = plot_w / double(to - from);
   const auto x_of_us = [&](double us) {
@@ -322,14 +321,16 @@ void histogram_chart(std::string& out, std::string_view name, std::string_view c
 
   open_figure(out, name, caption);
   open_svg(out, caption, plot_w, plot_h);
-  y_axis(out, top, {"count", ""}, plot_w, plot_h, false);
+  y_axis(out, top, {"count", ""}, plot_w, plot_h);
   for (int d = from; d <= to; d += bars_per_decade) x_tick(out, plot_w * (d - from) / double(to - from), plot_h,
                                                            duration_label(std::pow(10.0, d / bars_per_decade)));
   x_label(out, "latency (log scale)", plot_w, plot_h);
   for (std::size_t i = 0; i < counts.size(); ++i) {
     if (counts[i] == 0) continue;
     const int bar = first + int(i);
-    const double hgt = plot_h * std::min(counts[i] / top, 1.0);
+    // A bar of a few among thousands would round to nothing, and the tail is what a reader looks
+    // for: every non-empty bar is at least one unit tall.
+    const double hgt = std::max(plot_h * std::min(counts[i] / top, 1.0), 1.0);
     out += fmt("<rect class=\"bar\" x=\"%.1f\" ", bar_w * (bar - from)) + fmt("y=\"%.1f\" ", plot_h - hgt) +
            fmt("width=\"%.1f\" ", std::max(bar_w - 1, 0.5)) + fmt("height=\"%.1f\">", hgt) + "<title>" +
            duration_label(std::pow(10.0, double(bar) / bars_per_decade)) + "–" +
@@ -337,7 +338,7 @@ void histogram_chart(std::string& out, std::string_view name, std::string_view c
            "</title></rect>";
   }
   for (auto [key, label] : {std::pair{"p50", "p50"}, std::pair{"p99", "p99"}})
-    if (auto v = number_at(h, key)) {
+    if (auto v = number_at(h, key); v && x_of_us(*v) >= 0 && x_of_us(*v) <= plot_w) {
       const double x = x_of_us(*v);
       out += fmt("<line class=\"marker\" x1=\"%.1f\" ", x) + fmt("x2=\"%.1f\" y1=\"0\" ", x) +
              fmt("y2=\"%g\"/>", plot_h);
@@ -494,18 +495,15 @@ std::string render_report(const boost::json::object& result) {
     std::vector<series> lat{{"event p50", blue, timeline_series(timeline, "event_p50_us", 1e-3)},
                             {"event p99", vermilion, timeline_series(timeline, "event_p99_us", 1e-3)},
                             {"mount p99", green, timeline_series(timeline, "mount_p99_us", 1e-3)}};
-    line_chart(out, "latency", "Latency per second: event round trip p50 and p99, mount p99", lat, {"latency", "ms"},
-               std::nullopt);
+    line_chart(out, "latency", "Latency per second: event round trip p50 and p99, mount p99", lat, {"latency", "ms"});
     std::vector<series> us{{"active", blue, timeline_series(timeline, "active", 1)}};
     if (auto m = timeline_series(timeline, "mounting", 1); !m.empty()) us.push_back({"mounting", purple, std::move(m)});
-    line_chart(out, "users", us.size() > 1 ? "Users: active and mounting" : "Users: active", us, {"users", ""},
-               std::nullopt);
+    line_chart(out, "users", us.size() > 1 ? "Users: active and mounting" : "Users: active", us, {"users", ""});
     if (server) {
       line_chart(out, "server_cpu", "Server CPU",
-                 {{"CPU", vermilion, timeline_series(timeline, "server_cpu_pct", 1)}}, {"CPU", "%"}, std::nullopt);
+                 {{"CPU", vermilion, timeline_series(timeline, "server_cpu_pct", 1)}}, {"CPU", "%"});
       line_chart(out, "server_rss", "Server memory (RSS)",
-                 {{"RSS", purple, timeline_series(timeline, "server_rss_kib", 1.0 / 1024)}}, {"RSS", "MiB"},
-                 std::nullopt);
+                 {{"RSS", purple, timeline_series(timeline, "server_rss_kib", 1.0 / 1024)}}, {"RSS", "MiB"});
     }
   }
   out += "</section>\n";

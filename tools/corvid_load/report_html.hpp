@@ -2,6 +2,7 @@
 // no external resources) from the JSON result, so it can be mailed, archived or opened offline.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <boost/json/object.hpp>
