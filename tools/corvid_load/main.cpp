@@ -18,6 +18,7 @@
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
 #include "load_node.hpp"
+#include "report_html.hpp"
 #include "scenario.hpp"
 
 namespace {
@@ -50,6 +51,8 @@ Options:
   --seed X              random seed for think times and values (default 1)
   --server-pid PID      sample the server's CPU and RSS from /proc/PID once a second
   --json FILE           write the JSON result there ("-" = standard output)
+  --html FILE           write the report there: one self-contained page with charts of latency,
+                        users and the server over time, and latency histograms
   --quiet               no progress lines
 )";
 
@@ -67,6 +70,7 @@ struct cli {
   std::uint64_t seed = 1;
   int server_pid = 0;
   std::string json_path;
+  std::string html_path;
   bool quiet = false;
   bool list = false;
 };
@@ -110,6 +114,7 @@ cli parse(int argc, char** argv) {
     else if (a == "--seed") c.seed = static_cast<std::uint64_t>(number(0, 1e18));
     else if (a == "--server-pid") c.server_pid = static_cast<int>(number(1, 1e9));
     else if (a == "--json") c.json_path = value();
+    else if (a == "--html") c.html_path = value();
     else if (a == "--quiet") c.quiet = true;
     else bad("unknown option '" + a + "'");
   }
@@ -207,6 +212,14 @@ int main(int argc, char** argv) {
         std::cerr << "corvid-load: cannot write " << c.json_path << "\n";
         return 1;
       }
+    }
+  }
+  if (!c.html_path.empty()) {
+    std::ofstream f{c.html_path};
+    f << render_report(result);
+    if (!f) {
+      std::cerr << "corvid-load: cannot write " << c.html_path << "\n";
+      return 1;
     }
   }
   return errors == 0 ? 0 : 3;
