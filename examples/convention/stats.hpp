@@ -1,0 +1,42 @@
+// A small machine-readable status for load tests: who is there, the votes, and how full the
+// pages' mailboxes are (the post-mortem's failure was admin mailboxes growing without bound).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "hall.hpp"
+
+namespace corvid {
+class runtime;
+}
+
+namespace convention {
+
+/// Mailboxes of one kind of process.
+struct mailbox_summary {
+  std::size_t processes = 0;
+  std::size_t max_length = 0;  ///< the longest queue now
+  std::size_t max_high_water = 0;  ///< the longest queue ever seen
+  std::size_t capacity = 0;    ///< the largest bound among them
+  std::uint64_t dropped = 0, coalesced = 0;
+};
+
+struct stats {
+  std::string node;
+  bool naive = false;
+  motion_record motion;
+  tally votes;
+  mailbox_summary sessions;  ///< the live server's session processes (one per page)
+  mailbox_summary inboxes;   ///< the pages' coalescing inboxes (safe design only)
+  std::size_t rss_bytes = 0;
+};
+
+/// A snapshot (walks every process: call it at most about once a second).
+stats gather(corvid::runtime& rt, const hall& h);
+/// {"node":..,"naive":..,"participants":N,"votes":{"yes":..,"no":..,"abstain":..},"motion":{..},
+///  "mailbox":{"max_length":..,"capacity":..},"sessions":{..},"inboxes":{..},"rss_bytes":..}
+std::string to_json(const stats& s);
+
+}  // namespace convention
