@@ -22,6 +22,7 @@ caf::error load_node::start() {
   ctx_->first_user = plan_.first_user;
   ctx_->seed = plan_.seed;
   ctx_->max_attempts = plan_.max_attempts;
+  ctx_->vars = plan_.vars;
   // Failing users are the load test's findings, not a reason to give up: the supervisor's intensity is
   // practically unbounded, and each user backs off before it starts over.
   supervisor_flags f;

@@ -31,6 +31,7 @@ struct node_plan {
   std::uint64_t seed = 1;
   int io_threads = 1;
   std::uint32_t max_attempts = 5;   ///< a user failing this often gives up
+  variables vars;                   ///< --var NAME=VALUE
 };
 
 class load_node {

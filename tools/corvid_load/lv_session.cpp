@@ -107,8 +107,14 @@ private:
   void get_page(std::string path) {
     if (muted_)
       return;
-    path_ = std::move(path);
     t_start_ = clk::now();
+    cookies_.clear();
+    redirects_ = 0;
+    get(std::move(path));
+  }
+
+  void get(std::string path) {
+    path_ = std::move(path);
     http_.emplace(strand_);
     http_->async_connect(target_.endpoint, [self = me()](beast::error_code ec) {
       if (self->muted_)
@@ -119,6 +125,8 @@ private:
       self->req_->set(http::field::host, self->target_.host_header);
       self->req_->set(http::field::user_agent, "corvid-load");
       self->req_->set(http::field::accept, "text/html");
+      if (!self->cookies_.empty())
+        self->req_->set(http::field::cookie, self->cookies_);
       self->req_->keep_alive(false);
       http::async_write(*self->http_, *self->req_, [self](beast::error_code ec, std::size_t) {
         if (self->muted_)
@@ -145,16 +153,26 @@ private:
     http_->socket().shutdown(tcp::socket::shutdown_both, ignored);
     http_->socket().close(ignored);
     http_.reset();
+    for (auto it = res.find(http::field::set_cookie); it != res.end() && it->name() == http::field::set_cookie; ++it)
+      if (auto pair = live_load::cookie_pair(it->value()); !pair.empty())
+        cookies_ += (cookies_.empty() ? "" : "; ") + pair;
+    auto code = res.result_int();
+    if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) {
+      // As a browser: follow a redirect within the site (a login that sets a cookie, say), keeping cookies.
+      std::string to{res[http::field::location]};
+      auto site = target_.origin.empty() ? "http://" + target_.host_header : target_.origin;
+      if (to.rfind(site, 0) == 0)
+        to = to.substr(site.size());
+      if (to.empty() || to.front() != '/' || ++redirects_ > 5)
+        return fail("http_status", "GET " + path_ + ": status " + std::to_string(code) + " to '" + to + "'");
+      return get(std::move(to));
+    }
     if (res.result() != http::status::ok)
-      return fail("http_status", "GET " + path_ + ": status " + std::to_string(res.result_int()));
+      return fail("http_status", "GET " + path_ + ": status " + std::to_string(code));
     auto info = live_load::extract_page(res.body());
     if (!info)
       return fail("no_liveview", "GET " + path_ + ": no element with an id and data-phx-session");
     page_ = std::move(*info);
-    cookies_.clear();
-    for (auto it = res.find(http::field::set_cookie); it != res.end() && it->name() == http::field::set_cookie; ++it)
-      if (auto pair = live_load::cookie_pair(it->value()); !pair.empty())
-        cookies_ += (cookies_.empty() ? "" : "; ") + pair;
     t_got_ = clk::now();
     open_ws();
   }
@@ -323,6 +341,7 @@ private:
   std::map<std::uint64_t, clk::time_point> pending_;
   std::atomic<std::uint64_t> next_ref_{1};
   clk::time_point t_start_, t_got_, t_upgraded_;
+  int redirects_ = 0;
   bool joined_ = false;
   bool muted_ = false;  // failed or closed by the user: nothing more is reported
   bool closing_ = false;

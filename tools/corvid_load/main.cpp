@@ -17,6 +17,7 @@
 #include "collector.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/runtime.hpp"
+#include "distributed.hpp"
 #include "load_node.hpp"
 #include "report_html.hpp"
 #include "scenario.hpp"
@@ -48,11 +49,18 @@ Options:
   --duration S          stop after S seconds even if users are still running (default: none)
   --io-threads T        I/O threads for the users' sockets (default 1)
   --max-attempts K      a user that failed K times gives up (error gave_up; default 5)
+  --var NAME=VALUE      a value for "{NAME}" in the scenario's steps (e.g. --var token=T), repeatable
   --seed X              random seed for think times and values (default 1)
   --server-pid PID      sample the server's CPU and RSS from /proc/PID once a second
   --json FILE           write the JSON result there ("-" = standard output)
   --html FILE           write the report there: one self-contained page with charts of latency,
                         users and the server over time, and latency histograms
+  --workers N           spread the users over N worker nodes of a corvid cluster on this machine:
+                        each is a child process started when the ramp reaches its share (so
+                        nodes start on demand), stopped as soon as its users are done; every
+                        user belongs to one worker for good. One process holds about 19,000
+                        sockets here (the fd limit), so large runs need workers.
+  --users-per-worker K  users per worker (default: users / workers, rounded up)
   --quiet               no progress lines
 )";
 
@@ -71,8 +79,11 @@ struct cli {
   int server_pid = 0;
   std::string json_path;
   std::string html_path;
+  corvid::load::variables vars;
   bool quiet = false;
   bool list = false;
+  int workers = 0;
+  std::uint64_t users_per_worker = 0;
 };
 
 [[noreturn]] void bad(const std::string& why) {
@@ -115,7 +126,16 @@ cli parse(int argc, char** argv) {
     else if (a == "--server-pid") c.server_pid = static_cast<int>(number(1, 1e9));
     else if (a == "--json") c.json_path = value();
     else if (a == "--html") c.html_path = value();
+    else if (a == "--var") {
+      auto v = value();
+      auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        bad("--var wants NAME=VALUE, not '" + v + "'");
+      c.vars[v.substr(0, eq)] = v.substr(eq + 1);
+    }
     else if (a == "--quiet") c.quiet = true;
+    else if (a == "--workers") c.workers = static_cast<int>(number(1, 64));
+    else if (a == "--users-per-worker") c.users_per_worker = static_cast<std::uint64_t>(number(1, 1e7));
     else bad("unknown option '" + a + "'");
   }
   return c;
@@ -125,6 +145,8 @@ cli parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace corvid::load;
+  if (argc > 1 && std::string(argv[1]) == "--worker")
+    return run_worker(argc, argv);
   auto c = parse(argc, argv);
   if (c.list) {
     for (auto& s : builtin_scenarios())
@@ -149,8 +171,8 @@ int main(int argc, char** argv) {
   target.host_header = c.host + ":" + std::to_string(c.port);
   target.origin = c.origin == "none" ? "" : c.origin.empty() ? "http://" + target.host_header : c.origin;
 
-  corvid::runtime_options ro;
-  corvid::runtime rt{ro};
+  run_meta meta{"http://" + target.host_header, c.scenario, utc_now(), c.users, c.workers};
+  collector col{c.server_pid};
   node_plan np;
   np.plan = plan;
   np.target = target;
@@ -160,37 +182,57 @@ int main(int argc, char** argv) {
   np.seed = c.seed;
   np.io_threads = c.io_threads;
   np.max_attempts = c.max_attempts;
-  load_node node{rt, np};
-  if (auto err = node.start()) {
-    std::cerr << "corvid-load: cannot start: " << corvid::describe(err) << "\n";
-    return 1;
-  }
-  run_meta meta{"http://" + target.host_header, c.scenario, utc_now(), c.users, 0};
-  collector col{c.server_pid};
-  const bool tty = isatty(STDERR_FILENO);
-  auto t0 = std::chrono::steady_clock::now();
-  auto next_second = t0 + std::chrono::seconds(1);
-  for (;;) {
-    node.tick();
-    auto now = std::chrono::steady_clock::now();
-    bool done = node.finished();
-    bool timed_out = c.duration > 0 && now - t0 >= std::chrono::duration<double>(c.duration);
-    if (now >= next_second || done || timed_out) {
-      col.add(node.rec().take_interval(), node.rec().active.load(), node.rec().mounting.load());
-      col.close_second();
-      next_second += std::chrono::seconds(1);
-      if (!c.quiet)
-        std::cerr << (tty ? "\r" : "") << col.progress_line() << (tty ? "" : "\n") << std::flush;
+  np.vars = c.vars;
+  if (c.workers > 0) {
+    distributed_plan dp;
+    dp.scenario = c.scenario;
+    dp.host = c.host;
+    dp.port = c.port;
+    dp.origin = target.origin;
+    dp.users = np;
+    dp.workers = c.workers;
+    dp.users_per_worker = c.users_per_worker;
+    dp.duration = c.duration;
+    dp.quiet = c.quiet;
+    auto started = run_coordinator(dp, col);
+    if (!started) {
+      std::cerr << "corvid-load: " << corvid::describe(started.error()) << "\n";
+      return 1;
     }
-    if (done || timed_out)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the driver thread paces the ramp
+    meta.workers = *started;
+  } else {
+    corvid::runtime_options ro;
+    corvid::runtime rt{ro};
+    load_node node{rt, np};
+    if (auto err = node.start()) {
+      std::cerr << "corvid-load: cannot start: " << corvid::describe(err) << "\n";
+      return 1;
+    }
+    const bool tty = isatty(STDERR_FILENO);
+    auto t0 = std::chrono::steady_clock::now();
+    auto next_second = t0 + std::chrono::seconds(1);
+    for (;;) {
+      node.tick();
+      auto now = std::chrono::steady_clock::now();
+      bool done = node.finished();
+      bool timed_out = c.duration > 0 && now - t0 >= std::chrono::duration<double>(c.duration);
+      if (now >= next_second || done || timed_out) {
+        col.add(node.rec().take_interval(), node.rec().active.load(), node.rec().mounting.load());
+        col.close_second();
+        next_second += std::chrono::seconds(1);
+        if (!c.quiet)
+          std::cerr << (tty ? "\r" : "") << col.progress_line() << (tty ? "" : "\n") << std::flush;
+      }
+      if (done || timed_out)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the driver thread paces the ramp
+    }
+    node.stop();
+    col.add(node.rec().take_interval(), 0, 0);
+    if (!c.quiet && tty)
+      std::cerr << "\n";
   }
-  node.stop();
-  col.add(node.rec().take_interval(), 0, 0);
   auto result = col.result(meta);
-  if (!c.quiet)
-    std::cerr << (tty ? "\n" : "");
   auto& t = col.totals();
   std::uint64_t errors = 0;
   for (auto& [k, n] : t.errors)

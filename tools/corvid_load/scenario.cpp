@@ -44,6 +44,13 @@ scenario& scenario::think(std::chrono::milliseconds min, std::chrono::millisecon
   return *this;
 }
 
+scenario& scenario::observe(std::string marker, std::chrono::milliseconds for_how_long) {
+  auto& s = add(step::kind::observe, "observe " + marker);
+  s.text = std::move(marker);
+  s.think_min = s.think_max = for_how_long;
+  return *this;
+}
+
 scenario& scenario::leave() {
   add(step::kind::leave, "leave");
   return *this;
@@ -76,20 +83,31 @@ std::vector<std::string> scenario::labels() const {
   return out;
 }
 
-std::string substitute(const std::string& text, std::uint64_t user, std::uint64_t rand) {
+std::string substitute(const std::string& text, std::uint64_t user, std::uint64_t rand, const variables& vars) {
   if (text.find('{') == std::string::npos)
     return text;
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
-    if (text.compare(i, 6, "{user}") == 0) {
+    auto close = text[i] == '{' ? text.find('}', i) : std::string::npos;
+    if (close == std::string::npos) {
+      out += text[i++];
+      continue;
+    }
+    auto name = text.substr(i + 1, close - i - 1);
+    if (name == "user") {
       out += std::to_string(user);
-      i += 6;
-    } else if (text.compare(i, 6, "{rand}") == 0) {
+    } else if (name == "rand") {
       out += std::to_string(rand);
-      i += 6;
+    } else if (name == "now_ms") {
+      out += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count());
+    } else if (auto v = vars.find(name); v != vars.end()) {
+      out += v->second;
     } else {
       out += text[i++];
+      continue;
     }
+    i = close + 1;
   }
   return out;
 }
@@ -162,15 +180,28 @@ std::vector<scenario> builtin_scenarios() {
   all.emplace_back("nested", "examples/live_demo /nested: mount a page of nested views, read");
   all.back().mount("/nested").think(1s, 3s).leave();
 
-  all.emplace_back("convention", "examples/convention: join with a name, vote on the motion, change the vote");
+  // The convention: participants join with a name that carries the time they joined ("@{now_ms}"),
+  // so that an admin page (convention_admin) can measure how long a join takes to reach it.
+  all.emplace_back("convention", "examples/convention /: join with a name, vote on the motion, change the vote, read");
   all.back()
       .mount("/")
-      .submit("join", {{"name", "delegate-{user}"}})
+      .submit("join", {{"name", "d{user}@{now_ms}"}})
+      .wait_for("d{user}@")
       .think(500ms, 2s)
-      .click("vote", {{"choice", "yes"}})
+      .click("vote", {{"vote", "yes"}})
       .think(2s, 6s)
-      .click("vote", {{"choice", "no"}})
+      .click("vote", {{"vote", "no"}})
       .think(5s, 10s)
+      .leave();
+
+  all.emplace_back("convention_admin",
+                   "examples/convention /admin?token={token} (--var token=T): watch joins arrive for 60 s, open a "
+                   "motion, watch 60 s more");
+  all.back()
+      .mount("/admin?token={token}")
+      .observe("@", 60s)
+      .submit("open_motion", {{"text", "Motion from admin {user} at {now_ms}"}})
+      .observe("@", 60s)
       .leave();
   return all;
 }

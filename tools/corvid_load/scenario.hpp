@@ -5,7 +5,8 @@
 //    .repeat(20, [](scenario& r) { r.click("inc").think(500ms, 1500ms); })
 //    .leave();
 //
-// Values may hold "{user}" (the user's number) and "{rand}" (a random number), replaced per user.
+// Values may hold "{user}" (the user's number), "{rand}" (a random number), "{now_ms}" (the wall clock
+// in ms, for observe) and "{NAME}" for any --var NAME=VALUE, replaced when the step runs.
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,7 @@ struct step {
     submit,    ///< a form event (phx-submit or phx-change) with `values` url-encoded; waits for its reply
     wait_for,  ///< waits until a message from the server (join reply, reply or diff) carries `text`
     think,     ///< pauses a random time in [think_min, think_max]
+    observe,   ///< for think_max, records how old each new "<text><13-digit ms>" token in server messages is
     leave,     ///< leaves the view and closes the socket; the user is done
   };
   kind type = kind::think;
@@ -49,6 +51,9 @@ public:
   scenario& submit(std::string event, std::map<std::string, std::string> form = {});
   scenario& wait_for(std::string text);
   scenario& think(std::chrono::milliseconds min, std::chrono::milliseconds max);
+  /// Watches the server's messages for `marker` followed by a 13-digit wall-clock time in ms (another
+  /// user's "{now_ms}") and records each distinct one's age once: how long until this user saw it.
+  scenario& observe(std::string marker, std::chrono::milliseconds for_how_long);
   scenario& leave();
   /// The steps `body` adds, `n` times over.
   scenario& repeat(int n, const std::function<void(scenario&)>& body);
@@ -69,8 +74,10 @@ private:
   int defined_ = 0;  // steps defined (a repeat's body counts once)
 };
 
-/// `text` with "{user}" replaced by `user` and "{rand}" by `rand`.
-std::string substitute(const std::string& text, std::uint64_t user, std::uint64_t rand);
+/// Values given with --var NAME=VALUE.
+using variables = std::map<std::string, std::string>;
+/// `text` with "{user}", "{rand}", "{now_ms}" and "{NAME}" (from `vars`) replaced; other braces stay.
+std::string substitute(const std::string& text, std::uint64_t user, std::uint64_t rand, const variables& vars = {});
 
 /// The scenarios corvid-load ships: one per page of examples/live_demo, and the convention's.
 std::vector<scenario> builtin_scenarios();

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <deque>
 #include <random>
+#include <cctype>
+#include <set>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
@@ -117,6 +119,7 @@ private:
   }
 
   void run() {
+    observing_ = false;
     auto& steps = ctx_->plan->steps();
     if (pc_ >= steps.size()) {
       ctx_->rec->user_completed();
@@ -138,7 +141,7 @@ private:
         mounting_ = true;
         ctx_->rec->mounting.fetch_add(1);
         arm(s);
-        conn_->mount(substitute(s.path, user_, rng_()));
+        conn_->mount(substitute(s.path, user_, rng_(), ctx_->vars));
         return;
       }
       case step::kind::click:
@@ -148,14 +151,14 @@ private:
         std::map<std::string, std::string> values;
         auto r = rng_();
         for (auto& [k, v] : s.values)
-          values[k] = substitute(v, user_, r);
+          values[k] = substitute(v, user_, r, ctx_->vars);
         recent_.clear();
         arm(s);
         ref_ = conn_->push(s.type == step::kind::click ? "click" : "form", s.event, std::move(values));
         return;
       }
       case step::kind::wait_for: {
-        want_ = substitute(s.text, user_, 0);
+        want_ = substitute(s.text, user_, 0, ctx_->vars);
         // "{rand}" cannot be known in advance: a wait names what it needs with "{user}" only.
         started_ = clk::now();
         for (auto& t : recent_)
@@ -170,6 +173,14 @@ private:
         self_->send_after(std::chrono::milliseconds(d(rng_)), self_->self(), next_step{});
         return;
       }
+      case step::kind::observe:
+        observing_ = true;
+        observe_label_ = s.label;
+        marker_ = substitute(s.text, user_, 0, ctx_->vars);
+        seen_.clear();
+        ++pc_;
+        self_->send_after(s.think_max, self_->self(), next_step{});
+        return;
       case step::kind::leave:
         if (conn_)
           conn_->close();
@@ -177,6 +188,39 @@ private:
         ctx_->rec->record_step(s.label, 0);
         ++pc_;
         return run();
+    }
+  }
+
+  // Records the age of each new "<marker><13 digits>" token (a wall-clock time in ms) in `text`.
+  void observe(const std::string& text) {
+    if (!observing_ || marker_.empty())
+      return;
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+    for (auto at = text.find(marker_); at != std::string::npos; at = text.find(marker_, at + 1)) {
+      auto d = at + marker_.size();
+      if (d + 13 > text.size())
+        break;
+      std::int64_t ms = 0;
+      bool digits = true;
+      for (std::size_t i = d; i < d + 13; ++i) {
+        if (text[i] < '0' || text[i] > '9') {
+          digits = false;
+          break;
+        }
+        ms = ms * 10 + (text[i] - '0');
+      }
+      if (!digits || (d + 13 < text.size() && text[d + 13] >= '0' && text[d + 13] <= '9'))
+        continue;
+      // One token is one join (say), however often it shows: the list, the feed, later updates. It is
+      // named by the word before the marker and the time.
+      auto w = at;
+      while (w > 0 && (std::isalnum(static_cast<unsigned char>(text[w - 1])) || text[w - 1] == '-' || text[w - 1] == '_'))
+        --w;
+      if (!seen_.insert(text.substr(w, d + 13 - w)).second)
+        continue;
+      if (now_ms >= ms)
+        ctx_->rec->record_step(observe_label_, static_cast<std::uint64_t>(now_ms - ms) * 1000);
     }
   }
 
@@ -214,6 +258,7 @@ private:
       }
       case lv_event::kind::reply: {
         ctx_->rec->record_bytes("event_reply", e.bytes);
+        observe(e.text);
         bool mine = waiting_ && e.ref == ref_ &&
                     (current().type == step::kind::click || current().type == step::kind::submit);
         if (!mine)
@@ -232,6 +277,7 @@ private:
           return fail("channel_closed", e.text.substr(0, 200));
         if (e.event == "redirect" || e.event == "live_redirect")
           return fail("redirected", e.text.substr(0, 200));
+        observe(e.text);
         bool hit = waiting_ && current().type == step::kind::wait_for && e.text.find(want_) != std::string::npos;
         remember(std::move(e.text));
         if (hit)
@@ -254,6 +300,9 @@ private:
   bool restarted_ = false;
   bool reconnect_counted_ = false;
   std::string want_;
+  bool observing_ = false;
+  std::string observe_label_, marker_;
+  std::set<std::string> seen_;
   std::deque<std::string> recent_;
   clk::time_point started_;
 };

@@ -27,6 +27,7 @@ struct user_context {
   std::vector<std::atomic<std::uint32_t>>* attempts = nullptr;
   std::uint64_t first_user = 0;
   std::uint64_t seed = 1;
+  variables vars;  ///< --var NAME=VALUE, for "{NAME}" in steps
   /// A user that has failed this many times gives up (error "gave_up") instead of starting over,
   /// so that a run against a broken page still ends.
   std::uint32_t max_attempts = 5;
