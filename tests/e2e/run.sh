@@ -57,6 +57,7 @@ else
   XDG_STATE_HOME="$work/state2" "$bin" --port "$lport" --address 127.0.0.1 --templates "$repo/examples/live_demo/templates" \
     >"$work/load-demo.log" 2>&1 &
   echo $! >"$pidfile"
+  disown  # killed at exit without a "Killed" line
   for _ in $(seq 1 100); do
     python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $lport), 0.2)" 2>/dev/null && break
     sleep 0.1  # polling the demo's port until it listens: this script is not a test of timing
@@ -73,6 +74,15 @@ assert r["phases"]["event"]["count"] == 20 * 21, r["phases"]["event"]["count"]
 assert r["phases"]["mount"]["count"] == 20 and r["phases"]["mount"]["p99"] > 0
 assert r["diff_bytes"]["event_reply"]["count"] == 20 * 21
 assert r["server"]["rss_kib_max"] > 0 and len(r["timeline"]) >= 2
+PY
+  load_check "corvid-load --workers 2 spreads 20 users over two worker nodes, every one completed" \
+    timeout 120 "$load_bin" --port "$lport" --scenario index --users 20 --rate 20 --workers 2 --quiet --json "$work/dist.json"
+  load_check "the distributed result merges both workers' measurements" python3 - "$work/dist.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["workers"] == 2, r["workers"]
+assert r["users"]["completed"] == 20 and r["users"]["failed"] == 0, r["users"]
+assert r["phases"]["mount"]["count"] == 20 and r["phases"]["join"]["count"] == 20
 PY
   charts=latency,users,server_cpu,server_rss,hist-get,hist-upgrade,hist-join,hist-mount,hist-event,hist-step-1,hist-step-2,hist-step-3,hist-step-4
   LOAD_REPORT_HTML="$work/load.html" LOAD_REPORT_TITLE=counter LOAD_REPORT_EXPECT="$charts" node "$here/load_report.mjs" | tee "$work/report.out"
