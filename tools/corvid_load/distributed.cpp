@@ -83,7 +83,7 @@ std::optional<report> decode_report(std::string_view in) {
 /// A worker's share: everything its load_node needs.
 struct assignment {
   std::string scenario, host, origin;
-  std::uint16_t port = 0;
+  std::vector<std::uint16_t> ports;
   std::uint64_t first = 0, count = 0, max_mounting = 0, seed = 0;
   double rate = 0;
   std::uint32_t max_attempts = 0;
@@ -96,7 +96,10 @@ std::string encode_assignment(const assignment& a) {
   for (auto* s : {&a.scenario, &a.host, &a.origin})
     wire::put_str(out, *s);
   wire::put_str(out, std::to_string(a.rate));
-  for (std::uint64_t v : {std::uint64_t(a.port), a.first, a.count, a.max_mounting, a.seed, std::uint64_t(a.max_attempts),
+  wire::put_varint(out, a.ports.size());
+  for (auto port : a.ports)
+    wire::put_varint(out, port);
+  for (std::uint64_t v : {a.first, a.count, a.max_mounting, a.seed, std::uint64_t(a.max_attempts),
                           std::uint64_t(a.io_threads), std::uint64_t(a.vars.size())})
     wire::put_varint(out, v);
   for (auto& [k, v] : a.vars) {
@@ -109,11 +112,17 @@ std::string encode_assignment(const assignment& a) {
 std::optional<assignment> decode_assignment(std::string_view in) {
   assignment a;
   std::string rate;
-  std::uint64_t port = 0, attempts = 0, io = 0, nvars = 0;
+  std::uint64_t nports = 0, attempts = 0, io = 0, nvars = 0;
   if (!wire::take_str(in, a.scenario) || !wire::take_str(in, a.host) || !wire::take_str(in, a.origin) ||
-      !wire::take_str(in, rate))
+      !wire::take_str(in, rate) || !wire::take_varint(in, nports) || nports == 0 || nports > 1024)
     return std::nullopt;
-  for (auto* v : {&port, &a.first, &a.count, &a.max_mounting, &a.seed, &attempts, &io, &nvars})
+  for (std::uint64_t i = 0; i < nports; ++i) {
+    std::uint64_t port = 0;
+    if (!wire::take_varint(in, port) || port == 0 || port > 65535)
+      return std::nullopt;
+    a.ports.push_back(static_cast<std::uint16_t>(port));
+  }
+  for (auto* v : {&a.first, &a.count, &a.max_mounting, &a.seed, &attempts, &io, &nvars})
     if (!wire::take_varint(in, *v))
       return std::nullopt;
   for (std::uint64_t i = 0; i < nvars; ++i) {
@@ -122,9 +131,8 @@ std::optional<assignment> decode_assignment(std::string_view in) {
       return std::nullopt;
     a.vars[k] = v;
   }
-  if (!in.empty() || port == 0 || port > 65535)
+  if (!in.empty())
     return std::nullopt;
-  a.port = static_cast<std::uint16_t>(port);
   a.rate = std::strtod(rate.c_str(), nullptr);
   a.max_attempts = static_cast<std::uint32_t>(attempts);
   a.io_threads = static_cast<int>(io);
@@ -252,7 +260,7 @@ caf::expected<int> run_coordinator(const distributed_plan& p, collector& col) {
     assignment a;
     a.scenario = p.scenario;
     a.host = p.host;
-    a.port = p.port;
+    a.ports = p.ports;
     a.origin = p.origin;
     a.first = c.first;
     a.count = c.count;
@@ -451,16 +459,20 @@ int run_worker(int argc, char** argv) {
     return 1;
   node_plan np;
   np.plan = plan;
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver res{io};
-    np.target.endpoint = res.resolve(job->host, std::to_string(job->port)).begin()->endpoint();
-  } catch (const std::exception& e) {
-    std::cerr << "corvid-load worker " << name << ": cannot resolve " << job->host << ": " << e.what() << "\n";
-    return 1;
+  for (auto port : job->ports) {
+    lv_target t;
+    try {
+      boost::asio::io_context io;
+      boost::asio::ip::tcp::resolver res{io};
+      t.endpoint = res.resolve(job->host, std::to_string(port)).begin()->endpoint();
+    } catch (const std::exception& e) {
+      std::cerr << "corvid-load worker " << name << ": cannot resolve " << job->host << ": " << e.what() << "\n";
+      return 1;
+    }
+    t.host_header = job->host + ":" + std::to_string(port);
+    t.origin = job->origin == "none" ? "" : job->origin.empty() ? "http://" + t.host_header : job->origin;
+    np.targets.push_back(std::move(t));
   }
-  np.target.host_header = job->host + ":" + std::to_string(job->port);
-  np.target.origin = job->origin;
   np.first_user = job->first;
   np.count = job->count;
   np.rate = job->rate;

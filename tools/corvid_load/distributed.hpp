@@ -17,8 +17,8 @@ namespace corvid::load {
 struct distributed_plan {
   std::string scenario;                ///< a built-in scenario's name (workers look it up)
   std::string host;                    ///< the target, as the workers resolve it
-  std::uint16_t port = 0;
-  std::string origin;                  ///< "" = none
+  std::vector<std::uint16_t> ports;    ///< user n goes to ports[n % size]
+  std::string origin;                  ///< as --origin: "" = http://host:port, "none" = no header
   node_plan users;                     ///< count = all users; first_user = 0
   int workers = 2;                     ///< at most this many worker nodes
   std::uint64_t users_per_worker = 0;  ///< 0 = users / workers, rounded up

@@ -15,7 +15,7 @@ load_node::~load_node() { stop(); }
 caf::error load_node::start() {
   ctx_ = std::make_shared<user_context>();
   ctx_->plan = plan_.plan;
-  ctx_->target = plan_.target;
+  ctx_->targets = plan_.targets;
   ctx_->io = &io_;
   ctx_->rec = &rec_;
   ctx_->attempts = &attempts_;

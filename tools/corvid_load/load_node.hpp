@@ -23,7 +23,7 @@ namespace corvid::load {
 /// Where and how one node's share of the users runs.
 struct node_plan {
   std::shared_ptr<const scenario> plan;
-  lv_target target;
+  std::vector<lv_target> targets;  ///< user n goes to targets[n % size]
   std::uint64_t first_user = 0;
   std::uint64_t count = 0;
   double rate = 50;                 ///< users started per second

@@ -40,7 +40,8 @@ takes the run down. The run ends when every user has finished its scenario, or a
 
 Options:
   --host H              server host (default 127.0.0.1)
-  --port P              server port (default 4000)
+  --port P[,P...]       server port (default 4000); with several, user n goes to the n-th modulo
+                        (the nodes of a clustered server)
   --origin URL|none     Origin header of the websocket (default http://H:P)
   --scenario NAME       a built-in scenario (--list shows them)
   --users N             virtual users (default 100)
@@ -66,7 +67,7 @@ Options:
 
 struct cli {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 4000;
+  std::vector<std::uint16_t> ports{4000};
   std::string origin;
   std::string scenario;
   std::uint64_t users = 100;
@@ -113,7 +114,22 @@ cli parse(int argc, char** argv) {
       std::exit(0);
     } else if (a == "--list") c.list = true;
     else if (a == "--host") c.host = value();
-    else if (a == "--port") c.port = static_cast<std::uint16_t>(number(1, 65535));
+    else if (a == "--port") {
+      c.ports.clear();
+      auto v = value();
+      for (std::size_t at = 0; at <= v.size();) {
+        auto comma = v.find(',', at);
+        auto part = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        char* end = nullptr;
+        long n = std::strtol(part.c_str(), &end, 10);
+        if (part.empty() || *end || n < 1 || n > 65535)
+          bad("--port wants ports 1-65535, comma-separated, not '" + v + "'");
+        c.ports.push_back(static_cast<std::uint16_t>(n));
+        if (comma == std::string::npos)
+          break;
+        at = comma + 1;
+      }
+    }
     else if (a == "--origin") c.origin = value();
     else if (a == "--scenario") c.scenario = value();
     else if (a == "--users") c.users = static_cast<std::uint64_t>(number(1, 1e7));
@@ -159,23 +175,26 @@ int main(int argc, char** argv) {
   if (!plan)
     bad("no scenario '" + c.scenario + "' (--list shows them)");
 
-  lv_target target;
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver res{io};
-    auto eps = res.resolve(c.host, std::to_string(c.port));
-    target.endpoint = eps.begin()->endpoint();
-  } catch (const std::exception& e) {
-    bad("cannot resolve " + c.host + ": " + e.what());
+  std::vector<lv_target> targets;
+  for (auto port : c.ports) {
+    lv_target t;
+    try {
+      boost::asio::io_context io;
+      boost::asio::ip::tcp::resolver res{io};
+      t.endpoint = res.resolve(c.host, std::to_string(port)).begin()->endpoint();
+    } catch (const std::exception& e) {
+      bad("cannot resolve " + c.host + ": " + e.what());
+    }
+    t.host_header = c.host + ":" + std::to_string(port);
+    t.origin = c.origin == "none" ? "" : c.origin.empty() ? "http://" + t.host_header : c.origin;
+    targets.push_back(std::move(t));
   }
-  target.host_header = c.host + ":" + std::to_string(c.port);
-  target.origin = c.origin == "none" ? "" : c.origin.empty() ? "http://" + target.host_header : c.origin;
-
+  auto& target = targets.front();
   run_meta meta{"http://" + target.host_header, c.scenario, utc_now(), c.users, c.workers};
   collector col{c.server_pid};
   node_plan np;
   np.plan = plan;
-  np.target = target;
+  np.targets = targets;
   np.count = c.users;
   np.rate = c.rate;
   np.max_mounting = c.max_mounting;
@@ -187,8 +206,8 @@ int main(int argc, char** argv) {
     distributed_plan dp;
     dp.scenario = c.scenario;
     dp.host = c.host;
-    dp.port = c.port;
-    dp.origin = target.origin;
+    dp.ports = c.ports;
+    dp.origin = c.origin;
     dp.users = np;
     dp.workers = c.workers;
     dp.users_per_worker = c.users_per_worker;

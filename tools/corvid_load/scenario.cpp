@@ -182,16 +182,17 @@ std::vector<scenario> builtin_scenarios() {
 
   // The convention: participants join with a name that carries the time they joined ("@{now_ms}"),
   // so that an admin page (convention_admin) can measure how long a join takes to reach it.
-  all.emplace_back("convention", "examples/convention /: join with a name, vote on the motion, change the vote, read");
+  all.emplace_back("convention",
+                   "examples/convention /: join with a name, vote, change the vote, stay 30-60 s (all connected at once)");
   all.back()
       .mount("/")
       .submit("join", {{"name", "d{user}@{now_ms}"}})
       .wait_for("d{user}@")
       .think(500ms, 2s)
       .click("vote", {{"vote", "yes"}})
-      .think(2s, 6s)
+      .think(5s, 15s)
       .click("vote", {{"vote", "no"}})
-      .think(5s, 10s)
+      .think(30s, 60s)
       .leave();
 
   all.emplace_back("convention_admin",

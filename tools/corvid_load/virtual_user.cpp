@@ -137,7 +137,7 @@ private:
           conn_->close();
         recent_.clear();
         auto pid = self_->self();
-        conn_ = lv_session::make(*ctx_->io, ctx_->target, [pid](lv_event&& e) { (void) corvid::send(pid, std::move(e)); });
+        conn_ = lv_session::make(*ctx_->io, ctx_->targets[user_ % ctx_->targets.size()], [pid](lv_event&& e) { (void) corvid::send(pid, std::move(e)); });
         mounting_ = true;
         ctx_->rec->mounting.fetch_add(1);
         arm(s);
@@ -177,7 +177,6 @@ private:
         observing_ = true;
         observe_label_ = s.label;
         marker_ = substitute(s.text, user_, 0, ctx_->vars);
-        seen_.clear();
         ++pc_;
         self_->send_after(s.think_max, self_->self(), next_step{});
         return;
@@ -191,9 +190,11 @@ private:
     }
   }
 
-  // Records the age of each new "<marker><13 digits>" token (a wall-clock time in ms) in `text`.
-  void observe(const std::string& text) {
-    if (!observing_ || marker_.empty())
+  // Records the age of each new "<marker><13 digits>" token (a wall-clock time in ms) in `text`. A token
+  // counts once per user, over all its observe steps; those already on the page when it mounted are
+  // older than the watching and are only marked as seen (`record` false).
+  void observe(const std::string& text, bool record = true) {
+    if ((record && !observing_) || marker_.empty())
       return;
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
@@ -219,7 +220,7 @@ private:
         --w;
       if (!seen_.insert(text.substr(w, d + 13 - w)).second)
         continue;
-      if (now_ms >= ms)
+      if (record && now_ms >= ms)
         ctx_->rec->record_step(observe_label_, static_cast<std::uint64_t>(now_ms - ms) * 1000);
     }
   }
@@ -253,6 +254,12 @@ private:
           reconnect_counted_ = true;
           r.reconnected();
         }
+        for (auto& st : ctx_->plan->steps())
+          if (st.type == step::kind::observe) {
+            marker_ = substitute(st.text, user_, 0, ctx_->vars);
+            observe(e.text, false);
+            break;
+          }
         remember(std::move(e.text));
         return done_step(since_start());
       }

@@ -20,7 +20,7 @@ namespace corvid::load {
 /// What every user of one node shares.
 struct user_context {
   std::shared_ptr<const scenario> plan;
-  lv_target target;
+  std::vector<lv_target> targets;  ///< user n connects to targets[n % size] (servers of a cluster)
   boost::asio::io_context* io = nullptr;
   recorder* rec = nullptr;
   /// Starts of each user (index - first_user): a restart waits a backoff that grows with it.
