@@ -7,8 +7,8 @@
 Builds build-release/ (examples/convention/convention and tools/corvid_load/corvid-load), starts K
 convention nodes on 127.0.0.1 (a cluster when K > 1), then on the same machine:
   - A admins (corvid-load scenario convention_admin) on the last node, watching joins arrive;
-  - N participants (scenario convention: join, vote, change the vote, stay 30-60 s) spread over the
-    nodes, started at R per second, by corvid-load (over W worker nodes of its own with --workers).
+  - N participants (scenario convention: join, vote, change the vote, stay until N/R + 30 s) spread
+    over the nodes, started at R per second, by corvid-load (over W worker nodes of its own with --workers).
 Every second it reads each node's GET /convention/stats (participants, mailbox high-water and
 bound, RSS). At the end it prints one table:
   mount p99, vote round trip p99, time until an admin sees a join p99 (and p50), memory per session,
@@ -136,11 +136,16 @@ def main():
     rss0 = sum(s.get("rss_bytes", 0) for s in [get_json(n["stats"]) for n in nodes])
     admin_json = os.path.join(args.out, "admins.json")
     part_json = os.path.join(args.out, "participants.json")
+    # Everyone stays connected until the last participant has mounted (and 30 s more); the admins watch
+    # the joins for the whole ramp.
+    ramp = args.participants / args.rate if args.rate > 0 else 0
+    hold, watch = ramp + 30, ramp + 15
     admin = subprocess.Popen([LOAD, "--port", str(nodes[-1]["port"]), "--scenario", "convention_admin", "--users",
-                              str(args.admins), "--var", f"token={TOKEN}", "--quiet", "--json", admin_json])
+                              str(args.admins), "--var", f"token={TOKEN}", "--var", f"watch={watch:.0f}", "--quiet",
+                              "--json", admin_json])
     time.sleep(2)  # the admins are on their pages before the first participant joins (a benchmark's script)
     cmd = [LOAD, "--port", ",".join(str(n["port"]) for n in nodes), "--scenario", "convention", "--users",
-           str(args.participants), "--rate", str(args.rate), "--json", part_json,
+           str(args.participants), "--rate", str(args.rate), "--var", f"hold={hold:.0f}", "--json", part_json,
            "--html", os.path.join(args.out, "participants.html"), "--max-mounting", "500"]
     if args.workers:
         cmd += ["--workers", str(args.workers)]

@@ -51,6 +51,9 @@ TEST_CASE("load.scenario: every built-in scenario mounts first and has a unique 
     CHECK(find_scenario(s.name()));
   }
   CHECK(names.count("convention"));
+  auto conv = find_scenario("convention");
+  REQUIRE(conv);
+  CHECK(conv->steps()[conv->steps().size() - 2].seconds_var == "hold");  // the stay before leaving
   CHECK_FALSE(find_scenario("nope"));
 }
 

@@ -35,8 +35,10 @@ public:
   session_impl(asio::io_context& io, lv_target t, sink s)
     : strand_(asio::make_strand(io)), target_(std::move(t)), sink_(std::move(s)), heartbeat_(strand_) {}
 
-  void mount(std::string path) override {
-    asio::post(strand_, [self = me(), path = std::move(path)]() mutable { self->get_page(std::move(path)); });
+  void mount(std::string path, std::string cookies) override {
+    asio::post(strand_, [self = me(), path = std::move(path), cookies = std::move(cookies)]() mutable {
+      self->get_page(std::move(path), std::move(cookies));
+    });
   }
 
   std::uint64_t push(std::string type, std::string event, std::map<std::string, std::string> values) override {
@@ -104,11 +106,11 @@ private:
     sink_(std::move(e));
   }
 
-  void get_page(std::string path) {
+  void get_page(std::string path, std::string cookies) {
     if (muted_)
       return;
     t_start_ = clk::now();
-    cookies_.clear();
+    cookies_ = std::move(cookies);
     redirects_ = 0;
     get(std::move(path));
   }

@@ -49,8 +49,9 @@ public:
   static std::shared_ptr<lv_session> make(boost::asio::io_context& io, lv_target target, sink s);
   virtual ~lv_session() = default;
 
-  /// GET `path`, upgrade, join the page's main view; reports mounted or failed.
-  virtual void mount(std::string path) = 0;
+  /// GET `path` (sending `cookies`, "a=1; b=2", as a browser holding them would), upgrade, join the
+  /// page's main view; reports mounted or failed.
+  virtual void mount(std::string path, std::string cookies = {}) = 0;
   /// Pushes an event (type "click" with a value map, or "form" with url-encoded fields) and returns its
   /// ref; the reply comes as kind::reply with that ref.
   virtual std::uint64_t push(std::string type, std::string event, std::map<std::string, std::string> values) = 0;

@@ -51,6 +51,19 @@ scenario& scenario::observe(std::string marker, std::chrono::milliseconds for_ho
   return *this;
 }
 
+scenario& scenario::seconds_from(std::string name) {
+  if (!steps_.empty())
+    steps_.back().seconds_var = std::move(name);
+  return *this;
+}
+
+scenario& scenario::cookie(std::string name, std::string value) {
+  auto& s = add(step::kind::cookie, "cookie " + name);
+  s.event = std::move(name);
+  s.text = std::move(value);
+  return *this;
+}
+
 scenario& scenario::leave() {
   add(step::kind::leave, "leave");
   return *this;
@@ -177,13 +190,30 @@ std::vector<scenario> builtin_scenarios() {
       .click("reset")
       .leave();
 
+  all.emplace_back("private", "examples/live_demo /login then /private: the login's cookie, a live_session's on_mount");
+  all.back()
+      .mount("/login")
+      .think(300ms, 900ms)
+      .leave()
+      .cookie("demo_user", "ann{user}")
+      .mount("/private")
+      .wait_for("ann{user}")
+      .think(1s, 3s)
+      .leave();
+
+  all.emplace_back("upload", "examples/live_demo /upload: mount the upload page and read it (no file is sent)");
+  all.back().mount("/upload").think(1s, 3s).leave();
+
+  all.emplace_back("dashboard", "examples/live_demo /dashboard?token={token} (--var token=T): watch it refresh 10 s");
+  all.back().mount("/dashboard?token={token}").think(10s, 12s).leave();
+
   all.emplace_back("nested", "examples/live_demo /nested: mount a page of nested views, read");
   all.back().mount("/nested").think(1s, 3s).leave();
 
   // The convention: participants join with a name that carries the time they joined ("@{now_ms}"),
   // so that an admin page (convention_admin) can measure how long a join takes to reach it.
   all.emplace_back("convention",
-                   "examples/convention /: join with a name, vote, change the vote, stay 30-60 s (all connected at once)");
+                   "examples/convention /: join with a name, vote, change the vote, stay 30-60 s (--var hold=S: S-1.1 S)");
   all.back()
       .mount("/")
       .submit("join", {{"name", "d{user}@{now_ms}"}})
@@ -193,16 +223,19 @@ std::vector<scenario> builtin_scenarios() {
       .think(5s, 15s)
       .click("vote", {{"vote", "no"}})
       .think(30s, 60s)
+      .seconds_from("hold")
       .leave();
 
   all.emplace_back("convention_admin",
                    "examples/convention /admin?token={token} (--var token=T): watch joins arrive for 60 s, open a "
-                   "motion, watch 60 s more");
+                   "motion, watch 60 s more (--var watch=S for S s each)");
   all.back()
       .mount("/admin?token={token}")
       .observe("@", 60s)
+      .seconds_from("watch")
       .submit("open_motion", {{"text", "Motion from admin {user} at {now_ms}"}})
       .observe("@", 60s)
+      .seconds_from("watch")
       .leave();
   return all;
 }

@@ -29,6 +29,7 @@ struct step {
     think,     ///< pauses a random time in [think_min, think_max]
     observe,   ///< for think_max, records how old each new "<text><13-digit ms>" token in server messages is
     leave,     ///< leaves the view and closes the socket; the user is done
+    cookie,    ///< sets cookie `event`=`text` for the next mounts (a page's script would, say)
   };
   kind type = kind::think;
   std::string path;                           ///< mount
@@ -36,6 +37,7 @@ struct step {
   std::map<std::string, std::string> values;  ///< click: phx-value-*; submit: form fields
   std::string text;                           ///< wait_for
   std::chrono::milliseconds think_min{0}, think_max{0};
+  std::string seconds_var;  ///< think, observe: "--var NAME=S" replaces the time with [S, 1.1 S] seconds
   std::chrono::milliseconds timeout{10000};   ///< mount, click, submit, wait_for
   std::string label;  ///< "3. click inc": the definition's position, so repeats share one histogram
 };
@@ -54,7 +56,12 @@ public:
   /// Watches the server's messages for `marker` followed by a 13-digit wall-clock time in ms (another
   /// user's "{now_ms}") and records each distinct one's age once: how long until this user saw it.
   scenario& observe(std::string marker, std::chrono::milliseconds for_how_long);
+  /// The last think or observe step takes its time from --var `name`=SECONDS when given (a long
+  /// run's users stay until every user has mounted, say).
+  scenario& seconds_from(std::string name);
   scenario& leave();
+  /// Holds cookie `name`=`value` from now on, sent with the next mounts' requests.
+  scenario& cookie(std::string name, std::string value);
   /// The steps `body` adds, `n` times over.
   scenario& repeat(int n, const std::function<void(scenario&)>& body);
   /// The timeout of the steps added after this call (default 10 s).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <random>
 #include <cctype>
@@ -141,7 +142,7 @@ private:
         mounting_ = true;
         ctx_->rec->mounting.fetch_add(1);
         arm(s);
-        conn_->mount(substitute(s.path, user_, rng_(), ctx_->vars));
+        conn_->mount(substitute(s.path, user_, rng_(), ctx_->vars), cookies_);
         return;
       }
       case step::kind::click:
@@ -168,7 +169,8 @@ private:
         return;
       }
       case step::kind::think: {
-        std::uniform_int_distribution<long> d(s.think_min.count(), s.think_max.count());
+        auto [lo, hi] = span_of(s);
+        std::uniform_int_distribution<long> d(lo.count(), hi.count());
         ++pc_;
         self_->send_after(std::chrono::milliseconds(d(rng_)), self_->self(), next_step{});
         return;
@@ -178,8 +180,24 @@ private:
         observe_label_ = s.label;
         marker_ = substitute(s.text, user_, 0, ctx_->vars);
         ++pc_;
-        self_->send_after(s.think_max, self_->self(), next_step{});
+        self_->send_after(span_of(s).second, self_->self(), next_step{});
         return;
+      case step::kind::cookie: {
+        auto value = substitute(s.text, user_, rng_(), ctx_->vars);
+        std::string kept;
+        for (std::size_t at = 0; at < cookies_.size();) {  // replace an earlier value of the same name
+          auto end = cookies_.find("; ", at);
+          auto pair = cookies_.substr(at, end == std::string::npos ? std::string::npos : end - at);
+          if (pair.rfind(s.event + "=", 0) != 0)
+            kept += (kept.empty() ? "" : "; ") + pair;
+          if (end == std::string::npos)
+            break;
+          at = end + 2;
+        }
+        cookies_ = kept + (kept.empty() ? "" : "; ") + s.event + "=" + value;
+        ++pc_;
+        return run();
+      }
       case step::kind::leave:
         if (conn_)
           conn_->close();
@@ -223,6 +241,17 @@ private:
       if (record && now_ms >= ms)
         ctx_->rec->record_step(observe_label_, static_cast<std::uint64_t>(now_ms - ms) * 1000);
     }
+  }
+
+  // A think's or observe's time: the step's own, or [S, 1.1 S] from its --var.
+  std::pair<std::chrono::milliseconds, std::chrono::milliseconds> span_of(const step& s) const {
+    if (!s.seconds_var.empty())
+      if (auto v = ctx_->vars.find(s.seconds_var); v != ctx_->vars.end()) {
+        auto ms = std::chrono::milliseconds(static_cast<long>(std::strtod(v->second.c_str(), nullptr) * 1000));
+        if (ms.count() > 0)
+          return {ms, ms + ms / 10};
+      }
+    return {s.think_min, s.think_max};
   }
 
   void remember(std::string&& text) {
@@ -307,6 +336,7 @@ private:
   bool restarted_ = false;
   bool reconnect_counted_ = false;
   std::string want_;
+  std::string cookies_;  // set by cookie steps, sent with each mount
   bool observing_ = false;
   std::string observe_label_, marker_;
   std::set<std::string> seen_;
