@@ -50,6 +50,8 @@ Options:
   --duration S          stop after S seconds even if users are still running (default: none)
   --io-threads T        I/O threads for the users' sockets (default 1)
   --max-attempts K      a user that failed K times gives up (error gave_up; default 5)
+  --mount-path P        mount P instead of each mount step's path (the same scenario against a
+                        server whose page lives elsewhere: Phoenix's bench page is /, the demo's /bench)
   --var NAME=VALUE      a value for "{NAME}" in the scenario's steps (e.g. --var token=T), repeatable
   --seed X              random seed for think times and values (default 1)
   --server-pid PID      sample the server's CPU and RSS from /proc/PID once a second
@@ -142,6 +144,7 @@ cli parse(int argc, char** argv) {
     else if (a == "--server-pid") c.server_pid = static_cast<int>(number(1, 1e9));
     else if (a == "--json") c.json_path = value();
     else if (a == "--html") c.html_path = value();
+    else if (a == "--mount-path") c.vars["mount_path"] = value();
     else if (a == "--var") {
       auto v = value();
       auto eq = v.find('=');

@@ -142,7 +142,10 @@ private:
         mounting_ = true;
         ctx_->rec->mounting.fetch_add(1);
         arm(s);
-        conn_->mount(substitute(s.path, user_, rng_(), ctx_->vars), cookies_);
+        // --mount-path (the var mount_path) sends every mount to another route: the same scenario
+        // against a server whose page lives elsewhere (Phoenix's bench page is "/", corvid's "/bench").
+        auto where = ctx_->vars.find("mount_path");
+        conn_->mount(substitute(where != ctx_->vars.end() ? where->second : s.path, user_, rng_(), ctx_->vars), cookies_);
         return;
       }
       case step::kind::click:
