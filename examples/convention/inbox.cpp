@@ -3,6 +3,8 @@
 #include <memory>
 #include <optional>
 
+#include <caf/atom.hpp>
+
 #include "messages.hpp"
 
 namespace convention {
@@ -17,12 +19,16 @@ corvid::coalesce_key_fn inbox_key() {
 
 namespace {
 
+using check_atom = caf::atom_constant<caf::atom("ibx_check")>;
+
 struct inbox_state {
   corvid::pid page;
   inbox_delivery pending;
   bool busy = false;                 // a delivery is with the page
   std::uint64_t last_batch = 0;      // the chair's last batch number seen
   bool any() const { return pending.motion || pending.tally || pending.roster; }
+
+  std::uint64_t sent = 0;             // deliveries handed to the page: names the watchdog's check
 
   void flush(corvid::process& self) {
     if (busy || !any()) return;
@@ -34,6 +40,9 @@ struct inbox_state {
     }
     pending = {};
     busy = true;
+    // The page's "ready" travels through this inbox's own bounded box, where a full box of change
+    // batches can drop it; a check of our own (self-sends are never dropped) then unblocks the inbox.
+    self.send_after(std::chrono::seconds(2), self.self(), check_atom::value, ++sent);
   }
   void take(roster_update r) {
     if (last_batch != 0 && r.seq != last_batch + 1) r.resync = true;  // a batch was lost (or the chair restarted)
@@ -76,6 +85,12 @@ caf::expected<corvid::pid> start_inbox(corvid::process& page, corvid::pubsub::hu
             [st, &self](inbox_ready) {
               st->busy = false;
               st->flush(self);
+            },
+            [st, &self](check_atom, std::uint64_t n) {
+              if (st->busy && n == st->sent) {  // no ready within 2 s: it was lost, not slow
+                st->busy = false;
+                st->flush(self);
+              }
             },
         };
       },
