@@ -67,7 +67,7 @@ def start_nodes(args, out):
     for i in range(args.nodes):
         port, stats = free_port(), free_port()
         cmd = [CONVENTION, "--port", str(port), "--stats-port", str(stats), "--admin-token", TOKEN,
-               "--interval-ms", str(args.interval_ms)]
+               "--interval-ms", str(args.interval_ms), "--max-connections", "19000"]
         if args.naive:
             cmd.append("--naive")
         if args.nodes > 1:

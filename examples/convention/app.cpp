@@ -127,6 +127,7 @@ std::string app::start(bool stop_on_signals) {
   live::server_options so;
   so.address = m.opts.host;
   so.port = m.opts.port;
+  so.max_connections = m.opts.max_connections;
   so.secret = m.opts.secret;
   so.assets_dir = m.opts.assets;
   so.stop_on_signals = stop_on_signals;

@@ -25,6 +25,7 @@ struct app_options {
   std::filesystem::path assets;               ///< the LiveView JS client; "" = the source tree's live/assets
   std::filesystem::path templates;            ///< "" = the source tree's examples/convention/templates
   std::size_t threads = 0;                    ///< runtime scheduler threads (0 = cores)
+  std::size_t max_connections = 10'000;       ///< the live server's open connections; more get HTTP 503
   std::optional<corvid::cluster::node_options> node;  ///< set: this app is a node of a cluster
   std::string node_name;                      ///< the runtime's node name ("" = single node)
 };

@@ -183,8 +183,11 @@ TEST_CASE("typed text is trimmed, cut at a character boundary, and refused when 
 
 TEST_CASE("flags: values, --naive, errors, cluster flags need --node") {
   auto f = parse_flags({"--port", "0", "--interval-ms", "50", "--naive", "--admin-token", "0123456789abcdef",
-                        "--host", "0.0.0.0", "--stats-port", "9999"});
+                        "--host", "0.0.0.0", "--stats-port", "9999", "--max-connections", "19000"});
   REQUIRE(f.error.empty());
+  CHECK(f.app.max_connections == 19000);
+  CHECK(parse_flags({}).app.max_connections == 10000);
+  CHECK_FALSE(parse_flags({"--max-connections", "0"}).error.empty());
   CHECK(f.app.port == 0);
   CHECK(f.app.interval == std::chrono::milliseconds(50));
   CHECK(f.app.naive);
