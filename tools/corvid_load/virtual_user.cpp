@@ -138,7 +138,12 @@ private:
           conn_->close();
         recent_.clear();
         auto pid = self_->self();
-        conn_ = lv_session::make(*ctx_->io, ctx_->targets[user_ % ctx_->targets.size()], [pid](lv_event&& e) { (void) corvid::send(pid, std::move(e)); });
+        // A frame this user's mailbox refuses is a measurement lost: counted, never silent.
+        conn_ = lv_session::make(*ctx_->io, ctx_->targets[user_ % ctx_->targets.size()],
+                                 [pid, rec = ctx_->rec](lv_event&& e) {
+                                   if (corvid::send(pid, std::move(e)) == errc::overloaded)
+                                     rec->error("frame_lost");  // (a user that has ended just misses it)
+                                 });
         mounting_ = true;
         ctx_->rec->mounting.fetch_add(1);
         arm(s);
