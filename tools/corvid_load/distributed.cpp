@@ -426,7 +426,7 @@ int run_worker(int argc, char** argv) {
   auto agent = spawn(rt, [&, reg = *registry](process& self) -> behavior {
     self.send_interval(std::chrono::milliseconds(50), self.self(), caf::atom("lw_look"));
     return {
-      [&, reg, &self](caf::atom_value a) {
+      [&, reg](caf::atom_value a) {
         if (a != caf::atom("lw_look"))
           return;
         std::lock_guard g{coord_m};
@@ -460,18 +460,12 @@ int run_worker(int argc, char** argv) {
   node_plan np;
   np.plan = plan;
   for (auto port : job->ports) {
-    lv_target t;
     try {
-      boost::asio::io_context io;
-      boost::asio::ip::tcp::resolver res{io};
-      t.endpoint = res.resolve(job->host, std::to_string(port)).begin()->endpoint();
+      np.targets.push_back(make_target(job->host, port, job->origin));
     } catch (const std::exception& e) {
       std::cerr << "corvid-load worker " << name << ": cannot resolve " << job->host << ": " << e.what() << "\n";
       return 1;
     }
-    t.host_header = job->host + ":" + std::to_string(port);
-    t.origin = job->origin == "none" ? "" : job->origin.empty() ? "http://" + t.host_header : job->origin;
-    np.targets.push_back(std::move(t));
   }
   np.first_user = job->first;
   np.count = job->count;

@@ -356,6 +356,16 @@ std::shared_ptr<lv_session> lv_session::make(asio::io_context& io, lv_target tar
   return std::make_shared<session_impl>(io, std::move(target), std::move(s));
 }
 
+lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin) {
+  lv_target t;
+  asio::io_context io;
+  tcp::resolver res{io};
+  t.endpoint = res.resolve(host, std::to_string(port)).begin()->endpoint();
+  t.host_header = host + ":" + std::to_string(port);
+  t.origin = origin == "none" ? "" : origin.empty() ? "http://" + t.host_header : origin;
+  return t;
+}
+
 std::string form_encode(const std::map<std::string, std::string>& values) {
   std::string out;
   for (auto& [k, v] : values) {

@@ -59,6 +59,10 @@ public:
   virtual void close() = 0;
 };
 
+/// Resolves host:port into a target; `origin` as --origin takes it ("" = http://host:port, "none" =
+/// no Origin header). Throws what the resolver throws.
+lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin);
+
 /// Percent-encodes `values` as an HTML form would (application/x-www-form-urlencoded).
 std::string form_encode(const std::map<std::string, std::string>& values);
 

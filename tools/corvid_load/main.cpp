@@ -180,17 +180,11 @@ int main(int argc, char** argv) {
 
   std::vector<lv_target> targets;
   for (auto port : c.ports) {
-    lv_target t;
     try {
-      boost::asio::io_context io;
-      boost::asio::ip::tcp::resolver res{io};
-      t.endpoint = res.resolve(c.host, std::to_string(port)).begin()->endpoint();
+      targets.push_back(make_target(c.host, port, c.origin));
     } catch (const std::exception& e) {
       bad("cannot resolve " + c.host + ": " + e.what());
     }
-    t.host_header = c.host + ":" + std::to_string(port);
-    t.origin = c.origin == "none" ? "" : c.origin.empty() ? "http://" + t.host_header : c.origin;
-    targets.push_back(std::move(t));
   }
   auto& target = targets.front();
   run_meta meta{"http://" + target.host_header, c.scenario, utc_now(), c.users, c.workers};
