@@ -49,6 +49,26 @@ def doctest_counts(text):
     return (passed, failed) if found else None
 
 
+def failure_lines(text, limit=3):
+    """The first `limit` doctest failures in text, each as "test case: file:line: ERROR ... values",
+    so that the summary at the end of a CI log says what failed without the whole log."""
+    out, case, lines = [], "", ANSI_RE.sub("", text).splitlines()
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("TEST CASE:"):
+            case = s[len("TEST CASE:"):].strip()
+        elif "ERROR:" in s:
+            j = next((j for j in range(i + 1, min(i + 4, len(lines)))
+                      if lines[j].strip().startswith("values:")), None)
+            detail = "" if j is None else lines[j].strip()[len("values:"):].strip()
+            if j is not None and not detail and j + 1 < len(lines):
+                detail = lines[j + 1].strip()
+            out.append(f"{case}: {s}" + (f" [{detail}]" if detail else ""))
+            if len(out) == limit:
+                break
+    return out
+
+
 def count_meson(path, rc):
     """Returns (passed, failed, notes) for one meson testlog.json."""
     passed = failed = 0
@@ -83,8 +103,10 @@ def count_meson(path, rc):
             if not ok and f == 0:
                 f = 1
                 notes.append(f"FAILED: {name} ({result} with no failed doctest case: crash or timeout?)")
+                notes.extend(f"        {w}" for w in ANSI_RE.sub("", output).strip().splitlines()[-3:])
             elif f:
                 notes.append(f"FAILED: {name} ({f} doctest case(s) failed)")
+                notes.extend(f"        {w}" for w in failure_lines(output))
             passed += p
             failed += f
         elif ok:
