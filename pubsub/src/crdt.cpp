@@ -29,10 +29,22 @@ bool causal_context::contains(const dot& d) const {
 }
 
 void causal_context::add(const dot& d) {
-  if (!contains(d)) {
+  if (contains(d))
+    return;
+  auto i = clocks.find(d.replica);
+  uint64_t c = i == clocks.end() ? 0 : i->second;
+  if (d.clock != c + 1) {
     cloud.insert(d);
-    compact();
+    return;
   }
+  // Contiguous: extend the clock and fold in what the cloud held right after it. No full
+  // compact() per dot: a delta of n local adds was O(n^2).
+  c = d.clock;
+  for (auto next = cloud.find(dot{d.replica, c + 1}); next != cloud.end(); next = cloud.find(dot{d.replica, c + 1})) {
+    cloud.erase(next);
+    ++c;
+  }
+  clocks[d.replica] = c;
 }
 
 void causal_context::join(const causal_context& other) {
@@ -149,15 +161,25 @@ presence_changes presence_state::merge(const presence_delta& other) {
     if (r != self_ && admit(r, ch))
       admitted.insert(r);
   // Others' entries that the other has seen and no longer holds: removed there. Our own
-  // entries only we remove: a peer that lacks them has dropped us, not seen a remove.
-  for (auto i = data_.entries.begin(); i != data_.entries.end();) {
-    if (i->first.replica != self_ && other.context.contains(i->first) && !other.entries.count(i->first)) {
-      if (visible(i->first.replica))
-        ch.leaves.emplace_back(i->first, std::move(i->second));
-      i = data_.entries.erase(i);
-    } else {
-      ++i;
-    }
+  // entries only we remove: a peer that lacks them has dropped us, not seen a remove. Only the
+  // entries the other's context covers are looked at (a delta's few dots, not all we hold).
+  auto gone = [&](std::map<dot, presence_entry>::iterator i) {
+    if (visible(i->first.replica))
+      ch.leaves.emplace_back(i->first, std::move(i->second));
+    return data_.entries.erase(i);
+  };
+  for (auto& [r, c] : other.context.clocks) {
+    if (r == self_)
+      continue;
+    for (auto i = data_.entries.lower_bound(dot{r, 0}); i != data_.entries.end() && i->first.replica == r &&
+                                                         i->first.clock <= c;)
+      i = other.entries.count(i->first) ? std::next(i) : gone(i);
+  }
+  for (auto& d : other.context.cloud) {
+    if (d.replica == self_)
+      continue;
+    if (auto i = data_.entries.find(d); i != data_.entries.end() && !other.entries.count(d))
+      gone(i);
   }
   // Theirs that we have never seen: added there.
   for (auto& [d, e] : other.entries) {

@@ -47,6 +47,44 @@ TEST_CASE("a causal context folds contiguous dots into clocks") {
   CHECK(c.contains({rb, 1}));
 }
 
+TEST_CASE("a causal context folds a run of dots that came in any order, and keeps a gap in the cloud") {
+  const replica_id ra{"a", 1};
+  causal_context c;
+  for (uint64_t n : {5, 3, 4, 2, 7})
+    c.add({ra, n});
+  CHECK(c.cloud.size() == 5);
+  CHECK(c.clocks.count(ra) == 0);
+  c.add({ra, 1});  // closes the gap up to 5; 7 waits for 6
+  CHECK(c.clocks.at(ra) == 5);
+  CHECK(c.cloud == std::set<dot>{{ra, 7}});
+  c.add({ra, 3});  // known: no change
+  CHECK(c.clocks.at(ra) == 5);
+  c.add({ra, 6});
+  CHECK(c.clocks.at(ra) == 7);
+  CHECK(c.cloud.empty());
+}
+
+TEST_CASE("merging a peer's delta or full state removes exactly the entries it saw and no longer holds") {
+  presence_state a{"a"}, b{"b"};
+  std::vector<dot> dots;
+  for (auto* k : {"k1", "k2", "k3", "k4"})
+    dots.push_back(b.add(entry(k)));
+  a.add(entry("mine"));
+  a.merge(b.take_delta());
+  CHECK(keys(a) == std::set<std::string>{"k1", "k2", "k3", "k4", "mine"});
+  b.remove(dots[1]);
+  auto ch = a.merge(b.take_delta());  // a delta: its cloud names the one removed dot
+  REQUIRE(ch.leaves.size() == 1);
+  CHECK(ch.leaves[0].second.key == "k2");
+  CHECK(keys(a) == std::set<std::string>{"k1", "k3", "k4", "mine"});
+  b.remove(dots[3]);
+  (void)b.take_delta();  // lost on the way: the full state repairs it
+  ch = a.merge(b.state());  // a state: its clock covers every dot b made
+  REQUIRE(ch.leaves.size() == 1);
+  CHECK(ch.leaves[0].second.key == "k4");
+  CHECK(keys(a) == std::set<std::string>{"k1", "k3", "mine"});
+}
+
 TEST_CASE("merge is commutative") {
   presence_state a{"a"}, b{"b"};
   a.add(entry("alice"));

@@ -218,6 +218,31 @@ TEST_CASE_FIXTURE(one_node, "track returns its ref; get_by_key lists one key's p
   exit(b, reason::shutdown());
 }
 
+TEST_CASE_FIXTURE(one_node, "get_by_key, size and topics follow joins and leaves across many keys") {
+  auto a = idle(rt);
+  auto b = idle(rt);
+  for (int i = 0; i < 500; ++i)
+    REQUIRE(who.track(i % 2 ? a : b, "room", "k" + std::to_string(i), {{"n", std::to_string(i)}}));
+  REQUIRE(who.track(a, "hall", "k7"));
+  CHECK(who.size() == 501);
+  CHECK(who.list("room").size() == 500);
+  for (int i : {0, 1, 250, 499}) {
+    auto kp = who.get_by_key("room", "k" + std::to_string(i));
+    REQUIRE(kp.metas.size() == 1);
+    CHECK(kp.metas[0].meta.at("n") == std::to_string(i));
+  }
+  who.untrack(b);  // the even keys leave "room"
+  CHECK(who.size() == 251);
+  CHECK(who.get_by_key("room", "k2").metas.empty());
+  CHECK(who.get_by_key("room", "k3").metas.size() == 1);
+  CHECK(who.list("room").count("k2") == 0);
+  who.untrack(a, "hall", "k7");
+  auto t = who.topics();
+  CHECK(t == std::vector<std::pair<std::string, size_t>>{{"room", 250}});  // an empty topic is gone
+  exit(a, reason::shutdown());
+  exit(b, reason::shutdown());
+}
+
 TEST_CASE_FIXTURE(fixture, "a fetch hook enriches list, get_by_key and diffs") {
   hub ps{rt};
   presence_options o;
