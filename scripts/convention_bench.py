@@ -172,7 +172,7 @@ def main():
     vote = [h for name, h in steps.items() if "click vote" in name]
     seen = [s["histogram"] for s in aj.get("steps", []) if "observe" in s["name"]]
     ok_samples = [r for r in sampler.samples if all("error" not in n for n in r["nodes"])]
-    peak_sessions, peak_rss, max_hw, bound = 0, 0, 0, 0
+    peak_sessions, peak_rss, max_hw, bound, chair_hw, chair_bound = 0, 0, 0, 0, 0, 0
     rss_series = []
     for r in ok_samples:
         sessions = sum(n["sessions"]["processes"] for n in r["nodes"])
@@ -183,6 +183,8 @@ def main():
         for n in r["nodes"]:
             max_hw = max(max_hw, n["mailbox"]["max_high_water"])
             bound = max(bound, n["mailbox"]["capacity"])
+            chair_hw = max(chair_hw, n.get("chair", {}).get("max_high_water", 0))
+            chair_bound = max(chair_bound, n.get("chair", {}).get("capacity", 0))
     # Flat once ramped: RSS over the samples where at least 95% of the peak sessions are connected.
     full = [(t, rss) for t, s, rss in rss_series if peak_sessions and s >= 0.95 * peak_sessions]
     growth = (full[-1][1] - full[0][1]) / full[0][1] * 100 if len(full) >= 2 else float("nan")
@@ -201,7 +203,8 @@ def main():
         ("peak sessions (stats)", f"{peak_sessions}"),
         ("memory per session", f"{(peak_rss - rss0) / max(1, peak_sessions) / 1024:.1f} KiB"
                                f" (RSS {rss0 / 2**20:.0f} -> {peak_rss / 2**20:.0f} MiB)"),
-        ("largest mailbox / bound", f"{max_hw} / {bound}"),
+        ("largest mailbox / bound (pages and inboxes)", f"{max_hw} / {bound}"),
+        ("largest chair mailbox / bound", f"{chair_hw} / {chair_bound}"),
         ("RSS growth while all connected", f"{growth:+.1f}% over {len(full)} s"),
         ("errors (participants + admins)", f"{errors} {dict(pj.get('errors', {}), **aj.get('errors', {}))}"),
         ("stats requests unanswered in 2 s", f"{unanswered}"),

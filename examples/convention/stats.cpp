@@ -45,6 +45,7 @@ stats gather(corvid::runtime& rt, const hall& h) {
   for (auto& p : corvid::processes(rt)) {
     if (p.label == "live_session") add(s.sessions, p.mailbox);
     else if (p.label == "convention_inbox") add(s.inboxes, p.mailbox);
+    else if (p.label == "convention_chair") add(s.chair, p.mailbox);
   }
   s.rss_bytes = rss_now();
   return s;
@@ -65,6 +66,7 @@ std::string to_json(const stats& s) {
       {"mailbox", {{"max_length", all.max_length}, {"max_high_water", all.max_high_water}, {"capacity", all.capacity}}},
       {"sessions", json_of(s.sessions)},
       {"inboxes", json_of(s.inboxes)},
+      {"chair", json_of(s.chair)},
       {"rss_bytes", s.rss_bytes},
   };
   return boost::json::serialize(o);

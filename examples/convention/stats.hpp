@@ -30,13 +30,14 @@ struct stats {
   tally votes;
   mailbox_summary sessions;  ///< the live server's session processes (one per page)
   mailbox_summary inboxes;   ///< the pages' coalescing inboxes (safe design only)
+  mailbox_summary chair;     ///< the node's chair (presence diffs in, batches out; its own bound)
   std::size_t rss_bytes = 0;
 };
 
 /// A snapshot (walks every process: call it at most about once a second).
 stats gather(corvid::runtime& rt, const hall& h);
 /// {"node":..,"naive":..,"participants":N,"votes":{"yes":..,"no":..,"abstain":..},"motion":{..},
-///  "mailbox":{"max_length":..,"capacity":..},"sessions":{..},"inboxes":{..},"rss_bytes":..}
+///  "mailbox":{"max_length":..,"capacity":..},"sessions":{..},"inboxes":{..},"chair":{..},"rss_bytes":..}
 std::string to_json(const stats& s);
 
 }  // namespace convention

@@ -219,6 +219,8 @@ TEST_CASE("the stats JSON carries what the load tool reads") {
   s.sessions.capacity = 1024;
   s.inboxes.max_length = 9;
   s.inboxes.capacity = 64;
+  s.chair.max_high_water = 7;
+  s.chair.capacity = 100'000;
   s.rss_bytes = 123;
   auto j = boost::json::parse(to_json(s)).as_object();
   CHECK(j.at("participants").to_number<std::int64_t>() == 10);
@@ -226,6 +228,8 @@ TEST_CASE("the stats JSON carries what the load tool reads") {
   CHECK(j.at("votes").at("abstain").to_number<std::int64_t>() == 1);
   CHECK(j.at("mailbox").at("max_length").to_number<std::int64_t>() == 9);
   CHECK(j.at("mailbox").at("capacity").to_number<std::int64_t>() == 1024);
+  CHECK(j.at("chair").at("max_high_water").to_number<std::int64_t>() == 7);
+  CHECK(j.at("chair").at("capacity").to_number<std::int64_t>() == 100'000);
   CHECK(j.at("rss_bytes").to_number<std::int64_t>() == 123);
 }
 

@@ -85,6 +85,7 @@ TEST_CASE("two participants vote; the admin sees them in its stream, the feed an
   CHECK(stat(env.a.stats_port(), "votes", "no") == 1);
   CHECK(stat(env.a.stats_port(), "inboxes", "processes") == 3);
   CHECK(stat(env.a.stats_port(), "inboxes", "capacity") == 64);
+  CHECK(stat(env.a.stats_port(), "chair", "processes") == 1);
   CHECK(stat(env.a.stats_port(), "naive") == 0);
 
   // A new motion reaches the participants at once and starts the count over.
