@@ -26,7 +26,8 @@ struct chair_state {
 
   void publish() {
     auto m = h.motion();
-    (void)h.hub().local_broadcast(tally_topic, tally_update{m, count(h.presence().list(participants_topic), m.id())});
+    // From what the chair already holds: copying the presence list each interval cost ~50 ms at 100k.
+    (void)h.hub().local_broadcast(tally_topic, tally_update{m, count(known, m.id())});
     if (!pending.empty()) {
       pending.seq = ++batches;
       (void)h.hub().local_broadcast(roster_topic, std::move(pending));

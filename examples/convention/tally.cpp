@@ -45,19 +45,28 @@ std::optional<participant> participant_of(const std::string& key, const corvid::
   return participant_from_meta(key, kp.metas.back().meta, kp.metas.back().node);
 }
 
+namespace {
+void add(tally& t, const participant& p, const std::string& motion_id) {
+  ++t.participants;
+  if (!p.cast || p.motion_id != motion_id) return;
+  switch (*p.cast) {
+    case vote::yes: ++t.yes; break;
+    case vote::no: ++t.no; break;
+    case vote::abstain: ++t.abstain; break;
+  }
+}
+}  // namespace
+
 tally count(const corvid::pubsub::presence_list& entries, const std::string& motion_id) {
   tally t;
-  for (auto& [key, kp] : entries) {
-    auto p = participant_of(key, kp);
-    if (!p) continue;
-    ++t.participants;
-    if (!p->cast || p->motion_id != motion_id) continue;
-    switch (*p->cast) {
-      case vote::yes: ++t.yes; break;
-      case vote::no: ++t.no; break;
-      case vote::abstain: ++t.abstain; break;
-    }
-  }
+  for (auto& [key, kp] : entries)
+    if (auto p = participant_of(key, kp)) add(t, *p, motion_id);
+  return t;
+}
+
+tally count(const std::map<std::string, participant>& known, const std::string& motion_id) {
+  tally t;
+  for (auto& [id, p] : known) add(t, p, motion_id);
   return t;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,8 @@ struct tally {
 
 /// Counts the votes for `motion_id` among the participants listed (one per key: participant_of).
 tally count(const corvid::pubsub::presence_list& entries, const std::string& motion_id);
+/// The same over participants already read from the presence (a chair's, by id): no copy of the list.
+tally count(const std::map<std::string, participant>& known, const std::string& motion_id);
 
 /// The longest participant name kept, in bytes.
 inline constexpr std::size_t max_name_bytes = 40;

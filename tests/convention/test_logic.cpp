@@ -69,6 +69,10 @@ TEST_CASE("the tally counts each present participant once and only votes for the
   CHECK(t == tally{1, 1, 0, 4});
   CHECK(t.voted() == 2);
   CHECK(count(l, "1@a") == tally{1, 0, 0, 4});
+  // A chair counts the participants it already read (by id): the same numbers.
+  std::map<std::string, participant> known{{"p1", alice}, {"p2", bob}, {"p3", carol}, {"p4", dave}};
+  CHECK(count(known, "2@a") == t);
+  CHECK(count(known, "1@a") == tally{1, 0, 0, 4});
   CHECK(participant_from_meta("p1", to_meta(alice), "a") == alice);
   CHECK(parse_vote("abstain") == vote::abstain);
   CHECK_FALSE(parse_vote("maybe"));
