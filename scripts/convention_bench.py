@@ -213,6 +213,11 @@ def main():
             chair_bound = max(chair_bound, n.get("chair", {}).get("capacity", 0))
     # Flat once ramped: RSS over the samples where at least 95% of the peak sessions are connected.
     growth = rss_growth(rss_series, peak_sessions)
+    # The cluster as the nodes saw it: a member seen down, and presence resyncs (whole states).
+    up_min = min((n.get("cluster", {}).get("members_up", 0) for r in ok_samples for n in r["nodes"]), default=0)
+    last = ok_samples[-1]["nodes"] if ok_samples else []
+    csum = {k: sum(n.get("cluster", {}).get(k, 0) for n in last)
+            for k in ("resyncs", "full_states_sent", "lane_refused", "lane_dropped")}
     errors = sum(pj.get("errors", {}).values()) + sum(aj.get("errors", {}).values())
     unanswered = sum(1 for r in sampler.samples for n in r["nodes"] if "error" in n)
 
@@ -231,6 +236,9 @@ def main():
         ("largest mailbox / bound (pages and inboxes)", f"{max_hw} / {bound}"),
         ("largest chair mailbox / bound", f"{chair_hw} / {chair_bound}"),
         ("RSS growth while all connected", growth or "n/a"),
+        ("cluster: fewest members up seen by a node", f"{up_min} of {args.nodes - 1}" if args.nodes > 1 else "n/a"),
+        ("cluster: presence resyncs / whole states / frames refused / lost", " / ".join(str(csum[k]) for k in csum)
+         if args.nodes > 1 else "n/a"),
         ("errors (participants + admins)", f"{errors} {dict(pj.get('errors', {}), **aj.get('errors', {}))}"),
         ("stats requests unanswered in 2 s", f"{unanswered}"),
     ]

@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -172,7 +173,28 @@ std::uint16_t app::node_port() const { return impl_->node ? impl_->node->port() 
 const std::string& app::admin_token() const { return impl_->opts.admin_token; }
 corvid::runtime& app::runtime() { return *impl_->rt; }
 hall& app::convention_hall() { return *impl_->conv; }
-stats app::snapshot() { return gather(*impl_->rt, *impl_->conv); }
+stats app::snapshot() {
+  auto s = gather(*impl_->rt, *impl_->conv);
+  if (impl_->node) {
+    for (auto& m : impl_->node->members()) {
+      ++s.cluster.members;
+      s.cluster.members_up += m.up ? 1 : 0;
+      for (auto* l : {&m.control, &m.data}) {
+        s.cluster.lane_refused += l->refused;
+        s.cluster.lane_dropped += l->dropped;
+        s.cluster.lane_high_water_bytes = std::max(s.cluster.lane_high_water_bytes, l->high_water_bytes);
+      }
+    }
+  }
+  if (impl_->replication) {
+    auto r = impl_->replication->stats();
+    s.cluster.deltas_sent = r.deltas_sent;
+    s.cluster.deltas_merged = r.deltas_merged;
+    s.cluster.full_states_sent = r.full_states_sent;
+    s.cluster.resyncs = r.resyncs;
+  }
+  return s;
+}
 
 std::string app::banner() const {
   auto base = "http://" + impl_->opts.host + ":" + std::to_string(port());

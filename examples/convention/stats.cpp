@@ -67,6 +67,16 @@ std::string to_json(const stats& s) {
       {"sessions", json_of(s.sessions)},
       {"inboxes", json_of(s.inboxes)},
       {"chair", json_of(s.chair)},
+      {"cluster",
+       {{"members", s.cluster.members},
+        {"members_up", s.cluster.members_up},
+        {"lane_refused", s.cluster.lane_refused},
+        {"lane_dropped", s.cluster.lane_dropped},
+        {"lane_high_water_bytes", s.cluster.lane_high_water_bytes},
+        {"deltas_sent", s.cluster.deltas_sent},
+        {"deltas_merged", s.cluster.deltas_merged},
+        {"full_states_sent", s.cluster.full_states_sent},
+        {"resyncs", s.cluster.resyncs}}},
       {"rss_bytes", s.rss_bytes},
   };
   return boost::json::serialize(o);

@@ -53,6 +53,10 @@ TEST_CASE("an admin on node B sees participants of node A, their votes, and open
   // The feed's batch may come in the delivery after the tally's.
   REQUIRE(admin.until([](const page_client& c) { return c.has("alice joined on a@conv") && c.has("alice voted yes"); }, 20s));
   CHECK(a.a.convention_hall().current_tally() == b.a.convention_hall().current_tally());
+  auto sb = b.a.snapshot().cluster;
+  CHECK(sb.members == 1);
+  CHECK(sb.members_up == 1);
+  CHECK(sb.deltas_merged + sb.full_states_sent > 0);  // alice reached B through the replication
 
   // And back: a motion opened on A reaches the admin on B (and resets its count).
   REQUIRE(!a.a.convention_hall().open_motion("Motion from A"));
