@@ -18,7 +18,7 @@ std::string usage() {
          "                  [--max-connections N]\n"
          "                  [--assets DIR]\n"
          "                  [--node NAME@HOST:PORT --secret-file FILE [--seed [NAME@]HOST:PORT]... [--dns NAME:PORT]\n"
-         "                   [--tls-dir DIR]]\n"
+         "                   [--tls-dir DIR] [--net-ticktime S]]\n"
          "\n"
          "A party convention: participants join at / and vote on the current motion; the chair (admins)\n"
          "watches participants, tallies and events at /admin and opens motions.\n"
@@ -38,6 +38,8 @@ std::string usage() {
          "  --dns NAME:PORT     join the members NAME resolves to\n"
          "  --secret-file FILE  the cluster secret (>= 32 bytes), the same file on every node\n"
          "  --tls-dir DIR       mutual TLS: DIR/ca.pem, DIR/node.pem, DIR/node.key\n"
+         "  --net-ticktime S    a member silent S seconds is down (Erlang's net_ticktime; 4-600); default:\n"
+         "                      phi accrual, which notices a dead member within about a second\n"
          "  --help              this text\n";
 }
 

@@ -40,7 +40,20 @@ caf::error hall::open_motion(std::string text) {
   return {};
 }
 
-tally hall::current_tally() const { return count(who_.list(participants_topic), motion().id()); }
+tally hall::current_tally() const {
+  auto m = motion();
+  {
+    std::lock_guard<std::mutex> g{m_};
+    if (!tuning_.naive && announced_for_ == m.id()) return announced_;
+  }
+  return count(who_.list(participants_topic), m.id());
+}
+
+void hall::announce(const std::string& motion_id, const tally& t) {
+  std::lock_guard<std::mutex> g{m_};
+  announced_for_ = motion_id;
+  announced_ = t;
+}
 
 std::vector<participant> hall::participants() const {
   std::vector<participant> out;

@@ -29,7 +29,8 @@ class hall {
   motion_record motion() const;
   /// Opens a new motion from this node: the next version, announced to every node.
   caf::error open_motion(std::string text);
-  /// The count for the current motion from this node's replica of the presence.
+  /// The count for the current motion: the chair's latest (at most one interval old) in the safe
+  /// design, else counted from this node's replica of the presence (a copy of the whole list).
   tally current_tally() const;
   /// Everyone present now, on any node.
   std::vector<participant> participants() const;
@@ -44,6 +45,8 @@ class hall {
   /// Chair: takes `candidate` if it is newer; true if it was. The chair's meta follows, so the
   /// record stays in the cluster when the node that opened it goes.
   bool adopt(const motion_record& candidate);
+  /// Chair: the tally it just sent to the pages, for motion `motion_id`.
+  void announce(const std::string& motion_id, const tally& t);
 
  private:
   corvid::runtime& rt_;
@@ -53,6 +56,8 @@ class hall {
   mutable std::mutex m_;  // orders open_motion and adopt: versions only grow
   motion_record motion_;
   corvid::pid chair_;
+  std::string announced_for_;  // the motion id of announced_
+  tally announced_;
 };
 
 }  // namespace convention

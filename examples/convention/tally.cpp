@@ -45,28 +45,27 @@ std::optional<participant> participant_of(const std::string& key, const corvid::
   return participant_from_meta(key, kp.metas.back().meta, kp.metas.back().node);
 }
 
-namespace {
-void add(tally& t, const participant& p, const std::string& motion_id) {
-  ++t.participants;
+void count_in(tally& t, const participant& p, const std::string& motion_id, bool out) {
+  auto step = [out](std::size_t& n) { n = out ? n - 1 : n + 1; };
+  step(t.participants);
   if (!p.cast || p.motion_id != motion_id) return;
   switch (*p.cast) {
-    case vote::yes: ++t.yes; break;
-    case vote::no: ++t.no; break;
-    case vote::abstain: ++t.abstain; break;
+    case vote::yes: step(t.yes); break;
+    case vote::no: step(t.no); break;
+    case vote::abstain: step(t.abstain); break;
   }
 }
-}  // namespace
 
 tally count(const corvid::pubsub::presence_list& entries, const std::string& motion_id) {
   tally t;
   for (auto& [key, kp] : entries)
-    if (auto p = participant_of(key, kp)) add(t, *p, motion_id);
+    if (auto p = participant_of(key, kp)) count_in(t, *p, motion_id);
   return t;
 }
 
 tally count(const std::map<std::string, participant>& known, const std::string& motion_id) {
   tally t;
-  for (auto& [id, p] : known) add(t, p, motion_id);
+  for (auto& [id, p] : known) count_in(t, p, motion_id);
   return t;
 }
 

@@ -51,6 +51,8 @@ struct tally {
 tally count(const corvid::pubsub::presence_list& entries, const std::string& motion_id);
 /// The same over participants already read from the presence (a chair's, by id): no copy of the list.
 tally count(const std::map<std::string, participant>& known, const std::string& motion_id);
+/// Adds `p` to `t` (or takes it out again with `out`): a count kept up to date one change at a time.
+void count_in(tally& t, const participant& p, const std::string& motion_id, bool out = false);
 
 /// The longest participant name kept, in bytes.
 inline constexpr std::size_t max_name_bytes = 40;

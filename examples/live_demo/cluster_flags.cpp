@@ -29,8 +29,8 @@ bool valid_address(const std::string& a) {
 
 std::string cluster_flags::check() const {
   if (node.empty()) {
-    if (!seeds.empty() || !dns.empty() || !secret_file.empty() || !tls_dir.empty())
-      return "--seed, --dns, --secret-file and --tls-dir need --node NAME@HOST:PORT";
+    if (!seeds.empty() || !dns.empty() || !secret_file.empty() || !tls_dir.empty() || net_ticktime)
+      return "--seed, --dns, --secret-file, --tls-dir and --net-ticktime need --node NAME@HOST:PORT";
     return "";
   }
   if (node.find('@') == std::string::npos || node.rfind('@') == 0 || !valid_address(address_of(node)))
@@ -39,7 +39,17 @@ std::string cluster_flags::check() const {
     if (!valid_address(address_of(s))) return "--seed wants [NAME@]HOST:PORT (got '" + s + "')";
   if (!dns.empty() && !valid_address(dns)) return "--dns wants NAME:PORT, e.g. corvid.local:7101 (got '" + dns + "')";
   if (secret_file.empty() && tls_dir.empty()) return "--node needs --secret-file FILE (or --tls-dir DIR)";
+  if (net_ticktime && ticktime_seconds() == 0)
+    return "--net-ticktime wants whole seconds 4-600 (got '" + *net_ticktime + "')";
   return "";
+}
+
+unsigned cluster_flags::ticktime_seconds() const {
+  if (!net_ticktime || net_ticktime->empty() || net_ticktime->size() > 3) return 0;
+  for (auto c : *net_ticktime)
+    if (c < '0' || c > '9') return 0;
+  auto t = static_cast<unsigned>(std::stoul(*net_ticktime));
+  return t >= 4 && t <= 600 ? t : 0;
 }
 
 std::optional<corvid::cluster::node_options> cluster_flags::options(std::string& error) const {
@@ -49,6 +59,12 @@ std::optional<corvid::cluster::node_options> cluster_flags::options(std::string&
   o.listen_host = listen.substr(0, colon);
   o.listen_port = static_cast<uint16_t>(std::stoul(listen.substr(colon + 1)));
   for (auto& s : seeds) o.seeds.push_back(address_of(s));
+  if (auto t = ticktime_seconds()) {
+    // As in Erlang's distribution: silence for the whole tick time ends a member, nothing sooner.
+    o.wire.dead_after = std::chrono::seconds(t);
+    o.wire.heartbeat_interval = std::chrono::milliseconds(t * 250);
+    o.phi_threshold = 0;
+  }
   if (!dns.empty()) {
     auto c = dns.rfind(':');
     o.dns_name = dns.substr(0, c);

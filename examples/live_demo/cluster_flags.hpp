@@ -10,6 +10,8 @@
 // --dns NAME:PORT         join the members that NAME resolves to (all A/AAAA records, re-resolved)
 // --secret-file FILE      the cluster secret (at least 32 bytes), the same file on every node
 // --tls-dir DIR           mutual TLS: DIR/ca.pem, DIR/node.pem, DIR/node.key
+// --net-ticktime S        Erlang's net_ticktime: a member silent for S seconds is down (a tick
+//                         every S/4, no phi suspicion); for loaded machines (default: phi accrual)
 
 #include <memory>
 #include <optional>
@@ -32,6 +34,7 @@ struct cluster_flags {
   std::string dns;
   std::string secret_file;
   std::string tls_dir;
+  std::optional<std::string> net_ticktime;  // seconds, as given; none = the node's phi accrual detector
 
   /// Takes `arg` (and its value through `next`) if it is a cluster flag.
   template <class Next>
@@ -41,11 +44,14 @@ struct cluster_flags {
     else if (arg == "--dns") dns = next();
     else if (arg == "--secret-file") secret_file = next();
     else if (arg == "--tls-dir") tls_dir = next();
+    else if (arg == "--net-ticktime") net_ticktime = next();
     else return false;
     return true;
   }
   /// The runtime's node name ("" for a single node).
   std::string node_name() const { return node.substr(0, node.rfind('@')); }
+  /// --net-ticktime in seconds; 0 when not given or not valid.
+  unsigned ticktime_seconds() const;
   /// Why these flags cannot start a node, or "".
   std::string check() const;
   /// The node's options, with the secret read from its file; an error message on failure.

@@ -3,7 +3,7 @@
 //
 //   live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] [--coalesce MS] [--io-threads N]
 //             [--max-frame-bytes N] [--node NAME@HOST:PORT --secret-file FILE [--seed NAME@HOST:PORT]... [--dns NAME:PORT]
-//             [--tls-dir DIR]]
+//             [--tls-dir DIR] [--net-ticktime S]]
 //
 // With --node the demo is one node of a cluster (cluster_flags.hpp): chat messages and who is online
 // on /chat span every node, and /dashboard lists the nodes.
@@ -421,7 +421,7 @@ int main(int argc, char** argv) {
       std::cerr << "usage: live_demo [--port N] [--address A] [--allow-host H]... [--assets DIR] [--templates DIR] "
                    "[--coalesce MS] [--io-threads N] [--max-frame-bytes N]\n"
                    "                 [--node NAME@HOST:PORT --secret-file FILE [--seed NAME@HOST:PORT]... "
-                   "[--dns NAME:PORT] [--tls-dir DIR]]\n";
+                   "[--dns NAME:PORT] [--tls-dir DIR] [--net-ticktime S]]\n";
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }

@@ -2,6 +2,10 @@
 // batches, the safe/naive settings, text cleaning, flags, the inbox's keys and the stats JSON.
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <boost/json.hpp>
 #include <caf/make_message.hpp>
@@ -73,6 +77,14 @@ TEST_CASE("the tally counts each present participant once and only votes for the
   std::map<std::string, participant> known{{"p1", alice}, {"p2", bob}, {"p3", carol}, {"p4", dave}};
   CHECK(count(known, "2@a") == t);
   CHECK(count(known, "1@a") == tally{1, 0, 0, 4});
+  // ... and keeps it one change at a time: bob leaves, then carol votes again for this motion.
+  tally kept = t;
+  count_in(kept, bob, "2@a", true);
+  CHECK(kept == tally{1, 0, 0, 3});
+  count_in(kept, carol, "2@a", true);
+  carol.motion_id = "2@a";
+  count_in(kept, carol, "2@a");
+  CHECK(kept == tally{2, 0, 0, 3});
   CHECK(participant_from_meta("p1", to_meta(alice), "a") == alice);
   CHECK(parse_vote("abstain") == vote::abstain);
   CHECK_FALSE(parse_vote("maybe"));
@@ -205,6 +217,23 @@ TEST_CASE("flags: values, --naive, errors, cluster flags need --node") {
   CHECK_FALSE(parse_flags({"--port"}).error.empty());
   CHECK_FALSE(parse_flags({"--bogus"}).error.empty());
   CHECK_FALSE(parse_flags({"--seed", "127.0.0.1:7101"}).error.empty());
+  CHECK_FALSE(parse_flags({"--net-ticktime", "60"}).error.empty());  // needs --node
+  {
+    auto dir = std::filesystem::temp_directory_path() / ("conv-flags-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto secret = (dir / "secret").string();
+    std::ofstream{secret} << std::string(40, 's') << "\n";
+    auto c = parse_flags({"--node", "a@127.0.0.1:7101", "--secret-file", secret, "--net-ticktime", "60"});
+    REQUIRE(c.error.empty());
+    REQUIRE(c.app.node);
+    CHECK(c.app.node->wire.dead_after == std::chrono::seconds(60));
+    CHECK(c.app.node->wire.heartbeat_interval == std::chrono::seconds(15));
+    CHECK(c.app.node->phi_threshold == 0);
+    CHECK(parse_flags({"--node", "a@127.0.0.1:7101", "--secret-file", secret}).app.node->phi_threshold > 0);
+    for (auto* bad : {"3", "601", "1m", ""})
+      CHECK_FALSE(parse_flags({"--node", "a@127.0.0.1:7101", "--secret-file", secret, "--net-ticktime", bad}).error.empty());
+    std::filesystem::remove_all(dir);
+  }
   CHECK(usage().find("--interval-ms") != std::string::npos);
 }
 
