@@ -179,6 +179,9 @@ def main():
            "--html", os.path.join(args.out, "participants.html"), "--max-mounting", "500"]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
+    # From several loopback addresses: past ~60,000 connections from one, the kernel's search for a
+    # free port took a core of its own and the last workers stalled.
+    cmd += ["--source", ",".join(f"127.0.0.{10 + i}" for i in range(8))]
     if args.nodes == 1:
         cmd += ["--server-pid", str(nodes[0]["proc"].pid)]
     t_start = time.time()

@@ -75,8 +75,9 @@ assert r["phases"]["mount"]["count"] == 20 and r["phases"]["mount"]["p99"] > 0
 assert r["diff_bytes"]["event_reply"]["count"] == 20 * 21
 assert r["server"]["rss_kib_max"] > 0 and len(r["timeline"]) >= 2
 PY
-  load_check "corvid-load --workers 2 spreads 20 users over two worker nodes, every one completed" \
-    timeout 120 "$load_bin" --port "$lport" --scenario index --users 20 --rate 20 --workers 2 --quiet --json "$work/dist.json"
+  load_check "corvid-load --workers 2 --source A,B spreads 20 users over two worker nodes and two source addresses, every one completed" \
+    timeout 120 "$load_bin" --port "$lport" --scenario index --users 20 --rate 20 --workers 2 --source 127.0.0.2,127.0.0.3 \
+      --quiet --json "$work/dist.json"
   load_check "the distributed result merges both workers' measurements" python3 - "$work/dist.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

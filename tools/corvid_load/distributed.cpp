@@ -82,7 +82,7 @@ std::optional<report> decode_report(std::string_view in) {
 
 /// A worker's share: everything its load_node needs.
 struct assignment {
-  std::string scenario, host, origin;
+  std::string scenario, host, origin, sources;
   std::vector<std::uint16_t> ports;
   std::uint64_t first = 0, count = 0, max_mounting = 0, seed = 0;
   double rate = 0;
@@ -93,7 +93,7 @@ struct assignment {
 
 std::string encode_assignment(const assignment& a) {
   std::string out;
-  for (auto* s : {&a.scenario, &a.host, &a.origin})
+  for (auto* s : {&a.scenario, &a.host, &a.origin, &a.sources})
     wire::put_str(out, *s);
   wire::put_str(out, std::to_string(a.rate));
   wire::put_varint(out, a.ports.size());
@@ -114,6 +114,7 @@ std::optional<assignment> decode_assignment(std::string_view in) {
   std::string rate;
   std::uint64_t nports = 0, attempts = 0, io = 0, nvars = 0;
   if (!wire::take_str(in, a.scenario) || !wire::take_str(in, a.host) || !wire::take_str(in, a.origin) ||
+      !wire::take_str(in, a.sources) ||
       !wire::take_str(in, rate) || !wire::take_varint(in, nports) || nports == 0 || nports > 1024)
     return std::nullopt;
   for (std::uint64_t i = 0; i < nports; ++i) {
@@ -262,6 +263,7 @@ caf::expected<int> run_coordinator(const distributed_plan& p, collector& col) {
     a.host = p.host;
     a.ports = p.ports;
     a.origin = p.origin;
+    a.sources = p.sources;
     a.first = c.first;
     a.count = c.count;
     a.rate = p.users.rate;
@@ -461,7 +463,7 @@ int run_worker(int argc, char** argv) {
   np.plan = plan;
   for (auto port : job->ports) {
     try {
-      np.targets.push_back(make_target(job->host, port, job->origin));
+      np.targets.push_back(make_target(job->host, port, job->origin, job->sources));
     } catch (const std::exception& e) {
       std::cerr << "corvid-load worker " << name << ": cannot resolve " << job->host << ": " << e.what() << "\n";
       return 1;

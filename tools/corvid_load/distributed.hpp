@@ -19,6 +19,7 @@ struct distributed_plan {
   std::string host;                    ///< the target, as the workers resolve it
   std::vector<std::uint16_t> ports;    ///< user n goes to ports[n % size]
   std::string origin;                  ///< as --origin: "" = http://host:port, "none" = no header
+  std::string sources;                 ///< as --source: "A,B,..." or ""
   node_plan users;                     ///< count = all users; first_user = 0
   int workers = 2;                     ///< at most this many worker nodes
   std::uint64_t users_per_worker = 0;  ///< 0 = users / workers, rounded up

@@ -115,9 +115,25 @@ private:
     get(std::move(path));
   }
 
+  // Binds to the target's source address, the port left to connect(): past ~60k connections from
+  // one address the kernel's search for a free port took a whole core (100% system time).
+  beast::error_code bind_source(tcp::socket& s) {
+    beast::error_code ec;
+    if (!target_.source)
+      return ec;
+    s.open(target_.endpoint.protocol(), ec);
+    if (!ec)
+      s.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ec);
+    if (!ec)
+      s.bind(tcp::endpoint(*target_.source, 0), ec);
+    return ec;
+  }
+
   void get(std::string path) {
     path_ = std::move(path);
     http_.emplace(strand_);
+    if (auto ec = bind_source(http_->socket()))
+      return fail("connect", "page connect from " + target_.source->to_string() + ": " + ec.message());
     http_->async_connect(target_.endpoint, [self = me()](beast::error_code ec) {
       if (self->muted_)
         return;
@@ -182,6 +198,8 @@ private:
   void open_ws() {
     buf_.clear();
     ws_.emplace(strand_);
+    if (auto ec = bind_source(beast::get_lowest_layer(*ws_).socket()))
+      return fail("connect", "websocket connect from " + target_.source->to_string() + ": " + ec.message());
     beast::get_lowest_layer(*ws_).async_connect(target_.endpoint, [self = me()](beast::error_code ec) {
       if (self->muted_)
         return;
@@ -356,8 +374,19 @@ std::shared_ptr<lv_session> lv_session::make(asio::io_context& io, lv_target tar
   return std::make_shared<session_impl>(io, std::move(target), std::move(s));
 }
 
-lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin) {
+lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin,
+                      const std::string& sources) {
   lv_target t;
+  for (std::size_t at = 0; at < sources.size();) {
+    auto comma = sources.find(',', at);
+    auto one = sources.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(one, ec);
+    if (ec)
+      throw std::invalid_argument("--source wants IP addresses (got '" + one + "')");
+    t.sources.push_back(a);
+    at = comma == std::string::npos ? sources.size() : comma + 1;
+  }
   asio::io_context io;
   tcp::resolver res{io};
   t.endpoint = res.resolve(host, std::to_string(port)).begin()->endpoint();

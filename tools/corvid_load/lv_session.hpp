@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,6 +43,9 @@ struct lv_target {
   std::string host_header;  ///< "127.0.0.1:4000"
   std::string origin;       ///< "http://127.0.0.1:4000"; empty: no Origin header
   std::chrono::seconds heartbeat{30};
+  /// Local addresses to connect from (--source); a user takes one. Empty: the kernel picks.
+  std::vector<boost::asio::ip::address> sources;
+  std::optional<boost::asio::ip::address> source;  ///< the one this session binds to
 };
 
 class lv_session : public std::enable_shared_from_this<lv_session> {
@@ -60,8 +65,10 @@ public:
 };
 
 /// Resolves host:port into a target; `origin` as --origin takes it ("" = http://host:port, "none" =
-/// no Origin header). Throws what the resolver throws.
-lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin);
+/// no Origin header); `sources` as --source takes it ("A,B,..."). Throws what the resolver throws,
+/// or std::invalid_argument for a source that is not an IP address.
+lv_target make_target(const std::string& host, std::uint16_t port, const std::string& origin,
+                      const std::string& sources = "");
 
 /// Percent-encodes `values` as an HTML form would (application/x-www-form-urlencoded).
 std::string form_encode(const std::map<std::string, std::string>& values);

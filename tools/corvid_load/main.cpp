@@ -43,6 +43,9 @@ Options:
   --port P[,P...]       server port (default 4000); with several, user n goes to the n-th modulo
                         (the nodes of a clustered server)
   --origin URL|none     Origin header of the websocket (default http://H:P)
+  --source A[,B...]     connect from these local addresses, users spread over them (e.g. 127.0.0.2,
+                        127.0.0.3: past ~60,000 connections from one address the kernel spends a
+                        core looking for a free port)
   --scenario NAME       a built-in scenario (--list shows them)
   --users N             virtual users (default 100)
   --rate R              users started per second (default 50; 0 = all at once)
@@ -71,6 +74,7 @@ struct cli {
   std::string host = "127.0.0.1";
   std::vector<std::uint16_t> ports{4000};
   std::string origin;
+  std::string sources;
   std::string scenario;
   std::uint64_t users = 100;
   double rate = 50;
@@ -133,6 +137,7 @@ cli parse(int argc, char** argv) {
       }
     }
     else if (a == "--origin") c.origin = value();
+    else if (a == "--source") c.sources = value();
     else if (a == "--scenario") c.scenario = value();
     else if (a == "--users") c.users = static_cast<std::uint64_t>(number(1, 1e7));
     else if (a == "--rate") c.rate = number(0, 1e6);
@@ -181,9 +186,9 @@ int main(int argc, char** argv) {
   std::vector<lv_target> targets;
   for (auto port : c.ports) {
     try {
-      targets.push_back(make_target(c.host, port, c.origin));
+      targets.push_back(make_target(c.host, port, c.origin, c.sources));
     } catch (const std::exception& e) {
-      bad("cannot resolve " + c.host + ": " + e.what());
+      bad("target " + c.host + ": " + e.what());
     }
   }
   auto& target = targets.front();
@@ -205,6 +210,7 @@ int main(int argc, char** argv) {
     dp.host = c.host;
     dp.ports = c.ports;
     dp.origin = c.origin;
+    dp.sources = c.sources;
     dp.users = np;
     dp.workers = c.workers;
     dp.users_per_worker = c.users_per_worker;

@@ -139,7 +139,10 @@ private:
         recent_.clear();
         auto pid = self_->self();
         // A frame this user's mailbox refuses is a measurement lost: counted, never silent.
-        conn_ = lv_session::make(*ctx_->io, ctx_->targets[user_ % ctx_->targets.size()],
+        auto target = ctx_->targets[user_ % ctx_->targets.size()];
+        if (!target.sources.empty())  // spread each server's users over the source addresses
+          target.source = target.sources[(user_ / ctx_->targets.size()) % target.sources.size()];
+        conn_ = lv_session::make(*ctx_->io, std::move(target),
                                  [pid, rec = ctx_->rec](lv_event&& e) {
                                    if (corvid::send(pid, std::move(e)) == errc::overloaded)
                                      rec->error("frame_lost");  // (a user that has ended just misses it)
