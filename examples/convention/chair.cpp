@@ -67,7 +67,7 @@ struct chair_state {
         if (auto it = known.find(k); it != known.end()) count_in(counts, it->second, *counted_for, out);
     };
     recount(true);
-    auto c = reconcile(known, d, h.presence());
+    auto c = reconcile(known, keys, d.topic, h.presence());  // the keys once per diff, not twice
     recount(false);
     for (auto& e : c.events) e.seq = ++lines;
     add(pending, std::move(c));

@@ -48,13 +48,17 @@ diff_changes reconcile(std::map<std::string, participant>& known, const std::vec
   return out;
 }
 
-diff_changes reconcile(std::map<std::string, participant>& known, const corvid::pubsub::presence_diff& d,
-                       const corvid::pubsub::presence& who) {
-  auto keys = touched(d);
+diff_changes reconcile(std::map<std::string, participant>& known, const std::vector<std::string>& keys,
+                       const std::string& topic, const corvid::pubsub::presence& who) {
   corvid::pubsub::presence_list now;
   for (auto& k : keys)
-    if (auto kp = who.get_by_key(d.topic, k); !kp.metas.empty()) now.emplace(k, std::move(kp));
+    if (auto kp = who.get_by_key(topic, k); !kp.metas.empty()) now.emplace(k, std::move(kp));
   return reconcile(known, keys, now);
+}
+
+diff_changes reconcile(std::map<std::string, participant>& known, const corvid::pubsub::presence_diff& d,
+                       const corvid::pubsub::presence& who) {
+  return reconcile(known, touched(d), d.topic, who);
 }
 
 }  // namespace convention

@@ -41,6 +41,9 @@ std::vector<std::string> touched(const corvid::pubsub::presence_diff& d);
 /// a key missing there has left).
 diff_changes reconcile(std::map<std::string, participant>& known, const std::vector<std::string>& keys,
                        const corvid::pubsub::presence_list& now);
+/// reconcile() for `keys` of `who`'s `topic`, read from the presence now.
+diff_changes reconcile(std::map<std::string, participant>& known, const std::vector<std::string>& keys,
+                       const std::string& topic, const corvid::pubsub::presence& who);
 /// reconcile() for a diff of `who`'s participants topic.
 diff_changes reconcile(std::map<std::string, participant>& known, const corvid::pubsub::presence_diff& d,
                        const corvid::pubsub::presence& who);
