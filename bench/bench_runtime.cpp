@@ -2,7 +2,8 @@
 // Each scenario runs in a fresh process. Usage: bench_runtime [scenario-filter]
 // Figures (figure<TAB>value<TAB>unit): spawn_per_process_us, memory_per_process_bytes,
 // send_throughput_per_s, pingpong_rtt_us, call_throughput_per_s, flood_rss_delta_mib,
-// crash_restart_us, crash_restart_sustained_us; raw CAF's twins are prefixed rawcaf_.
+// crash_restart_us, crash_restart_sustained_us, child_exit_among_siblings_us; raw CAF's twins
+// are prefixed rawcaf_.
 
 #include <atomic>
 #include <condition_variable>
@@ -314,6 +315,42 @@ void restart_corvid() {
   finish();
 }
 
+// -- children ending under a supervisor with many siblings -------------------------------
+
+// A dynamic supervisor holds n transient children; all are told to end normally at once. The
+// figure is the time until the supervisor counts none, per child: flat in n when ending a
+// link costs O(1) (CAF's own links made it O(n) per child, O(n^2) in all).
+void exit_among_siblings() {
+  auto n = env_or("BENCH_SIBLINGS_N", 50'000);
+  runtime rt{opts()};
+  auto sup = start_dynamic_supervisor(rt);
+  if (!sup)
+    std::abort();
+  std::vector<pid> kids;
+  kids.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto spec = child_spec::worker("", [](process& self) -> behavior { return {[&self](int) { self.exit(); }}; },
+                                   {}, restart::transient);
+    auto p = start_child(*sup, std::move(spec));
+    if (!p)
+      std::abort();
+    kids.push_back(*p);
+  }
+  auto t0 = clock::now();
+  for (auto& k : kids)
+    send(k, 0);
+  for (;;) {
+    auto c = count_children(*sup, 60s);
+    if (!c)
+      std::abort();
+    if (c->active == 0)
+      break;
+    std::this_thread::sleep_for(1ms);
+  }
+  figure("child_exit_among_siblings_us", us_since(t0) / double(n), "us");
+  finish();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -323,6 +360,6 @@ int main(int argc, char** argv) {
     {"send_corvid", send_corvid},         {"send_rawcaf", send_rawcaf},
     {"call_corvid", call_corvid},         {"call_rawcaf", call_rawcaf},
     {"flood_corvid", flood_corvid},       {"flood_rawcaf", flood_rawcaf},
-    {"restart_corvid", restart_corvid},
+    {"restart_corvid", restart_corvid},   {"exit_among_siblings", exit_among_siblings},
   });
 }

@@ -110,10 +110,14 @@ caf::expected<caf::message> await_slot(const std::shared_ptr<reply_slot>& slot, 
 }
 
 namespace {
+// spawn_link: the child may have run and ended before this; then the parent gets the exit
+// signal with the child's own reason at once, as if the link had come first.
 void note_parent_link(runtime_state& st, process& parent, const pid& child) {
   auto me = parent.self();  // the pid holds the block
-  if (me.block())
-    note_link(st, *me.block(), child);
+  if (!me.block() || note_link(st, *me.block(), child))
+    return;
+  auto why = exit_reason(child);
+  caf::anon_send(caf::actor_cast<caf::actor>(parent.actor()), exit_signal{child, why ? *why : reason::noproc()});
 }
 } // namespace
 
@@ -129,10 +133,8 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
     auto handle = st.sys->spawn<process_actor>(blk, std::move(init), opts.trap_exit, opts.idle_timeout);
     pid p{blk};
     if (parent) {
-      if (opts.link) {
-        parent->actor()->link_to(handle);  // to an already dead child: its exit arrives at once
+      if (opts.link)
         note_parent_link(st, *parent, p);
-      }
       if (opts.monitor)
         parent->monitor(p);
     }
@@ -148,10 +150,8 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
     return err;
   }
   if (parent) {
-    if (opts.link) {
-      parent->actor()->link_to(handle);
+    if (opts.link)
       note_parent_link(st, *parent, p);
-    }
     if (opts.monitor)
       parent->monitor(p);
   }
@@ -341,11 +341,10 @@ void process::link(const pid& other) {
     (*t)->link(self(), other);
     return;
   }
-  if (auto h = detail::handle_of(other)) {
-    impl_->link_to(h);
-    if (impl_->blk_)
-      detail::note_link(*impl_->st_, *impl_->blk_, other);
-  } else  // OTP: an exit signal noproc, which ends a process that does not trap exits
+  if (!impl_->blk_ || other.id() == impl_->blk_->id)
+    return;  // OTP: linking to yourself does nothing
+  // Gone already: OTP's exit signal noproc, which ends a process that does not trap exits.
+  if (!detail::note_link(*impl_->st_, *impl_->blk_, other))
     impl_->send(caf::actor_cast<caf::actor>(impl_), exit_signal{other, reason::noproc()});
 }
 
@@ -357,10 +356,7 @@ void process::unlink(const pid& other) {
       std::erase(impl_->x_->remote_links, other);
     if (auto t = detail::transport_of(other))
       (*t)->unlink(self(), other);
-    return;
   }
-  if (auto h = detail::handle_of(other))
-    impl_->unlink_from(h);
 }
 
 uint64_t process::monitor(const pid& other) {

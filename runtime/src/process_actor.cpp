@@ -88,20 +88,9 @@ caf::behavior process_actor::make_behavior() {
       return make_error(errc::exception, "non-standard exception");
     }
   });
+  // exit(P, Reason) arrives here, without a source; links send link_exit (relations.hpp).
   // (CAF ends the actor on an exit_msg `kill` before this handler runs; on_exit renames it.)
-  set_exit_handler([this](caf::exit_msg& m) {
-    if (blk_ && m.source)  // a sourceless exit (anon_send_exit) comes from no link
-      note_link_gone(*blk_, m.source.id());
-    if (trap_) {
-      exit_signal sig{resolve(m.source), std::move(m.reason)};
-      if (x_ && x_->on_exit)
-        x_->on_exit(sig);
-      else
-        offer(caf::make_message(std::move(sig)));
-    } else if (m.reason) {
-      stop(std::move(m.reason));
-    }
-  });
+  set_exit_handler([this](caf::exit_msg& m) { take_exit(exit_signal{resolve(m.source), std::move(m.reason)}); });
   set_down_handler([this](caf::down_msg& m) {
     if (!x_)
       return;
@@ -184,6 +173,11 @@ caf::message process_actor::dispatch(caf::message m) {
     else
       offer(caf::make_message(std::move(d)));
     return {};
+  } else if (m.match_elements<link_exit>()) {
+    auto e = m.get_as<link_exit>(0);
+    if (blk_ && note_link_gone(*blk_, e.from.id()))  // else unlinked since: OTP drops the signal
+      take_exit(exit_signal{std::move(e.from), std::move(e.reason)});
+    return {};
   } else if (m.match_elements<exit_signal>()) {
     // Synthesized for links to processes that were already gone, or from another node.
     auto sig = m.get_as<exit_signal>(0);
@@ -191,14 +185,7 @@ caf::message process_actor::dispatch(caf::message m) {
       std::erase(x_->remote_links, sig.from);
     if (blk_)
       note_link_gone(*blk_, sig.from.id());
-    if (trap_) {
-      if (x_ && x_->on_exit)
-        x_->on_exit(sig);
-      else
-        offer(caf::make_message(std::move(sig)));
-    } else if (sig.reason) {
-      stop(std::move(sig.reason));
-    }
+    take_exit(std::move(sig));
     return {};
   }
   // A message sent with plain CAF (not through corvid's mailbox): give it to the user.
@@ -240,7 +227,7 @@ void process_actor::on_exit() {
     blk_->exit_reason = reason;
   }
   close(*blk_);
-  forget_relations(*st_, *blk_);
+  signal_links(*st_, pid{blk_}, forget_relations(*st_, *blk_), reason);
   st_->exited_handled.fetch_add(blk_->handled.load(), std::memory_order_relaxed);
   st_->exited_dropped.fetch_add(blk_->dropped.load(), std::memory_order_relaxed);
   st_->exited_coalesced.fetch_add(blk_->coalesced.load(), std::memory_order_relaxed);
@@ -287,6 +274,17 @@ pid process_actor::resolve(const caf::actor_addr& a) const {
   if (auto b = st_->table.find(a.id()))
     return pid{b};
   return pid{a.id()};
+}
+
+void process_actor::take_exit(exit_signal sig) {
+  if (trap_) {
+    if (x_ && x_->on_exit)
+      x_->on_exit(sig);
+    else
+      offer(caf::make_message(std::move(sig)));
+  } else if (sig.reason) {
+    stop(std::move(sig.reason));
+  }
 }
 
 void process_actor::stop(caf::error reason) {

@@ -99,6 +99,8 @@ public:
   void fire_timer(uint64_t id);
   void check_idle();
   void touch();
+  /// An exit signal reached this process: a message if it traps exits, else its end (unless normal).
+  void take_exit(exit_signal sig);
   void stop(caf::error reason);
   /// Until release_ready, readiness requests wait (call before the init function returns).
   void hold_ready();

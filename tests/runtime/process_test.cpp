@@ -1,5 +1,6 @@
 // Processes: spawn, pids, send/call, crashes, links, monitors, exit signals.
 
+#include <future>
 #include <thread>
 
 #include "fixture.hpp"
@@ -234,6 +235,71 @@ TEST_CASE_FIXTURE(fixture, "linking to a dead process: a trapping process gets n
   CHECK(why == "noproc");
   exit(*trapper, reason::kill());
   CHECK(wait_exit(*trapper));
+}
+
+TEST_CASE_FIXTURE(fixture, "after unlink, the other's exit has no effect (OTP's unlink guarantee)") {
+  inbox box;
+  auto victim = spawn(rt, [](process&) -> behavior { return {[](int x) { return x; }}; });
+  REQUIRE(victim);
+  auto trapper = spawn(rt, [&box, v = *victim](process& self) -> behavior {
+    self.trap_exit(true);
+    self.on_exit_signal([&box](exit_signal& s) { box.put("exit " + describe(s.reason)); });
+    self.on_down([&box](down_signal& d) { box.put("down " + describe(d.reason)); });
+    self.link(v);
+    self.monitor(v);
+    self.unlink(v);
+    return {[](int x) { return x; }};
+  });
+  REQUIRE(trapper);
+  REQUIRE(call<int>(*trapper, 1s, 1));
+  exit(*victim, reason::error("crashed"));
+  // A link's exit signal is sent before the monitor's down notice: had the link survived,
+  // "exit" would come first.
+  CHECK(box.take() == std::optional<std::string>{"down exception: crashed"});
+  CHECK(box.size() == 0);
+  CHECK(trapper->alive());
+  exit(*trapper, reason::kill());
+  CHECK(wait_exit(*trapper));
+}
+
+TEST_CASE_FIXTURE(fixture, "a process linked to thousands: each exit reaches it once, its own exit reaches them all") {
+  constexpr int n = 5'000;
+  std::atomic<int> exits{0};
+  std::promise<void> all_in;
+  auto hub = spawn(rt, [&](process& self) -> behavior {
+    self.trap_exit(true);
+    self.on_exit_signal([&](exit_signal& s) {
+      if (describe(s.reason) == "exception: done" && ++exits == n)
+        all_in.set_value();
+    });
+    return {[](int x) { return x; }};
+  });
+  REQUIRE(hub);
+  auto linked_worker = [h = *hub](process& self) -> behavior {
+    self.link(h);
+    return {[](int x) { return x; }};
+  };
+  std::vector<pid> first, second;
+  for (int i = 0; i < n; ++i) {
+    first.push_back(*spawn(rt, linked_worker));
+    second.push_back(*spawn(rt, linked_worker));
+  }
+  for (auto& w : first)
+    REQUIRE(call<int>(w, 5s, 1));  // linked (the link is made in init)
+  for (auto& w : second)
+    REQUIRE(call<int>(w, 5s, 1));
+  CHECK(details(*hub)->links.size() == 2 * n);
+  for (auto& w : first)
+    exit(w, reason::error("done"));
+  REQUIRE(all_in.get_future().wait_for(30s) == std::future_status::ready);
+  CHECK(exits.load() == n);
+  REQUIRE(eventually([&] { return details(*hub)->links.size() == n; }));
+  exit(*hub, reason::kill());
+  for (auto& w : second) {
+    std::string why;
+    REQUIRE(wait_exit(w, &why, 30s));
+    CHECK(why == "killed");
+  }
 }
 
 TEST_CASE_FIXTURE(fixture, "a call fails as soon as the callee dies, even after handing its reply away") {
