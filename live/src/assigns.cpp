@@ -35,7 +35,7 @@ const value& assigns::operator[](std::string_view name) const noexcept {
 void assigns::clear_changes() noexcept {
   changed_.clear();
   if (streams_)
-    for (auto& [name, s] : *streams_) s.pending = stream_ops{};  // frees the buffers: nothing sent is kept
+    for (auto& [name, s] : *streams_) s.clear_pending();
 }
 
 assigns::stream_state& assigns::stream_slot(std::string_view name) {
@@ -62,12 +62,35 @@ std::string assigns::stream_dom_id_of(std::string_view name, const value& item) 
   return out;
 }
 
+void assigns::stream_state::clear_pending() {
+  // Fresh objects free the buffers: nothing sent is kept.
+  pending = stream_ops{};
+  insert_at = {};
+  deleting = {};
+}
+
+void assigns::stream_state::drop_insert(const std::string& dom_id) {
+  auto it = insert_at.find(dom_id);
+  if (it == insert_at.end()) return;
+  auto pos = it->second;
+  insert_at.erase(it);
+  pending.inserts.erase(pending.inserts.begin() + static_cast<std::ptrdiff_t>(pos));
+  for (auto& [id, at] : insert_at)
+    if (at > pos) --at;  // rare: an item inserted and deleted between two renders
+}
+
 void assigns::stream_insert(std::string_view name, value item, std::int64_t at, std::optional<std::int64_t> limit,
                             bool update_only) {
   auto dom_id = stream_dom_id_of(name, item);
-  auto& ops = stream_slot(name).pending;
-  std::erase_if(ops.inserts, [&](const live::stream_insert& i) { return i.dom_id == dom_id; });
-  ops.inserts.push_back(live::stream_insert{std::move(dom_id), std::move(item), at, limit, update_only});
+  auto& st = stream_slot(name);
+  // Again before the next render: replaced where it was. The client would have updated the
+  // element in place at the second insert anyway, so the page shows the same.
+  if (auto it = st.insert_at.find(dom_id); it != st.insert_at.end()) {
+    st.pending.inserts[it->second] = live::stream_insert{std::move(dom_id), std::move(item), at, limit, update_only};
+    return;
+  }
+  st.insert_at.emplace(dom_id, st.pending.inserts.size());
+  st.pending.inserts.push_back(live::stream_insert{std::move(dom_id), std::move(item), at, limit, update_only});
 }
 
 void assigns::stream(std::string_view name, const value::list& items, bool reset, std::int64_t at,
@@ -82,16 +105,15 @@ void assigns::stream_delete(std::string_view name, const value& item) {
 }
 
 void assigns::stream_delete_by_dom_id(std::string_view name, std::string dom_id) {
-  auto& ops = stream_slot(name).pending;
-  std::erase_if(ops.inserts, [&](const live::stream_insert& i) { return i.dom_id == dom_id; });
-  if (std::find(ops.deletes.begin(), ops.deletes.end(), dom_id) == ops.deletes.end())
-    ops.deletes.push_back(std::move(dom_id));
+  auto& st = stream_slot(name);
+  st.drop_insert(dom_id);
+  if (st.deleting.insert(dom_id).second) st.pending.deletes.push_back(std::move(dom_id));
 }
 
 void assigns::stream_reset(std::string_view name) {
-  auto& ops = stream_slot(name).pending;
-  ops = stream_ops{};
-  ops.reset = true;
+  auto& st = stream_slot(name);
+  st.clear_pending();
+  st.pending.reset = true;
 }
 
 const stream_ops* assigns::stream_pending(std::string_view name) const noexcept {

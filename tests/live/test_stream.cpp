@@ -95,6 +95,34 @@ TEST_SUITE("live.stream") {
     CHECK(f.next() == R"({"0":{"k":{"0":{"0":"feed-1","1":"a2"},"kc":1},"stream":["feed",[["feed-1",-1,null,false]],["feed-2"]]}})");
   }
 
+  TEST_CASE("a re-insert replaces the pending insert where it is; a delete keeps the others in order; many is one pass") {
+    feed f;
+    f.join();
+    for (int i : {1, 2, 3}) f.a.stream_insert("feed", msg(i, "v1"));
+    f.a.stream_insert("feed", msg(2, "v2"), stream_at::prepend);  // 1, 2 (now v2, prepended), 3
+    f.a.stream_delete("feed", msg(1, ""));                         // 2, 3
+    f.a.stream_insert("feed", msg(4, "v1"));                       // 2, 3, 4
+    f.a.stream_delete("feed", msg(1, ""));                         // deleted once, listed once
+    auto order = [&] {
+      std::string ids;
+      for (auto& i : f.a.stream_pending("feed")->inserts) ids += i.dom_id + " ";
+      return ids;
+    };
+    CHECK(order() == "feed-2 feed-3 feed-4 ");
+    CHECK(f.a.stream_pending("feed")->inserts.front().at == stream_at::prepend);
+    CHECK(*f.a.stream_pending("feed")->inserts.front().item.member("body") == value{"v2"});
+    CHECK(f.a.stream_pending("feed")->deletes == std::vector<std::string>{"feed-1"});
+    f.next();
+    // 100,000 inserts and a second insert of each: linear (a scan per insert took minutes).
+    value::list many;
+    for (int i = 0; i < 100'000; ++i) many.push_back(msg(i, "x"));
+    f.a.stream("feed", many, true);
+    f.a.stream("feed", many);
+    CHECK(f.a.stream_pending("feed")->inserts.size() == 100'000);
+    CHECK(f.a.stream_pending("feed")->inserts.front().dom_id == "feed-0");
+    CHECK(f.a.stream_pending("feed")->inserts.back().dom_id == "feed-99999");
+  }
+
   TEST_CASE("the server keeps no items: after a diff is sent the stream holds no operation and no buffer") {
     feed f;
     f.join();

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "corvid/live/stream.hpp"
 #include "corvid/live/value.hpp"
@@ -49,7 +51,7 @@ class assigns {
   /// Sets how item DOM ids are made (default "<name>-<item.id>").
   void stream_configure(std::string_view name, stream_dom_id f);
   /// Inserts or, if the client has its dom id, updates an item. An earlier pending insert of the same
-  /// dom id is replaced. Throws std::invalid_argument when the default dom id finds no "id" member.
+  /// dom id is replaced in place. Throws std::invalid_argument when the default dom id finds no "id" member.
   void stream_insert(std::string_view name, value item, std::int64_t at = stream_at::append,
                      std::optional<std::int64_t> limit = std::nullopt, bool update_only = false);
   /// Inserts many items in order; with `reset`, the client drops the stream's items first.
@@ -70,6 +72,12 @@ class assigns {
   struct stream_state {
     stream_dom_id dom_id;
     stream_ops pending;
+    // Positions of pending inserts and the pending deletes, by dom id: a reload of N items is
+    // O(N), not a scan of the pending inserts for each one.
+    std::unordered_map<std::string, std::size_t> insert_at;
+    std::unordered_set<std::string> deleting;
+    void clear_pending();
+    void drop_insert(const std::string& dom_id);
   };
   stream_state& stream_slot(std::string_view name);
 
