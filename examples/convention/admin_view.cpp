@@ -1,9 +1,14 @@
 // The chair's page, safe design: the participant list and the event feed are LiveView streams
 // (the server keeps none of their items and sends only what changed), the tally is a handful
 // of numbers, and everything arrives through the page's coalescing inbox at most once per
-// interval from the node's throttled chair.
+// interval from the node's throttled chair. The participant list holds at most
+// settings().admin_rows rows, the latest to join or vote: the client drops the oldest (a stream
+// limit), and a reload or a large batch sends no more than that.
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "admin_assigns.hpp"
 #include "corvid/runtime/error.hpp"
@@ -27,6 +32,7 @@ class admin_view : public live::view {
     s.assign("node", h_.node());
     s.assign("naive", false);
     s.assign("error", "");
+    s.assign("rows_note", rows_note());
     if (s.connected()) {
       auto box = start_inbox(*s.proc(), h_.hub(), {motion_topic, tally_topic, roster_topic}, h_.settings().inbox_capacity);
       if (!box) throw std::runtime_error("inbox: " + corvid::describe(box.error()));
@@ -64,17 +70,36 @@ class admin_view : public live::view {
   }
 
  private:
+  std::size_t rows() const { return h_.settings().admin_rows; }
+
+  std::string rows_note() const {
+    return rows() == 0 ? std::string{} : "(the latest " + std::to_string(rows()) + " to join or vote)";
+  }
+
+  std::optional<std::int64_t> limit() const {
+    if (rows() == 0) return std::nullopt;
+    return -static_cast<std::int64_t>(rows());  // keep the last rows() on the client
+  }
+
   void reload(live::socket& s, bool reset) {
-    live::value::list rows;
-    for (auto& p : h_.participants()) rows.push_back(row_of(p, motion_.id()));
-    s.stream("participants", rows, reset);
+    live::value::list list;
+    for (auto& p : rows() == 0 ? h_.participants() : h_.participants(rows())) list.push_back(row_of(p, motion_.id()));
+    s.assigns().stream("participants", list, reset, live::stream_at::append, limit());
   }
 
   void apply(const roster_update& r, bool reloaded, live::socket& s) {
     if (r.resync && !reloaded) reload(s, true);
     else if (!reloaded) {
       for (auto& id : r.removed) s.stream_delete("participants", live::value::map{{"id", id}});
-      for (auto& [id, p] : r.upserts) s.stream_insert("participants", row_of(p, motion_.id()));
+      // More changes than rows: only the last rows() would stay on the client; send only those.
+      auto skip = rows() != 0 && r.upserts.size() > rows() ? r.upserts.size() - rows() : 0;
+      for (auto& [id, p] : r.upserts) {
+        if (skip > 0) {
+          --skip;
+          continue;
+        }
+        s.stream_insert("participants", row_of(p, motion_.id()), live::stream_at::append, limit());
+      }
     }
     for (auto& e : r.events) s.stream_insert("events", line_of(e), live::stream_at::prepend, max_feed);
   }

@@ -15,7 +15,7 @@ bool to_number(const std::string& s, unsigned long long max, unsigned long long&
 
 std::string usage() {
   return "usage: convention [--host ADDR] [--port N] [--interval-ms MS] [--naive] [--admin-token T] [--stats-port N]\n"
-         "                  [--max-connections N]\n"
+         "                  [--max-connections N] [--admin-rows N]\n"
          "                  [--assets DIR]\n"
          "                  [--node NAME@HOST:PORT --secret-file FILE [--seed [NAME@]HOST:PORT]... [--dns NAME:PORT]\n"
          "                   [--tls-dir DIR] [--net-ticktime S]]\n"
@@ -30,6 +30,8 @@ std::string usage() {
          "  --naive             the post-mortem's design, for comparison: pages poll every second, every\n"
          "                      change is broadcast unthrottled, mailboxes are unbounded, lists re-render\n"
          "  --max-connections N open connections at most (default 10000; each needs a file descriptor)\n"
+         "  --admin-rows N      safe mode: an admin page lists the latest N participants to join or vote\n"
+         "                      (default 1000; the counts are everyone's)\n"
          "  --admin-token T     the token /admin needs (at least 16 bytes; default: a random one, printed)\n"
          "  --stats-port N      port of GET /convention/stats (JSON; default 0 = any free port, printed)\n"
          "  --assets DIR        holds node_modules/ and corvid_boot.js (default: the source tree's live/assets)\n"
@@ -73,6 +75,11 @@ parsed_flags parse_flags(const std::vector<std::string>& args) {
       if (!missing && (!to_number(v, 1'000'000, n) || n == 0))
         out.error = "--max-connections wants a number 1-1000000 (got '" + v + "')";
       out.app.max_connections = static_cast<std::size_t>(n);
+    } else if (a == "--admin-rows") {
+      auto v = next();
+      if (!missing && (!to_number(v, 1'000'000, n) || n == 0))
+        out.error = "--admin-rows wants a number 1-1000000 (got '" + v + "')";
+      out.app.admin_rows = static_cast<std::size_t>(n);
     } else if (a == "--interval-ms") {
       auto v = next();
       if (!missing && (!to_number(v, 60'000, n) || n == 0))

@@ -1,5 +1,7 @@
 #include "hall.hpp"
 
+#include <limits>
+
 #include "chair.hpp"
 #include "corvid/runtime/error.hpp"
 #include "corvid/runtime/supervisor.hpp"
@@ -56,8 +58,12 @@ void hall::announce(const std::string& motion_id, const tally& t) {
 }
 
 std::vector<participant> hall::participants() const {
+  return participants(std::numeric_limits<std::size_t>::max());
+}
+
+std::vector<participant> hall::participants(std::size_t max) const {
   std::vector<participant> out;
-  for (auto& [key, kp] : who_.list(participants_topic))
+  for (auto& [key, kp] : who_.list(participants_topic, max))
     if (auto p = participant_of(key, kp)) out.push_back(std::move(*p));
   return out;
 }

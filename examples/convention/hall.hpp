@@ -34,6 +34,8 @@ class hall {
   tally current_tally() const;
   /// Everyone present now, on any node.
   std::vector<participant> participants() const;
+  /// At most `max` of them (which ones is unspecified), without copying the whole list.
+  std::vector<participant> participants(std::size_t max) const;
 
   corvid::pubsub::hub& hub() const noexcept { return hub_; }
   corvid::pubsub::presence& presence() const noexcept { return who_; }

@@ -12,6 +12,7 @@ tuning tuning_for(const app_options& o) {
     t.inbox_capacity = 0;
     t.poll = std::chrono::seconds{1};
     t.streams = false;
+    t.admin_rows = 0;  // every participant, re-rendered on every change
   } else {
     auto every = o.interval.count() > 0 ? o.interval : std::chrono::milliseconds{1};
     t.session_mailbox = 1024;
@@ -21,6 +22,9 @@ tuning tuning_for(const app_options& o) {
     t.inbox_capacity = 64;
     t.poll = std::chrono::milliseconds{0};
     t.streams = true;
+    // A page holding 100,000 rows is a multi-megabyte frame on each motion and a browser that
+    // cannot keep up; the count above the list is everyone's.
+    t.admin_rows = o.admin_rows;
   }
   return t;
 }

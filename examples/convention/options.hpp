@@ -26,6 +26,7 @@ struct app_options {
   std::filesystem::path templates;            ///< "" = the source tree's examples/convention/templates
   std::size_t threads = 0;                    ///< runtime scheduler threads (0 = cores)
   std::size_t max_connections = 10'000;       ///< the live server's open connections; more get HTTP 503
+  std::size_t admin_rows = 1'000;             ///< safe mode: participant rows an admin page holds
   std::optional<corvid::cluster::node_options> node;  ///< set: this app is a node of a cluster
   std::string node_name;                      ///< the runtime's node name ("" = single node)
 };
@@ -39,6 +40,7 @@ struct tuning {
   std::size_t inbox_capacity = 0;             ///< each page's coalescing inbox (0 = no inbox: sessions subscribe themselves)
   std::chrono::milliseconds poll{0};          ///< participant pages re-read everything this often (0 = never)
   bool streams = true;                        ///< admin lists as LiveView streams (else re-rendered lists)
+  std::size_t admin_rows = 0;                 ///< participant rows an admin page holds (0 = everyone)
 };
 
 /// Safe: throttled chair, coalescing inboxes, streams, no polling. Naive: the opposite of each.

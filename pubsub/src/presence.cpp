@@ -2,6 +2,7 @@
 
 #include "corvid/pubsub/presence.hpp"
 
+#include <limits>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -215,14 +216,21 @@ caf::expected<std::string> presence::update_with(const pid& p, const std::string
 }
 
 presence_list presence::list(const std::string& topic) const {
+  return list(topic, std::numeric_limits<size_t>::max());
+}
+
+presence_list presence::list(const std::string& topic, size_t max) const {
   auto& im = *impl_;
   presence_list out;
   {
     std::lock_guard<std::mutex> g{im.m};
     auto i = im.by_topic.find(topic);
     if (i != im.by_topic.end())
-      for (auto& [key, dots] : i->second.keys)
+      for (auto& [key, dots] : i->second.keys) {
+        if (out.size() >= max)
+          break;
         im.collect(key, dots, out);
+      }
   }
   im.fetch(topic, out);
   return out;

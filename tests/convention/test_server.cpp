@@ -109,6 +109,28 @@ TEST_CASE("a leaving participant leaves the admin's list and the count") {
   REQUIRE(admin.until([](const page_client& c) { return c.slot("<b id=\"t-present\">") == "0" && c.has("carol left"); }));
 }
 
+TEST_CASE("an admin page lists at most admin_rows participants, the latest to join; the counts are everyone's") {
+  auto o = test_options();
+  o.admin_rows = 2;
+  app_env env{o};
+  page_client p1{env.a.port()}, p2{env.a.port()}, p3{env.a.port()}, p4{env.a.port()};
+  join_as(p1, "pa");
+  join_as(p2, "pb");
+  join_as(p3, "pc");
+  page_client admin{env.a.port()};
+  REQUIRE(admin.open("/admin", admin_headers()));
+  REQUIRE(admin.until([](const page_client& c) { return c.slot("<b id=\"t-present\">") == "3"; }));
+  CHECK(admin.slot("<small id=\"rows-note\">") == "(the latest 2 to join or vote)");
+  int rows = 0;
+  for (auto* name : {"\"pa\"", "\"pb\"", "\"pc\""})
+    rows += admin.has(name) ? 1 : 0;
+  CHECK(rows == 2);  // the page got two rows, not three
+  CHECK(admin.has(",-1,-2,false]"));  // each insert tells the client to keep the last 2
+
+  join_as(p4, "pd");
+  REQUIRE(admin.until([](const page_client& c) { return c.slot("<b id=\"t-present\">") == "4" && c.has("\"pd\""); }));
+}
+
 TEST_CASE("a participant page gets nothing while nothing changes (safe: no polling)") {
   app_env env{test_options()};
   page_client p{env.a.port()};

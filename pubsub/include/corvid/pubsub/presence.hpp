@@ -99,6 +99,9 @@ public:
                                          const std::function<meta(const meta&)>& f);
   /// Who is on `topic` now.
   presence_list list(const std::string& topic) const;
+  /// At most `max` keys of `topic` (which ones is unspecified): a page that shows a bounded
+  /// list of a large topic copies only what it shows.
+  presence_list list(const std::string& topic, size_t max) const;
   /// The presences of `key` on `topic` (no metas if none).
   key_presences get_by_key(const std::string& topic, const std::string& key) const;
   /// Number of listed entries (all topics, all nodes that are up).
