@@ -6,6 +6,7 @@
 // limit), and a reload or a large batch sends no more than that.
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -83,7 +84,7 @@ class admin_view : public live::view {
 
   void reload(live::socket& s, bool reset) {
     live::value::list list;
-    for (auto& p : rows() == 0 ? h_.participants() : h_.participants(rows())) list.push_back(row_of(p, motion_.id()));
+    for (auto& p : h_.participants(rows() == 0 ? SIZE_MAX : rows())) list.push_back(row_of(p, motion_.id()));
     s.assigns().stream("participants", list, reset, live::stream_at::append, limit());
   }
 
@@ -92,14 +93,10 @@ class admin_view : public live::view {
     else if (!reloaded) {
       for (auto& id : r.removed) s.stream_delete("participants", live::value::map{{"id", id}});
       // More changes than rows: only the last rows() would stay on the client; send only those.
-      auto skip = rows() != 0 && r.upserts.size() > rows() ? r.upserts.size() - rows() : 0;
-      for (auto& [id, p] : r.upserts) {
-        if (skip > 0) {
-          --skip;
-          continue;
-        }
-        s.stream_insert("participants", row_of(p, motion_.id()), live::stream_at::append, limit());
-      }
+      auto first = r.upserts.begin();
+      if (rows() != 0 && r.upserts.size() > rows()) std::advance(first, r.upserts.size() - rows());
+      for (auto it = first; it != r.upserts.end(); ++it)
+        s.stream_insert("participants", row_of(it->second, motion_.id()), live::stream_at::append, limit());
     }
     for (auto& e : r.events) s.stream_insert("events", line_of(e), live::stream_at::prepend, max_feed);
   }
