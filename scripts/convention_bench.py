@@ -2,7 +2,7 @@
 """The convention benchmark (issue 12's proof; not part of CI): the post-mortem's scenario, measured.
 
   scripts/convention_bench.py [--participants N] [--nodes K] [--admins A] [--rate R] [--workers W]
-                              [--naive] [--interval-ms MS] [--net-ticktime S] [--no-build] [--out DIR]
+                              [--naive] [--motions K] [--interval-ms MS] [--net-ticktime S] [--no-build] [--out DIR]
 
 Builds build-release/ (examples/convention/convention and tools/corvid_load/corvid-load), starts K
 convention nodes on 127.0.0.1 (a cluster when K > 1), then on the same machine:
@@ -14,6 +14,7 @@ bound, RSS). At the end it prints one table:
   mount p99, vote round trip p99, time until an admin sees a join p99 (and p50), memory per session,
   the largest mailbox against its bound, RSS growth while everyone is connected (before the admins' new
   motion at N/R + 15 s, and from 15 s after it), errors.
+--motions K: K-1 more motions, 30 s apart (a one-user chair each), and RSS per motion's stretch.
 --naive runs the nodes in the post-mortem's design (polling, unthrottled, unbounded, full re-renders).
 Raw results (corvid-load JSON and HTML reports, stats samples) stay in --out (default build-release/convention-bench).
 """
@@ -138,7 +139,7 @@ def rss_growth(rss_series, peak_sessions):
         if len(settled) >= 2:
             parts.append(f"{(settled[-1][1] - settled[0][1]) / settled[0][1] * 100:+.1f}% over {settled[-1][0] - settled[0][0]:.0f} s"
                          + (" (before the motion)" if i == 0 and len(stretches) > 1 else " (settled after the motion)" if i else ""))
-    growth = "; ".join(parts) + (f"; the new motion's step: {', '.join(steps)}" if steps else "")
+    growth = "; ".join(parts) + (f"; each new motion's step: {', '.join(steps)}" if steps else "")
     return growth
 
 
@@ -150,6 +151,8 @@ def main():
     ap.add_argument("--rate", type=float, default=300)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--naive", action="store_true")
+    # More motions show whether the first one's RSS step is a page's new state (once) or growth (each time).
+    ap.add_argument("--motions", type=int, default=1)
     ap.add_argument("--interval-ms", type=int, default=200)
     # Erlang's default. Six nodes and their load on two cores delay heartbeats by seconds; the phi
     # detector (0 here) then ends members that are only slow, and the cluster churns.
@@ -169,7 +172,8 @@ def main():
     # Everyone stays connected until the last participant has mounted (and 30 s more); the admins watch
     # the joins for the whole ramp.
     ramp = args.participants / args.rate if args.rate > 0 else 0
-    hold, watch = ramp + 60, ramp + 15
+    gap = 30  # between motions: 15 s to settle, then 15 s measured
+    hold, watch = ramp + 60 + gap * (args.motions - 1), ramp + 15
     admin = subprocess.Popen([LOAD, "--port", str(nodes[-1]["port"]), "--scenario", "convention_admin", "--users",
                               str(args.admins), "--var", f"token={TOKEN}", "--var", f"watch={watch:.0f}", "--quiet",
                               "--json", admin_json])
@@ -185,8 +189,20 @@ def main():
     if args.nodes == 1:
         cmd += ["--server-pid", str(nodes[0]["proc"].pid)]
     t_start = time.time()
-    part = subprocess.run(cmd)
+    part = subprocess.Popen(cmd)
+    # Motions after the first: one more chair each, which opens its motion a second after it mounted.
+    extra = []
+    for i in range(1, args.motions):
+        at = t_start - 2 + watch + gap * i
+        while part.poll() is None and time.time() < at:
+            time.sleep(0.2)
+        extra.append(subprocess.Popen([LOAD, "--port", str(nodes[-1]["port"]), "--scenario", "convention_admin",
+                                       "--users", "1", "--var", f"token={TOKEN}", "--var", "watch=1", "--quiet",
+                                       "--json", os.path.join(args.out, f"motion{i + 1}.json")]))
+    part.wait()
     admin.wait(timeout=300)
+    for e in extra:
+        e.wait(timeout=60)
     sampler.stop.set()
     sampler.join()
     for n in nodes:

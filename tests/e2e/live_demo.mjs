@@ -3,8 +3,8 @@
 // per test and, last, "N passed, N failed". Waits on page conditions only, never fixed sleeps.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { chromium } from "playwright-core";
+import { chromiumOptions, fail, finish, freePort, test } from "./harness.mjs";
 
 const bin = process.env.LIVE_DEMO_BIN;
 const port = process.env.E2E_PORT;
@@ -15,8 +15,6 @@ const T = 20000; // generous: the box is shared and slow
 
 let demo = null;
 let dashToken = null; // the main demo's dashboard token (printed at start-up)
-let passed = 0;
-let failed = 0;
 
 // extra: more demo flags; onPort(n, token) learns the port (and dashboard token) when `extra` holds "--port 0".
 function startDemo(extra = [], onPort = null) {
@@ -61,28 +59,6 @@ function stopDemo(p, signal) {
   });
 }
 
-async function test(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL - ${name}: ${(e && e.message ? e.message : String(e)).split("\n")[0]}`);
-  }
-}
-
-// A port free on 127.0.0.1 now (for a demo's cluster listener).
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port: p } = srv.address();
-      srv.close(() => resolve(p));
-    });
-  });
-
 const connected = (page) => page.waitForSelector("[data-phx-main].phx-connected", { timeout: T });
 const textIs = (page, sel, want) =>
   page.waitForFunction(
@@ -94,12 +70,7 @@ const textIs = (page, sel, want) =>
 async function main() {
   demo = await startDemo();
   const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
+    ...chromiumOptions,
   });
   const errors = [];
   const page = await ctx.newPage();
@@ -793,10 +764,8 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  failed++;
-  console.log(`FAIL - setup: ${e && e.message ? e.message : e}`);
+  fail("setup", e);
 } finally {
   await stopDemo(demo, "SIGTERM");
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

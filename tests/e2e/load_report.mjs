@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { chromiumOptions, fail, finish, test } from "./harness.mjs";
 
 // The charts of a report with server samples, five phases and two steps (the sample program's).
 const sample = !process.env.LOAD_REPORT_EXPECT;
@@ -22,40 +23,22 @@ const expected = sample
 const title = process.env.LOAD_REPORT_TITLE ?? "counter <inc & dec>";
 const lineCharts = new Set(["latency", "users", "server_cpu", "server_rss"]);
 
-let passed = 0;
-let failed = 0;
-async function test(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL - ${name}: ${(e && e.message ? e.message : String(e)).split("\n")[0]}`);
-  }
-}
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
 const given = process.env.LOAD_REPORT_HTML;
 if (!given) {
-  console.log("load_report: set LOAD_REPORT_HTML to the report (a path or a file:// URL)");
-  console.log("0 passed, 1 failed");
-  process.exit(1);
+  fail("load_report", "set LOAD_REPORT_HTML to the report (a path or a file:// URL)");
+  finish();
 }
 const url = given.startsWith("file://") ? given : pathToFileURL(resolve(given)).href;
 const profile = mkdtempSync(join(tmpdir(), "corvid-load-report."));
 let ctx = null;
 try {
   ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
+    ...chromiumOptions,
     viewport: { width: 1280, height: 900 },
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
   });
   const page = await ctx.newPage();
   const pageErrors = [];
@@ -165,11 +148,9 @@ try {
 
   if (process.env.LOAD_REPORT_SCREENSHOT) await page.screenshot({ path: process.env.LOAD_REPORT_SCREENSHOT, fullPage: true });
 } catch (e) {
-  failed++;
-  console.log(`FAIL - load_report: ${(e && e.message ? e.message : String(e)).split("\n")[0]}`);
+  fail("load_report", e);
 } finally {
   if (ctx) await ctx.close();
   rmSync(profile, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

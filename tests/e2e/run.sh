@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser end-to-end tests of the live demo (called by scripts/test.sh; builds nothing):
+# Browser end-to-end tests of the live demo, corvid-load's report and the convention example
+# (called by scripts/test.sh; builds nothing):
 #   tests/e2e/run.sh            LIVE_DEMO_BIN=path to test another binary (default: build/examples/live_demo/live_demo)
 # Starts the demo (with this tree's templates) on a free port on 127.0.0.1, drives /usr/bin/chromium with playwright-core, and
 # prints "N passed, N failed" last; exits non-zero on any failure. The demo is always killed at exit.
@@ -92,5 +93,18 @@ PY
   p2=$((p2 + ${p3:-0})); f2=$((f2 + ${f3:-1}))
   [[ $report_rc -ne 0 && ${f3:-1} -eq 0 ]] && f2=$((f2 + 1))
 fi
-echo "$((p1 + p2)) passed, $((f1 + f2)) failed"
-[[ $((f1 + f2)) -eq 0 ]]
+# The convention example in the browser: participants and the chair's page, one node, --naive, two nodes.
+conv_bin="${CONVENTION_BIN:-$(dirname "$bin")/../convention/convention}"
+if [[ ! -x "$conv_bin" ]]; then
+  echo "FAIL - convention: no binary at $conv_bin"
+  p4=0; f4=1
+else
+  mkdir -p "$work/conv"
+  CONVENTION_BIN="$conv_bin" E2E_WORK="$work/conv" node "$here/convention.mjs" | tee "$work/conv.out"
+  conv_rc=${PIPESTATUS[0]}
+  read -r p4 f4 < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$work/conv.out" | tail -1)
+  p4=${p4:-0}; f4=${f4:-1}
+  [[ $conv_rc -ne 0 && $f4 -eq 0 ]] && f4=1
+fi
+echo "$((p1 + p2 + p4)) passed, $((f1 + f2 + f4)) failed"
+[[ $((f1 + f2 + f4)) -eq 0 ]]
