@@ -597,6 +597,7 @@ void channel::on_live_patch(const frame& f) {
 
 void channel::handle_info(const caf::message& msg) {
   const auto* update = message_as<component_update>(msg);  // send_update: for components, not views
+  bool changed = false;
   std::vector<std::string> topics;
   for (auto& [t, v] : views_) topics.push_back(t);
   for (auto& t : topics) {
@@ -609,22 +610,28 @@ void channel::handle_info(const caf::message& msg) {
       else v.impl->handle_info(msg, v.sock);
       settle_uploads(v);
       apply_navigation(v, nullptr);
-      after_change(v);
+      changed = mark_changed(v) || changed;
     } catch (const std::exception& e) {
       fail_view(t, "handle_info", std::string("threw: ") + e.what());
     }
   }
+  if (changed) push_changes();
 }
 
-void channel::after_change(joined_view& v) {
-  if (v.sock.assigns().changed().empty() && !v.sock.has_events() && !v.comps->dirty()) return;
+bool channel::mark_changed(joined_view& v) {
+  if (v.sock.assigns().changed().empty() && !v.sock.has_events() && !v.comps->dirty()) return false;
   v.dirty = true;
-  if (cfg_.coalesce.count() <= 0) {
-    send_pending_diff(v);
-  } else if (!flush_scheduled_) {
-    flush_scheduled_ = true;
-    host_.schedule_flush(cfg_.coalesce);
-  }
+  return true;
+}
+
+// A throttle with leading and trailing edges: a change after a quiet interval costs no timer (for
+// sparse broadcasts, one wake-up of the session instead of three), a burst costs one timer.
+void channel::push_changes() {
+  if (flush_scheduled_) return;
+  const auto now = host_.now();
+  if (cfg_.coalesce.count() <= 0 || !last_push_ || now - *last_push_ >= cfg_.coalesce) return flush();
+  flush_scheduled_ = true;
+  host_.schedule_flush(std::chrono::ceil<std::chrono::milliseconds>(*last_push_ + cfg_.coalesce - now));
 }
 
 void channel::send_pending_diff(joined_view& v) {
@@ -634,14 +641,18 @@ void channel::send_pending_diff(joined_view& v) {
 
 void channel::flush() {
   flush_scheduled_ = false;
+  bool pushed = false;
   std::vector<std::pair<std::string, std::string>> failed;
   for (auto& [t, v] : views_) {
     try {
-      if (v->dirty) send_pending_diff(*v);
+      if (!v->dirty) continue;
+      pushed = true;
+      send_pending_diff(*v);
     } catch (const std::exception& e) {
       failed.emplace_back(t, e.what());
     }
   }
+  if (pushed) last_push_ = host_.now();
   for (auto& [t, what] : failed) fail_view(t, "render", std::string("threw: ") + what);
 }
 

@@ -147,6 +147,8 @@ struct fake_host : channel_host {
   void send(std::string f) override { frames.push_back(std::move(f)); }
   void close_connection(std::uint16_t code) override { closes.push_back(code); }
   void schedule_flush(std::chrono::milliseconds d) override { flushes.push_back(d); }
+  std::chrono::steady_clock::time_point clock{std::chrono::hours(1)};  // the test moves it
+  std::chrono::steady_clock::time_point now() const override { return clock; }
   // The frames sent since the last call, parsed.
   std::vector<json::array> take() {
     std::vector<json::array> out;
@@ -653,25 +655,53 @@ TEST_SUITE("live.channel") {
     CHECK(f.ch.joined() == 1);
   }
 
-  TEST_CASE("server-side updates within one interval coalesce into one diff") {
+  TEST_CASE("server-side updates: the first after a quiet interval goes at once, a burst after it in one diff at its end") {
     fixture f;
     f.join();
-    for (int i = 1; i <= 100; ++i) f.ch.handle_info(caf::make_message(i));
-    CHECK(f.host.frames.empty());           // nothing before the interval has passed
-    REQUIRE(f.host.flushes.size() == 1);    // one timer for the whole burst
-    CHECK(f.host.flushes[0] == 16ms);
+    auto value_of = [](const json::array& frame) { return frame[4].as_object().at("0"); };
+    f.ch.handle_info(caf::make_message(1));
+    auto first = f.host.take();
+    REQUIRE(first.size() == 1);  // no push before: no wait, and no timer
+    CHECK(first[0][0] == "4");
+    CHECK(first[0][1].is_null());
+    CHECK(first[0][3] == "diff");
+    CHECK(value_of(first[0]) == "1");
+    CHECK(f.host.flushes.empty());
+
+    f.host.clock += 5ms;
+    for (int i = 2; i <= 100; ++i) f.ch.handle_info(caf::make_message(i));
+    CHECK(f.host.frames.empty());         // within the interval: nothing yet
+    REQUIRE(f.host.flushes.size() == 1);  // one timer for the whole burst, due when the interval ends
+    CHECK(f.host.flushes[0] == 11ms);
+    f.host.clock += 11ms;
     f.ch.flush();
-    auto out = f.host.take();
-    REQUIRE(out.size() == 1);
-    CHECK(out[0][0] == "4");
-    CHECK(out[0][1].is_null());
-    CHECK(out[0][3] == "diff");
-    CHECK(out[0][4].as_object().at("0") == "100");
-    // a message that changes nothing asks for no flush
-    f.ch.handle_info(caf::make_message(100));
-    CHECK(f.host.flushes.size() == 1);
+    auto burst = f.host.take();
+    REQUIRE(burst.size() == 1);
+    CHECK(value_of(burst[0]) == "100");
+
+    // right after that flush the interval starts again: the next change waits for its end
+    f.ch.handle_info(caf::make_message(101));
+    CHECK(f.host.frames.empty());
+    REQUIRE(f.host.flushes.size() == 2);
+    CHECK(f.host.flushes[1] == 16ms);
+    f.host.clock += 16ms;
+    f.ch.flush();
+    REQUIRE(f.host.take().size() == 1);
+
+    // a quiet interval later, the next one goes at once again
+    f.host.clock += 16ms;
+    f.ch.handle_info(caf::make_message(102));
+    auto late = f.host.take();
+    REQUIRE(late.size() == 1);
+    CHECK(value_of(late[0]) == "102");
+    CHECK(f.host.flushes.size() == 2);
+
+    // a message that changes nothing sends nothing and asks for no flush
+    f.host.clock += 1ms;
+    f.ch.handle_info(caf::make_message(102));
     f.ch.handle_info(caf::make_message(std::string("ignored")));
-    CHECK(f.host.flushes.size() == 1);
+    CHECK(f.host.frames.empty());
+    CHECK(f.host.flushes.size() == 2);
   }
 
   TEST_CASE("coalescing off (0 ms): every change is pushed at once") {
@@ -689,7 +719,10 @@ TEST_SUITE("live.channel") {
   TEST_CASE("an event reply includes pending server-side changes; the later flush sends nothing") {
     fixture f;
     f.join();
-    f.ch.handle_info(caf::make_message(41));
+    f.ch.handle_info(caf::make_message(40));  // goes at once (nothing pushed before)
+    REQUIRE(f.host.take().size() == 1);
+    f.ch.handle_info(caf::make_message(41));  // within the interval: pending
+    CHECK(f.host.frames.empty());
     auto r = f.event("5", "inc");
     CHECK(response(r).at("diff").as_object().at("0") == "42");
     f.ch.flush();

@@ -96,7 +96,8 @@ result<url_parts> split_url(std::string_view url);
 
 /// How each connection's channel behaves: pacing and per-connection budgets (server_options::channel).
 struct channel_options {
-  std::chrono::milliseconds coalesce{16};             ///< server-push diffs at most once per interval (0 = immediate)
+  std::chrono::milliseconds coalesce{16};             ///< server-push diffs at most once per interval: the first change after
+                                                    ///< a quiet interval goes at once, later ones at its end (0 = all at once)
   std::chrono::seconds session_max_age{14 * 24 * 3600};  ///< older session tokens get "stale" (the client reloads)
   frame_limits limits;                              ///< limits.max_bytes: a larger websocket message is read and
                                                     ///< dropped, never kept; an event ends its view with the error
@@ -134,6 +135,8 @@ class channel_host {
   virtual void send(std::string frame) = 0;
   /// Asks for flush() to be called after `delay` (one request per pending flush).
   virtual void schedule_flush(std::chrono::milliseconds delay) = 0;
+  /// The time coalescing measures intervals with (tests give their own).
+  virtual std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
   /// The session process, handed to views as socket::self().
   virtual corvid::pid self() const { return {}; }
   /// The session process itself, handed to views for timers and tasks (null: none, e.g. in tests).
@@ -160,7 +163,8 @@ class channel {
   /// A message over the frame limit, of which only `head` (its first bytes) was kept: an event ends
   /// its view with the error "message too large"; anything else is dropped.
   void handle_oversized(std::string_view head, std::size_t bytes);
-  /// Gives a message to every joined view's handle_info; the diff follows after the coalescing interval.
+  /// Gives a message to every joined view's handle_info; the diff goes at once if no server-push diff
+  /// went within the coalescing interval, else when it ends (one flush for all changes until then).
   void handle_info(const caf::message& msg);
   /// Sends the pending server-side diffs (called by the host when the interval has passed).
   void flush();
@@ -194,7 +198,8 @@ class channel {
   void forget_uploads(std::string_view view_topic);
   void close_upload(std::string topic, bool remove_file);  // by value: callers pass map keys it erases
   void drop_tickets(std::string_view view_topic, std::string_view entry);  // "" = every entry of the view
-  void after_change(joined_view& v);
+  bool mark_changed(joined_view& v);
+  void push_changes();
   void send_pending_diff(joined_view& v);
   void apply_navigation(joined_view& v, std::string* after);
   void fail_view(const std::string& topic, const char* where, const std::string& what,
@@ -204,6 +209,7 @@ class channel {
   channel_host& host_;
   std::map<std::string, std::unique_ptr<joined_view>, std::less<>> views_;
   bool flush_scheduled_ = false;
+  std::optional<std::chrono::steady_clock::time_point> last_push_;  // the last server-push diff
   token_bucket bucket_;
   token_bucket crashes_;     // each ended view costs the client's rejoin a mount: bounded per connection
   std::size_t overrun_ = 0;  // frames refused for the rate since the bucket was last full
