@@ -3,6 +3,7 @@
 // before the session started).
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -38,12 +39,16 @@ class connection_sink : public frame_sink {
     return session_;
   }
 
+  void joined() override { joined_.store(true, std::memory_order_relaxed); }
+  bool has_joined() const { return joined_.load(std::memory_order_relaxed); }
+
   std::vector<std::string> denied;  ///< protected prefixes whose hook refused this connection (set before the session starts)
 
  protected:
   std::mutex mtx_;       // guards what follows, and what a derived sink adds
   bool gone_ = false;
   corvid::pid session_;
+  std::atomic<bool> joined_{false};
 };
 
 }  // namespace corvid::live::detail

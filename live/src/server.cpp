@@ -253,6 +253,7 @@ std::string server::impl::open(const asio::ip::address& addr, const std::string&
   } else {
     m.opts.page.longpoll_fallback_ms = 0;  // pages do not offer what is not served
   }
+  m.join_sweep.emplace(*m.accept_strand);
   m.work.emplace(m.ioc.get_executor());
   asio::post(*m.accept_strand, [&m] { m.accept(); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, m.opts.io_threads); ++i)
@@ -270,6 +271,43 @@ void server::impl::sweep_longpolls() {
     if (ec) return;
     longpolls->sweep();
     sweep_longpolls();
+  });
+}
+
+void server::impl::watch_first_join(std::weak_ptr<detail::ws_conn> c) {
+  const auto due = std::chrono::steady_clock::now() + ccfg.first_join_timeout;
+  {
+    std::lock_guard<std::mutex> g{join_mtx};
+    join_queue.emplace_back(due, std::move(c));
+    if (join_sweep_armed) return;
+    join_sweep_armed = true;
+  }
+  asio::post(*accept_strand, [this, due] { sweep_joins(due); });
+}
+
+// On accept_strand: ends what is due, then waits for the next due entry, at least a twentieth of the
+// timeout later (deadlines a little late, in batches, rather than one wake-up per connection).
+void server::impl::sweep_joins(std::chrono::steady_clock::time_point at) {
+  join_sweep->expires_at(at);
+  join_sweep->async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::weak_ptr<detail::ws_conn>> due;
+    std::chrono::steady_clock::time_point next{};
+    {
+      std::lock_guard<std::mutex> g{join_mtx};
+      while (!join_queue.empty() && join_queue.front().first <= now) {
+        due.push_back(std::move(join_queue.front().second));
+        join_queue.pop_front();
+      }
+      if (join_queue.empty()) join_sweep_armed = false;
+      else next = std::max(join_queue.front().first, now + std::clamp<std::chrono::steady_clock::duration>(
+                                                                ccfg.first_join_timeout / 20, std::chrono::milliseconds(1),
+                                                                std::chrono::milliseconds(500)));
+    }
+    for (auto& w : due)
+      if (auto c = w.lock()) detail::first_join_due(c);
+    if (next != std::chrono::steady_clock::time_point{}) sweep_joins(next);
   });
 }
 
@@ -336,6 +374,7 @@ void server::stop() {
   for (auto& c : open) detail::close_websocket(c, 1001);  // "going away": clients reconnect
   open.clear();
   if (m.offload) m.offload->join();  // sessions still starting finish starting (and see closing_)
+  asio::post(*m.accept_strand, [&m] { m.join_sweep->cancel(); });
   if (m.longpolls) {
     asio::post(*m.accept_strand, [&m] { m.longpoll_sweep->cancel(); });
     m.longpolls->close_all();  // held polls are answered: the clients reconnect

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -163,6 +165,13 @@ struct server::impl {
   std::optional<asio::steady_timer> accept_backoff;
   std::unique_ptr<detail::longpoll_hub> longpolls;  // set by start() when opts.longpoll
   std::optional<asio::steady_timer> longpoll_sweep;  // every half window: long-poll clients that stopped polling
+  // Websocket sessions that have joined no view yet, oldest first. All wait the same
+  // first_join_timeout, so this is deadline order and one timer serves them all: a process timer
+  // each cost the CAF clock thread and two wake-ups of every session.
+  std::mutex join_mtx;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<detail::ws_conn>>> join_queue;
+  bool join_sweep_armed = false;                 // guarded by join_mtx
+  std::optional<asio::steady_timer> join_sweep;  // on accept_strand
 
   impl(const impl&) = delete;
   ~impl();
@@ -178,6 +187,9 @@ struct server::impl {
   }
   void load_assets();
   void sweep_longpolls();
+  // Closes `c` (1008) if its session has joined no view by first_join_timeout from now.
+  void watch_first_join(std::weak_ptr<detail::ws_conn> c);
+  void sweep_joins(std::chrono::steady_clock::time_point at);
   // start()'s second half (signers, hosts, the session supervisor, the socket, the threads).
   std::string open(const asio::ip::address& addr, const std::string& secret);
   // Undoes what a failed open() made, so nothing leaks (the upload directory included).
@@ -202,6 +214,8 @@ void open_websocket(server::impl& srv, tcp::socket&& s, conn_slot slot, http::re
                     std::vector<std::string> denied);
 /// On the connection's strand: closes with `code` after what is queued.
 void close_websocket(const std::shared_ptr<ws_conn>& c, std::uint16_t code);
+/// first_join_timeout has passed for `c`: on its strand, closes it (1008) unless its session joined a view.
+void first_join_due(const std::shared_ptr<ws_conn>& c);
 
 }  // namespace detail
 

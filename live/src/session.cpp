@@ -39,6 +39,7 @@ struct session_state final : channel_host {
   process& self_;
   std::shared_ptr<frame_sink> sink;
   channel ch;
+  bool joined = false;  // a view has been joined (the sink was told)
 };
 }  // namespace
 
@@ -50,7 +51,8 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
       self.exit();
       return caf::behavior{[](connection_closed) {}};
     }
-    if (cfg.first_join_timeout.count() > 0) self.send_after(cfg.first_join_timeout, self.self(), join_deadline{});
+    if (cfg.first_join_timeout.count() > 0 && !sink->watches_first_join())
+      self.send_after(cfg.first_join_timeout, self.self(), join_deadline{});
     self.on_terminate([st](const caf::error& why) {
       st->ch.close();  // views' terminate() runs while the process still exists
       // 1011 after a crash, 1001 on shutdown: both make the client reconnect and rejoin in place
@@ -60,6 +62,10 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
         [st](inbound_frame& f) {
           if (f.binary) st->ch.handle_binary(f.text);
           else st->ch.handle_frame(f.text);
+          if (!st->joined && st->ch.mounts() > 0) {
+            st->joined = true;
+            st->sink->joined();
+          }
         },
         [st](inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
         [st](flush_tick) { st->ch.flush(); },

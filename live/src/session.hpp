@@ -25,6 +25,11 @@ class frame_sink {
   virtual bool may_join(std::string_view /*path*/) const { return true; }
   /// The session process has started; false if the connection is already gone (the session ends).
   virtual bool attach(corvid::pid /*self*/) { return true; }
+  /// Whether the connection itself closes a session that joins no view within first_join_timeout
+  /// (the session then arms no timer of its own).
+  virtual bool watches_first_join() const { return false; }
+  /// The session has joined its first view.
+  virtual void joined() {}
 };
 
 /// A text frame from the client, for the session process.
@@ -42,7 +47,7 @@ struct inbound_oversized {
 struct connection_closed {};
 /// The coalescing interval has passed: send the pending diffs.
 struct flush_tick {};
-/// channel_config::first_join_timeout has passed since the session started.
+/// channel_config::first_join_timeout has passed since the session started (sinks that do not watch it).
 struct join_deadline {};
 
 /// The init function of a session process; `cfg` must outlive it.

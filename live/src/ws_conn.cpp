@@ -59,6 +59,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void enqueue(std::string frame);
   void close(std::uint16_t code);
   void drop_slow(const char* why);
+  void first_join_due();
   auto executor() { return ws_.get_executor(); }
 
   std::shared_ptr<sink_state> sink;
@@ -130,6 +131,7 @@ struct sink_state final : connection_sink {
       if (auto c = w.lock()) c->close(code);
     });
   }
+  bool watches_first_join() const override { return true; }  // server::impl::watch_first_join
   std::weak_ptr<ws_conn> conn;
   asio::any_io_executor exec;
   outbound_budget budget;
@@ -181,7 +183,15 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
   }
   session_ = *p;
   if (closing_) return finished();  // the server stopped meanwhile
+  if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(weak_from_this());
   do_read();
+}
+
+void ws_conn::first_join_due() {
+  if (closing_ || closed_ || done_ || sink->has_joined()) return;
+  srv_.metrics.reject(rejection::join_timeout);
+  log(log_kind::client, "closing a connection that joined no view within first_join_timeout (1008)");
+  close(1008);
 }
 
 void ws_conn::do_read() {
@@ -417,6 +427,10 @@ void open_websocket(server::impl& srv, tcp::socket&& s, conn_slot slot, http::re
 
 void close_websocket(const std::shared_ptr<ws_conn>& c, std::uint16_t code) {
   asio::post(c->executor(), [c, code] { c->close(code); });
+}
+
+void first_join_due(const std::shared_ptr<ws_conn>& c) {
+  asio::post(c->executor(), [c] { c->first_join_due(); });
 }
 
 }  // namespace corvid::live::detail
