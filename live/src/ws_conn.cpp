@@ -167,7 +167,7 @@ void ws_conn::on_accept(beast::error_code ec) {
   so.mailbox = mailbox_options{};
   so.mailbox->capacity = srv_.opts.session_mailbox;  // policy reject: a full box answers "overloaded"
   so.label = "live_session";
-  so.idle_timeout = srv_.opts.idle_timeout;  // no message at all for that long: the session stops
+  // no idle_timeout of the process: the socket has it (a quiet client is closed, and its session ends)
   auto spec = child_spec::worker("live_session", session_init(srv_.ccfg, sink), so, restart::temporary);
   asio::post(*srv_.offload, [self, spec = std::move(spec), sup = srv_.sup]() mutable {
     auto p = start_child(sup, std::move(spec));
