@@ -94,6 +94,35 @@ TEST_CASE_FIXTURE(fixture, "delivers to every subscriber, not to unsubscribed or
   CHECK(eventually([&] { return rt.process_count() == 0; }));
 }
 
+TEST_CASE_FIXTURE(fixture, "one process on several topics: leaving one (its last subscriber) and coming back; its exit leaves them all") {
+  inbox box;
+  hub ps{rt};
+  auto a = reporter(rt, box, "a");
+  auto b = reporter(rt, box, "b");
+  for (auto* t : {"one", "two", "three"})
+    REQUIRE(ps.subscribe(a, t) == caf::none);
+  REQUIRE(ps.subscribe(b, "one") == caf::none);
+  ps.unsubscribe(a, "two");  // "two" had only a: the topic goes
+  CHECK(ps.subscriber_count("two") == 0);
+  CHECK(ps.subscribe(a, "three") == caf::none);  // again: still one subscription
+  CHECK(ps.stats().subscriptions == 3);
+  REQUIRE(ps.subscribe(a, "two") == caf::none);  // back, on a new entry of the topic
+  for (auto* t : {"one", "two", "three"})
+    REQUIRE(ps.broadcast(t, std::string{t}, 1) == caf::none);
+  REQUIRE(call<std::string>(a, 1s, std::string{"probe"}));
+  REQUIRE(call<std::string>(b, 1s, std::string{"probe"}));
+  CHECK(box.size() == 4);  // a: one, two, three; b: one
+  exit(a, reason::kill());
+  CHECK(wait_exit(a));
+  CHECK(eventually([&] { return ps.stats().subscriptions == 1; }));
+  CHECK(ps.subscriber_count("one") == 1);
+  CHECK(ps.subscriber_count("two") == 0);
+  CHECK(ps.subscriber_count("three") == 0);
+  CHECK(ps.topics().size() == 1);
+  exit(b, reason::shutdown());
+  CHECK(wait_exit(b));
+}
+
 TEST_CASE_FIXTURE(fixture, "topics() lists each topic with its subscribers and broadcasts; an empty topic leaves") {
   inbox box;
   hub_options o;
