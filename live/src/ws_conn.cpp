@@ -1,16 +1,22 @@
 // A websocket connection and its session process: frames in (bounded, never parsed here beyond a
 // bounded head), frames out (bounded, with a write deadline). The only Beast websocket translation unit.
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <limits>
+#include <thread>
 #include <vector>
 
 // g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast's HTTP parser
 // (boost::optional in basic_parser::do_field), inlined into this file; it is not our code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
@@ -46,6 +52,70 @@ std::chrono::steady_clock::duration to_duration(std::chrono::milliseconds ms) {
 
 struct sink_state;
 
+// The socket under the websocket. Besides the I/O thread (Beast's reads and writes), a session's
+// own thread may write a whole frame to it directly while it is idle (ws_conn::write_direct): a
+// reply then costs no wake-up of the I/O thread. Every way the socket closes, ours and Beast's
+// (its timeouts, a protocol error, the close handshake's teardown: the customisation points below),
+// first seals it against direct writes, so no thread ever writes to a descriptor that was closed
+// and perhaps reused by another connection.
+class guarded_socket : public tcp::socket {
+ public:
+  // idle: anyone may take it; io: the I/O thread writes (or has frames queued, or closes);
+  // direct: a thread is in one non-blocking send; handover: a direct write left a part unwritten,
+  // which the I/O thread writes next; sealed: no direct write ever again.
+  enum state_t : int { idle, io, direct, handover, sealed };
+
+  explicit guarded_socket(tcp::socket&& s) : tcp::socket(std::move(s)) {}
+
+  std::atomic<int> state{io};  // io until the session runs (the handshake is Beast's)
+  std::atomic<bool> io_waiting{false};  // the I/O thread wants the socket back from a direct write
+  int fd = -1;                          // set before the first idle: read by direct writers
+
+  // On the I/O thread, before the descriptor closes: waits out a direct send (one non-blocking call).
+  void seal() noexcept {
+    int st = state.load();
+    for (;;) {
+      if (st == sealed) return;
+      if (st == direct) {
+        std::this_thread::yield();
+        st = state.load();
+        continue;
+      }
+      if (state.compare_exchange_weak(st, sealed)) return;
+    }
+  }
+
+  friend void beast_close_socket(guarded_socket& s) {
+    s.seal();
+    beast::error_code ignored;
+    s.close(ignored);
+  }
+};
+
+template <class Handler>
+void async_teardown(beast::role_type role, guarded_socket& s, Handler&& h) {
+  s.seal();
+  websocket::async_teardown(role, static_cast<tcp::socket&>(s), std::forward<Handler>(h));
+}
+
+// A server's websocket text frame header (FIN, no mask) for a payload of n bytes; returns its size.
+std::size_t text_frame_header(unsigned char* h, std::size_t n) {
+  h[0] = 0x81;
+  if (n < 126) {
+    h[1] = static_cast<unsigned char>(n);
+    return 2;
+  }
+  if (n <= 0xffff) {
+    h[1] = 126;
+    h[2] = static_cast<unsigned char>(n >> 8);
+    h[3] = static_cast<unsigned char>(n);
+    return 4;
+  }
+  h[1] = 127;
+  for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
+  return 10;
+}
+
 }  // namespace
 
 class ws_conn : public std::enable_shared_from_this<ws_conn> {
@@ -55,6 +125,12 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   ~ws_conn() { srv_.conn_count.fetch_sub(1); }
 
   void start(http::request<http::string_body> req);
+  // From any thread: writes `frame` (reserved in the sink's budget) straight to the socket if it is
+  // idle and no earlier frame of this connection is still on its way to the queue; true if it went
+  // (or its start did, the rest handed to the I/O thread). False: post it to enqueue().
+  bool write_direct(const std::string& frame);
+  // Frames posted to the strand and not yet queued: a direct write must not overtake them.
+  std::atomic<std::size_t> posted{0};
   // On the connection's strand:
   void enqueue(std::string frame);
   void close(std::uint16_t code);
@@ -75,6 +151,11 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void write_next();
   void pop_front();
   void on_write(beast::error_code ec, std::size_t n);
+  bool take_socket();
+  void give_socket();
+  void resume_writes();
+  void end_direct();
+  void write_rest(std::string rest);
   void arm_deadline(std::chrono::steady_clock::time_point due);
   void on_deadline();
   void do_close();
@@ -84,7 +165,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   server::impl& srv_;
   // A plain socket under the websocket, not beast::tcp_stream: the websocket's own timeouts are the
   // ones used, and tcp_stream's timers would cost about 470 bytes per connection for nothing.
-  websocket::stream<tcp::socket> ws_;
+  websocket::stream<guarded_socket> ws_;
   std::uint64_t id_;
   conn_slot slot_;
   beast::flat_buffer buf_;   // the message read so far (empty, and holding no memory, between messages)
@@ -98,7 +179,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   // 700 bytes and most connections are idle with nothing queued.
   std::vector<std::string> out_;
   std::size_t out_head_ = 0;
-  std::string current_;  // the frame being written
+  std::string current_;  // the frame being written (or the rest of a direct write)
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
   std::optional<std::uint16_t> close_code_;
   corvid::pid session_;
@@ -122,11 +203,19 @@ struct sink_state final : connection_sink {
         });
       return;
     }
+    auto c = conn.lock();
+    if (!c) {  // the connection is gone
+      budget.release(frame.size());
+      return;
+    }
+    if (!close_requested.load() && c->write_direct(frame)) return;
+    c->posted.fetch_add(1);
     asio::post(exec, [w = conn, f = std::move(frame)]() mutable {
       if (auto c = w.lock()) c->enqueue(std::move(f));
     });
   }
   void close(std::uint16_t code) override {
+    close_requested.store(true);  // later frames queue behind the close (and are dropped), as before direct writes
     asio::post(exec, [w = conn, code] {
       if (auto c = w.lock()) c->close(code);
     });
@@ -136,6 +225,7 @@ struct sink_state final : connection_sink {
   asio::any_io_executor exec;
   outbound_budget budget;
   std::atomic<bool> overflowed{false};
+  std::atomic<bool> close_requested{false};
 };
 
 }  // namespace
@@ -184,6 +274,8 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
   session_ = *p;
   if (closing_) return finished();  // the server stopped meanwhile
   if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(weak_from_this());
+  ws_.next_layer().fd = ws_.next_layer().native_handle();
+  give_socket();  // direct writes from here on
   do_read();
 }
 
@@ -287,13 +379,128 @@ void ws_conn::release(const std::string& frame) { sink->budget.release(frame.siz
 void ws_conn::enqueue(std::string frame) {
   if (closing_ || closed_) {
     release(frame);
+    posted.fetch_sub(1);
     return;
   }
   out_.push_back(std::move(frame));
   if (!writing_) write_next();
+  // Only now: the frame is being written, or waits in out_ with io_waiting set; either way no direct
+  // write goes before it.
+  posted.fetch_sub(1);
+}
+
+bool ws_conn::write_direct(const std::string& frame) {
+  auto& s = ws_.next_layer();
+  if (posted.load() != 0) return false;
+  int st = guarded_socket::idle;
+  if (!s.state.compare_exchange_strong(st, guarded_socket::direct)) return false;
+  if (s.io_waiting.load()) {  // frames wait in the queue: they go first
+    end_direct();
+    return false;
+  }
+  std::array<unsigned char, 10> h;
+  const std::size_t hl = text_frame_header(h.data(), frame.size());
+  iovec iov[2] = {{h.data(), hl}, {const_cast<char*>(frame.data()), frame.size()}};
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  const ssize_t n = ::sendmsg(s.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n <= 0) {  // would block, or an error the queued write meets again (and handles) on the I/O thread
+    end_direct();
+    return false;
+  }
+  sink->budget.release(frame.size());
+  const auto done = static_cast<std::size_t>(n);
+  if (done == hl + frame.size()) {
+    end_direct();
+    return true;
+  }
+  // Part of it went: the rest must follow before any other byte, so the I/O thread takes over.
+  std::string rest;
+  if (done < hl) rest.append(reinterpret_cast<const char*>(h.data()) + done, hl - done);
+  rest.append(frame, done > hl ? done - hl : 0, std::string::npos);
+  s.state.store(guarded_socket::handover);
+  asio::post(sink->exec, [self = shared_from_this(), r = std::move(rest)]() mutable { self->write_rest(std::move(r)); });
+  return true;
+}
+
+// The socket is free again; if the I/O thread waits for it, it is called back. Only the I/O thread
+// clears io_waiting (when it takes the socket), so that until then no direct write overtakes what
+// it has queued.
+void ws_conn::end_direct() {
+  auto& s = ws_.next_layer();
+  s.state.store(guarded_socket::idle);
+  if (s.io_waiting.load()) asio::post(sink->exec, [self = shared_from_this()] { self->resume_writes(); });
+}
+
+// On the strand: the socket for a Beast write or close. False while a direct write has it (the
+// strand is called back: resume_writes) or once it is sealed.
+bool ws_conn::take_socket() {
+  auto& s = ws_.next_layer();
+  int st = s.state.load();
+  for (;;) {
+    if (st == guarded_socket::io) {
+      s.io_waiting.store(false);
+      return true;
+    }
+    if (st == guarded_socket::sealed) return false;
+    if (st == guarded_socket::idle) {
+      if (s.state.compare_exchange_weak(st, guarded_socket::io)) {
+        s.io_waiting.store(false);
+        return true;
+      }
+      continue;
+    }
+    s.io_waiting.store(true);  // direct or handover: ask to be called back, then look again
+    st = guarded_socket::idle;
+    if (s.state.compare_exchange_strong(st, guarded_socket::io)) {
+      s.io_waiting.store(false);
+      return true;
+    }
+    if (st == guarded_socket::direct || st == guarded_socket::handover) return false;
+  }
+}
+
+// On the strand: direct writes may go again once nothing is queued, written or closing.
+void ws_conn::give_socket() {
+  if (writing_ || out_head_ < out_.size() || closing_ || closed_) return;
+  int st = guarded_socket::io;
+  ws_.next_layer().state.compare_exchange_strong(st, guarded_socket::idle);
+}
+
+// On the strand: what waited for a direct write (or a handover) to end.
+void ws_conn::resume_writes() {
+  if (writing_ || closed_ || done_) return;
+  if (out_head_ < out_.size()) write_next();
+  else if (close_code_) do_close();
+  else give_socket();
+}
+
+// On the strand: the unwritten end of a direct write, before anything else.
+void ws_conn::write_rest(std::string rest) {
+  int st = guarded_socket::handover;
+  if (!ws_.next_layer().state.compare_exchange_strong(st, guarded_socket::io)) return;  // sealed: going
+  writing_ = true;
+  write_started_ = std::chrono::steady_clock::now();
+  if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
+  current_ = std::move(rest);
+  asio::async_write(static_cast<tcp::socket&>(ws_.next_layer()), asio::buffer(current_),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      std::string{}.swap(self->current_);  // its budget went with the direct write
+                      if (ec) {
+                        self->closed_ = true;
+                        self->ws_.next_layer().seal();
+                        beast::error_code ignored;
+                        self->ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+                        return;
+                      }
+                      self->resume_writes();
+                    });
 }
 
 void ws_conn::write_next() {
+  if (!take_socket()) return;  // a direct write has it: resume_writes() comes back here
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
   if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
@@ -320,12 +527,14 @@ void ws_conn::on_write(beast::error_code ec, std::size_t) {
   std::string{}.swap(current_);
   if (ec) {
     closed_ = true;
+    ws_.next_layer().seal();
     beast::error_code ignored;
     ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     return;
   }
   if (out_head_ < out_.size()) write_next();
   else if (close_code_) do_close();
+  else give_socket();
 }
 
 // One timer per connection, armed for the earliest pending deadline; a deadline that has moved on by
@@ -361,7 +570,7 @@ void ws_conn::close(std::uint16_t code) {
   if (closing_ || closed_) return;
   closing_ = true;  // later frames are dropped; those queued go out first (e.g. the reply saying why)
   close_code_ = code;
-  if (!writing_) return do_close();  // not writing: nothing queued
+  if (!writing_) return do_close();  // nothing is being written (a direct write may hold the socket: do_close waits)
   if (srv_.opts.disconnect_timeout.count() > 0) {
     close_by_ = std::chrono::steady_clock::now() + to_duration(srv_.opts.disconnect_timeout);
     arm_deadline(close_by_);
@@ -375,12 +584,14 @@ void ws_conn::drop_slow(const char* why) {
   srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
   log(log_kind::client, std::string("dropping a client that does not read (") + why + ")");
   closing_ = true;
+  ws_.next_layer().seal();
   beast::error_code ignored;
   ws_.next_layer().close(ignored);
 }
 
 void ws_conn::do_close() {
   if (!ws_.is_open()) return;
+  if (!take_socket()) return;  // after the direct write: resume_writes()
   ws_.async_close(websocket::close_reason(*close_code_), [self = shared_from_this()](beast::error_code) {
     self->closed_ = true;
   });
@@ -404,6 +615,7 @@ void ws_conn::finished() {
       });
     }
   }
+  ws_.next_layer().seal();
   beast::error_code ignored;
   ws_.next_layer().close(ignored);  // the fd goes now, not when the last handler has run
   std::lock_guard<std::mutex> g{srv_.mtx};

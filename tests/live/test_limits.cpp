@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -198,6 +199,64 @@ TEST_SUITE("live.limits") {
     CHECK(limited >= 7);
     CHECK(c.close_code() == 1008);
     CHECK(e.rejected(rejection::rate) >= 10);
+  }
+
+  TEST_CASE("frames keep their order and bytes whether written from the session, in parts, or from the queue") {
+    server_options o;
+    o.outbound_frames = 4096;
+    o.outbound_bytes = 256 << 20;  // nothing dropped here: the client reads it all, late
+    env e{o};
+    auto p = fetch_page(e.port);
+    have_session = false;
+    ws_client c{e.port};
+    REQUIRE_FALSE(c.connect());
+    CHECK(status_of(c.join(p)) == "ok");
+    REQUIRE(eventually([&] { return have_session.load(); }));
+    // 1,600 diffs of 32 KiB (50 MiB: more than loopback buffers, 4 MiB to send and up to 32 MiB to
+    // receive) while the client reads nothing: the first go straight from the
+    // session, then the socket's buffers fill (a write goes in part, the rest from the I/O thread)
+    // and the rest queue. Events in between are all answered: those the session took in order (the
+    // count they show grows), those its full mailbox refused at once by the I/O thread (empty).
+    constexpr int pushes = 1600, events = 40;
+    int sent = 0, asked = 0;
+    while (sent < pushes) {
+      if (corvid::send(last_session, sent + 1)) {
+        REQUIRE(eventually([&] { return !corvid::send(last_session, sent + 1); }));  // a full mailbox: retry
+      }
+      ++sent;
+      if (sent % (pushes / events) == 0) {
+        ++asked;
+        REQUIRE_FALSE(c.send(R"(["4",")" + std::to_string(100 + asked) + R"(","lv:)" + p.id + R"(","event",{"type":"click","event":"inc","value":{}}])"));
+      }
+    }
+    int pushed = 0, replies = 0;
+    std::int64_t last_count = 0;
+    std::set<std::string> refs;
+    while (pushed < pushes || replies < events) {
+      auto f = c.read_json(20s);
+      REQUIRE(f);
+      if ((*f)[3] == "diff") {
+        auto blob = std::string((*f)[4].as_object().at("1").as_string());
+        ++pushed;
+        REQUIRE(blob == std::to_string(pushed) + std::string(32 * 1024, 'x'));  // in order, every byte
+      } else {
+        REQUIRE((*f)[3] == "phx_reply");
+        ++replies;
+        refs.insert(std::string((*f)[1].as_string()));
+        CHECK(status_of(*f) == "ok");
+        auto resp = response_of(*f);
+        auto& r = resp.as_object();
+        if (auto d = r.find("diff"); d != r.end()) {
+          auto count = std::stoll(std::string(d->value().as_object().at("0").as_string()));
+          CHECK(count == last_count + 1);
+          last_count = count;
+        }
+      }
+    }
+    CHECK(refs.size() == static_cast<std::size_t>(events));
+    CHECK(last_count + static_cast<std::int64_t>(e.rejected(rejection::inbound)) == events);
+    CHECK(c.close_code() == 0);
+    CHECK(e.srv->metrics().slow_drops.load() == 0);
   }
 
   TEST_CASE("a client that never reads is dropped once its outbound queue is full; the session goes") {
