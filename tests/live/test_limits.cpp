@@ -52,6 +52,16 @@ TEST_SUITE("live.flash") {
   }
 }
 
+namespace {
+// Connects and joins `c`; last_session is then its session, for pushes from the test.
+void join_for_pushes(ws_client& c, const page_tokens& p) {
+  have_session = false;
+  REQUIRE_FALSE(c.connect());
+  CHECK(status_of(c.join(p)) == "ok");
+  REQUIRE(eventually([&] { return have_session.load(); }));
+}
+}  // namespace
+
 TEST_SUITE("live.limits") {
   TEST_CASE("/metrics: runtime metrics plus live counters that move with mounts, events and diffs") {
     env e;
@@ -207,11 +217,8 @@ TEST_SUITE("live.limits") {
     o.outbound_bytes = 256 << 20;  // nothing dropped here: the client reads it all, late
     env e{o};
     auto p = fetch_page(e.port);
-    have_session = false;
     ws_client c{e.port};
-    REQUIRE_FALSE(c.connect());
-    CHECK(status_of(c.join(p)) == "ok");
-    REQUIRE(eventually([&] { return have_session.load(); }));
+    join_for_pushes(c, p);
     // 1,600 diffs of 32 KiB (50 MiB: more than loopback buffers, 4 MiB to send and up to 32 MiB to
     // receive) while the client reads nothing: the first go straight from the
     // session, then the socket's buffers fill (a write goes in part, the rest from the I/O thread)
@@ -265,11 +272,8 @@ TEST_SUITE("live.limits") {
     o.outbound_bytes = 1 << 20;
     env e{o};
     auto p = fetch_page(e.port);
-    have_session = false;
     ws_client c{e.port};
-    REQUIRE_FALSE(c.connect());
-    CHECK(status_of(c.join(p)) == "ok");
-    REQUIRE(eventually([&] { return have_session.load(); }));
+    join_for_pushes(c, p);
     // Push 32 KiB diffs without reading: the kernel buffers fill, then the queue, then the drop.
     int n = 0;
     CHECK(eventually([&] {
