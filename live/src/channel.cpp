@@ -635,6 +635,13 @@ void channel::push_changes() {
 }
 
 void channel::send_pending_diff(joined_view& v) {
+  if (auto body = v.take_shared_diff()) {  // rendered once for every session alike
+    if (!*body) return;
+    const auto& head = v.diff_head();
+    if (cfg_.metrics) cfg_.metrics->diff_bytes.fetch_add(head.size() + (*body)->size() + 1, std::memory_order_relaxed);
+    host_.send_parts(head, std::move(*body), "]");
+    return;
+  }
   auto d = v.take_diff();
   if (!d.empty()) send_diff_frame(encode_diff(ref_of(v.join_ref), v.topic, d));
 }

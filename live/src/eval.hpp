@@ -45,6 +45,7 @@ struct render_access {
   static node_state& state(render_state& st) { return st.state_; }
   static std::shared_ptr<const template_node>& root(render_state& st) { return st.root_; }
   static const std::shared_ptr<const template_node>& root(const html_template& t) { return t.root_; }
+  static diff_memo& memo(const html_template& t) { return *t.memo_; }
 };
 
 /// The value a path names, or nullptr if any step is missing.

@@ -15,7 +15,9 @@
 #include "corvid/live/diff.hpp"
 #include "corvid/live/log.hpp"
 #include "corvid/live/metrics.hpp"
+#include "corvid/live/protocol.hpp"
 #include "corvid/live/rendered.hpp"
+#include "shared_diff.hpp"
 
 namespace corvid::live {
 
@@ -40,6 +42,7 @@ struct channel::joined_view {
   session_claims claims;  // what its token said: nested views inherit the page's id and live_session
   bool dirty = false;
   view_stats* stats = nullptr;  // its view's figures (metrics configured): counted live while it is
+  std::string diff_head_;
 
   ~joined_view() {
     if (stats) stats->live.fetch_sub(1, std::memory_order_relaxed);
@@ -63,6 +66,25 @@ struct channel::joined_view {
     } catch (...) {
       detail::view_threw(pattern, "terminate", "something that is not a std::exception");
     }
+  }
+
+  // take_diff()'s shared path: the body of a change only top-level text slots read, made once for
+  // every session of the template (shared_diff.hpp); a null body sends nothing. nullopt: the change
+  // needs take_diff() (components, title, events or any other slot), and nothing was cleared.
+  std::optional<detail::shared_body> take_shared_diff() {
+    auto& a = sock.assigns();
+    if (a.changed().empty() || comps->dirty() || sock.has_events() || a.is_changed("page_title")) return std::nullopt;
+    auto body = detail::shared_diff(tpl, a, a.changed(), st);
+    if (!body) return std::nullopt;
+    a.clear_changes();
+    sock.reset_temporary();
+    dirty = false;
+    return body;
+  }
+  // The head of this view's diff frames (the join ref and topic never change).
+  const std::string& diff_head() {
+    if (diff_head_.empty()) diff_head_ = encode_frame_head(join_ref ? opt_ref(*join_ref) : std::nullopt, std::nullopt, topic, "diff");
+    return diff_head_;
   }
 
   // The diff since the last one sent, with "t" when the title changed and "c" when components did;

@@ -144,9 +144,11 @@ std::string serialize_value(const json::value& v) {
   return json::serialize(copy);
 }
 
+}  // namespace
+
 // The frame around a payload is assembled as text so a diff is serialized once, never copied
 // into an intermediate json::value.
-std::string frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event) {
+std::string encode_frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event) {
   std::string out = "[";
   out += join_ref ? json::serialize(json::string_view(join_ref->data(), join_ref->size())) : "null";
   out += ',';
@@ -158,11 +160,10 @@ std::string frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, st
   out += ',';
   return out;
 }
-}  // namespace
 
 std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                              std::string_view payload_json) {
-  auto out = frame_head(join_ref, ref, topic, event);
+  auto out = encode_frame_head(join_ref, ref, topic, event);
   out += payload_json;
   out += ']';
   // A browser closes the socket on a text frame that is not UTF-8. Invalid bytes can only sit inside

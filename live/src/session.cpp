@@ -30,6 +30,9 @@ struct session_state final : channel_host {
   session_state(process& p, const channel_config& cfg, std::shared_ptr<frame_sink> s)
       : self_(p), sink(std::move(s)), ch(cfg, *this) {}
   void send(std::string frame) override { sink->send(std::move(frame)); }
+  void send_parts(std::string_view head, std::shared_ptr<const std::string> body, std::string_view tail) override {
+    sink->send_parts(head, std::move(body), tail);
+  }
   void schedule_flush(std::chrono::milliseconds delay) override { self_.send_after(delay, self_.self(), flush_tick{}); }
   corvid::pid self() const override { return self_.self(); }
   corvid::process* proc() override { return &self_; }

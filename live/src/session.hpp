@@ -19,6 +19,13 @@ class frame_sink {
  public:
   virtual ~frame_sink() = default;
   virtual void send(std::string frame) = 0;
+  /// A frame in pieces (channel_host::send_parts); the default joins them for send().
+  virtual void send_parts(std::string_view head, std::shared_ptr<const std::string> body, std::string_view tail) {
+    std::string f;
+    f.reserve(head.size() + body->size() + tail.size());
+    f.append(head).append(*body).append(tail);
+    send(std::move(f));
+  }
   /// Closes the connection with a websocket close code (1000 would make the client reload: avoid it).
   virtual void close(std::uint16_t code) = 0;
   /// Whether the connection may join a view at `path` (see channel_host::may_join).

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "shared_diff.hpp"
+
 namespace corvid::live {
 
 std::string parse_error::to_string() const {
@@ -532,6 +534,9 @@ class parser {
 };
 
 }  // namespace
+
+html_template::html_template(std::shared_ptr<const template_node> root)
+    : root_(std::move(root)), memo_(std::make_shared<detail::diff_memo>(*root_)) {}
 
 result<html_template, parse_error> html_template::parse(std::string_view source, const parse_options& opts,
                                                         std::string_view name) {

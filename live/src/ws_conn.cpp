@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -128,7 +129,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   // From any thread: writes `frame` (reserved in the sink's budget) straight to the socket if it is
   // idle and no earlier frame of this connection is still on its way to the queue; true if it went
   // (or its start did, the rest handed to the I/O thread). False: post it to enqueue().
-  bool write_direct(const std::string& frame);
+  bool write_direct(std::span<const std::string_view> parts);  // at most 3 parts
   // Frames posted to the strand and not yet queued: a direct write must not overtake them.
   std::atomic<std::size_t> posted{0};
   // On the connection's strand:
@@ -196,20 +197,40 @@ struct sink_state final : connection_sink {
   sink_state(std::weak_ptr<ws_conn> c, asio::any_io_executor ex, std::size_t limit, std::size_t byte_limit)
       : conn(std::move(c)), exec(std::move(ex)), budget(limit, byte_limit) {}
   void send(std::string frame) override {
-    if (!budget.reserve(frame.size())) {
+    auto c = admit(frame.size());
+    if (!c) return;
+    const std::string_view parts[1] = {frame};
+    if (!close_requested.load() && c->write_direct(parts)) return;
+    post(*c, std::move(frame));
+  }
+  // A shared diff body between this connection's head and tail: one sendmsg, no copy, when the
+  // socket is free.
+  void send_parts(std::string_view head, std::shared_ptr<const std::string> body, std::string_view tail) override {
+    const std::string_view parts[3] = {head, *body, tail};
+    auto c = admit(head.size() + body->size() + tail.size());
+    if (!c) return;
+    if (!close_requested.load() && c->write_direct(parts)) return;
+    std::string f;
+    f.reserve(head.size() + body->size() + tail.size());
+    f.append(head).append(*body).append(tail);
+    post(*c, std::move(f));
+  }
+  // The connection, with `bytes` reserved in the budget; null (nothing reserved) when it is gone or
+  // the budget is spent.
+  std::shared_ptr<ws_conn> admit(std::size_t bytes) {
+    if (!budget.reserve(bytes)) {
       if (!overflowed.exchange(true))  // a browser that cannot keep up is dropped, not buffered without end
         asio::post(exec, [w = conn] {
           if (auto c = w.lock()) c->drop_slow("outbound queue full");
         });
-      return;
+      return nullptr;
     }
     auto c = conn.lock();
-    if (!c) {  // the connection is gone
-      budget.release(frame.size());
-      return;
-    }
-    if (!close_requested.load() && c->write_direct(frame)) return;
-    c->posted.fetch_add(1);
+    if (!c) budget.release(bytes);  // the connection is gone
+    return c;
+  }
+  void post(ws_conn& c, std::string frame) {
+    c.posted.fetch_add(1);
     asio::post(exec, [w = conn, f = std::move(frame)]() mutable {
       if (auto c = w.lock()) c->enqueue(std::move(f));
     });
@@ -389,36 +410,46 @@ void ws_conn::enqueue(std::string frame) {
   posted.fetch_sub(1);
 }
 
-bool ws_conn::write_direct(const std::string& frame) {
+bool ws_conn::write_direct(std::span<const std::string_view> parts) {
   auto& s = ws_.next_layer();
-  if (posted.load() != 0) return false;
+  if (posted.load() != 0 || parts.size() > 3) return false;
   int st = guarded_socket::idle;
   if (!s.state.compare_exchange_strong(st, guarded_socket::direct)) return false;
   if (s.io_waiting.load()) {  // frames wait in the queue: they go first
     end_direct();
     return false;
   }
+  std::size_t size = 0;
+  for (auto p : parts) size += p.size();
   std::array<unsigned char, 10> h;
-  const std::size_t hl = text_frame_header(h.data(), frame.size());
-  iovec iov[2] = {{h.data(), hl}, {const_cast<char*>(frame.data()), frame.size()}};
+  const std::size_t hl = text_frame_header(h.data(), size);
+  std::array<iovec, 4> iov;
+  std::size_t n_iov = 0;
+  iov[n_iov++] = {h.data(), hl};
+  for (auto p : parts)
+    if (!p.empty()) iov[n_iov++] = {const_cast<char*>(p.data()), p.size()};
   msghdr m{};
-  m.msg_iov = iov;
-  m.msg_iovlen = 2;
+  m.msg_iov = iov.data();
+  m.msg_iovlen = n_iov;
   const ssize_t n = ::sendmsg(s.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n <= 0) {  // would block, or an error the queued write meets again (and handles) on the I/O thread
     end_direct();
     return false;
   }
-  sink->budget.release(frame.size());
-  const auto done = static_cast<std::size_t>(n);
-  if (done == hl + frame.size()) {
+  sink->budget.release(size);
+  auto done = static_cast<std::size_t>(n);
+  if (done == hl + size) {
     end_direct();
     return true;
   }
   // Part of it went: the rest must follow before any other byte, so the I/O thread takes over.
   std::string rest;
-  if (done < hl) rest.append(reinterpret_cast<const char*>(h.data()) + done, hl - done);
-  rest.append(frame, done > hl ? done - hl : 0, std::string::npos);
+  for (std::size_t k = 0; k < n_iov; ++k) {
+    const auto len = iov[k].iov_len;
+    const auto skip = std::min(done, len);
+    rest.append(static_cast<const char*>(iov[k].iov_base) + skip, len - skip);
+    done -= skip;
+  }
   s.state.store(guarded_socket::handover);
   asio::post(sink->exec, [self = shared_from_this(), r = std::move(rest)]() mutable { self->write_rest(std::move(r)); });
   return true;

@@ -445,26 +445,37 @@ async function main() {
     await b.close();
   });
 
-  await test("bench: inc updates #count; bcast reaches every /bench page", async () => {
+  await test("bench: inc updates #count; bcast reaches every /bench page (one shared render)", async () => {
     const a = page;
-    const b = await ctx.newPage();
-    await a.goto(`${base}/bench`);
-    await b.goto(`${base}/bench`);
-    await connected(a);
-    await connected(b);
+    const others = [await ctx.newPage(), await ctx.newPage(), await ctx.newPage()];
+    const all = [a, ...others];
+    for (const p of all) await p.goto(`${base}/bench`);
+    for (const p of all) await connected(p);
     await textIs(a, "#count", "0");
     if ((await a.$$("#items li")).length !== 20) throw new Error("expected 20 items");
     for (const want of ["1", "2"]) {
       await a.click("#inc");
       await textIs(a, "#count", want);
     }
+    const [b] = others;
     await textIs(b, "#count", "0"); // counts are per session
-    const text = `bench ${Date.now()}`;
+    // markup, quotes and non-ASCII travel in the body every page shares, as text
+    const text = `bench <b>&amp;"é✓ ${Date.now()}`;
     await a.fill("#value", text);
     await a.click("#bcast");
+    for (const p of all) await textIs(p, "#last", text);
+    if (await b.$("#last b")) throw new Error("the broadcast text became markup");
+    // a session's own change after the shared one: only its count moves
+    await b.click("#inc");
+    await textIs(b, "#count", "1");
     await textIs(b, "#last", text);
-    await textIs(a, "#last", text);
-    await b.close();
+    await textIs(a, "#count", "2");
+    const again = `second ${Date.now()}`;
+    await b.fill("#value", again);
+    await b.click("#bcast");
+    for (const p of all) await textIs(p, "#last", again);
+    await textIs(b, "#count", "1");
+    for (const p of others) await p.close();
   });
 
   await test("dashboard: an unauthenticated request is refused (pages, /metrics, a wrong token)", async () => {

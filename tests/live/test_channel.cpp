@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "channel_fixture.hpp"
+#include "shared_diff.hpp"
 
 using namespace corvid::live::channel_test;
 
@@ -584,5 +585,37 @@ TEST_SUITE("live.channel") {
     CHECK(u->path == "/rooms/7");
     CHECK(u->query.at("y") == "a b");
     CHECK(split_url("http://h:4000")->path == "/");
+  }
+
+  TEST_CASE("a message every session gets alike is rendered once: each connection sends its head around one body") {
+    std::vector<std::unique_ptr<fixture>> conns;
+    for (int i = 0; i < 20; ++i) {
+      conns.push_back(std::make_unique<fixture>());
+      conns.back()->join();
+    }
+    journal j;
+    const auto t = counter_view(j).render();  // the template every counter page renders
+    const auto before = detail::memo_stats(t);
+    for (auto& c : conns) {
+      c->ch.handle_info(caf::make_message(41));
+      c->ch.flush();
+      auto out = c->host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0] == json::parse(R"(["4",null,"lv:phx-1","diff",{"0":"41"}])"));
+    }
+    auto after = detail::memo_stats(t);
+    CHECK(after.renders - before.renders == 1);
+    CHECK(after.bodies - before.bodies == 1);
+    CHECK(after.body_hits - before.body_hits == 19);
+    // a per-session change after it diffs against what that connection was sent
+    conns[0]->ch.handle_info(caf::make_message(41));
+    conns[0]->ch.flush();
+    CHECK(conns[0]->host.take().empty());
+    CHECK(response(conns[0]->event("6", "inc")).at("diff") == json::parse(R"({"0":"42"})"));
+    conns[1]->ch.handle_info(caf::make_message(42));
+    conns[1]->ch.flush();
+    auto out = conns[1]->host.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][4] == json::parse(R"({"0":"42"})"));
   }
 }

@@ -6,34 +6,14 @@
 
 #include "client_model.hpp"
 #include "corvid/live/diff.hpp"
+#include "diff_session.hpp"
 #include "eval.hpp"
 
 using namespace corvid::live;
 
+using namespace corvid::live::diff_test;
+
 namespace {
-html_template tpl(std::string_view src, const parse_options& o = {}) {
-  auto r = html_template::parse(src, o);
-  REQUIRE(r.ok());
-  return *r;
-}
-
-// A view session in miniature: full render at join, then one diff per batch of assigns.
-struct session {
-  explicit session(html_template tp) : t(std::move(tp)) {}
-  html_template t;
-  assigns a;
-  render_state st;
-  std::string join() {
-    a.clear_changes();
-    return boost::json::serialize(render(t, a, st));
-  }
-  std::string next() {
-    auto d = diff(t, a, st);
-    a.clear_changes();
-    return boost::json::serialize(d);
-  }
-};
-
 value row(std::string name, int n) { return value::map{{"name", std::move(name)}, {"n", n}}; }
 }  // namespace
 

@@ -55,6 +55,8 @@ std::optional<std::string> encode_refusal(std::string_view text, std::string_vie
 /// Non-finite numbers in `payload` (and in encode_reply's `response`) encode as null, as JSON.stringify does.
 std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                          const boost::json::value& payload);
+/// A frame's text before its payload, `[join_ref,ref,topic,event,`: the frame is that, the payload and `]`.
+std::string encode_frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event);
 /// Any frame around an already-serialized JSON payload (serialize a shared diff once, frame it per socket).
 std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                              std::string_view payload_json);

@@ -97,6 +97,7 @@ struct component_arg {
 struct template_node;
 namespace detail {
 struct render_access;
+class diff_memo;
 }
 
 /// One dynamic slot of a node.
@@ -138,8 +139,10 @@ class html_template {
 
  private:
   friend struct detail::render_access;
-  explicit html_template(std::shared_ptr<const template_node> root) : root_(std::move(root)) {}
+  explicit html_template(std::shared_ptr<const template_node> root);
   std::shared_ptr<const template_node> root_;
+  // What every session of this template shares: renders and diff bodies made once (shared_diff.hpp).
+  std::shared_ptr<detail::diff_memo> memo_;
 };
 
 }  // namespace corvid::live
