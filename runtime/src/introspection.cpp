@@ -20,6 +20,14 @@ namespace corvid {
 
 namespace {
 
+// The memory estimate of process_info::memory.
+size_t memory_of(const detail::process_block& b) {
+  return sizeof(detail::process_actor) + sizeof(detail::process_block) + (b.extras ? sizeof(detail::block_extras) : 0)
+         + b.queue.capacity_bytes()
+         + (b.exit_hooks ? sizeof(detail::exit_hook_list) + b.exit_hooks->hooks.capacity() * sizeof(b.exit_hooks->hooks[0])
+                         : 0);
+}
+
 process_info snapshot(const std::shared_ptr<detail::process_block>& b) {
   process_info i;
   i.id = pid{b};
@@ -32,11 +40,7 @@ process_info snapshot(const std::shared_ptr<detail::process_block>& b) {
     i.name = b->extras->name;
     i.label = b->extras->label;
   }
-  i.memory = sizeof(detail::process_actor) + sizeof(detail::process_block)
-             + (b->extras ? sizeof(detail::block_extras) : 0) + b->queue.capacity_bytes()
-             + (b->exit_hooks ? sizeof(detail::exit_hook_list)
-                                    + b->exit_hooks->hooks.capacity() * sizeof(b->exit_hooks->hooks[0])
-                              : 0);
+  i.memory = memory_of(*b);
   return i;
 }
 
@@ -102,6 +106,20 @@ std::vector<process_info> processes(runtime& rt) {
     return a.mailbox.length != b.mailbox.length ? a.mailbox.length > b.mailbox.length : a.id < b.id;
   });
   return out;
+}
+
+process_totals totals(runtime& rt) {
+  process_totals t;
+  rt.state().table.for_each([&](const std::shared_ptr<detail::process_block>& b) {
+    if (!b->alive.load())
+      return;
+    auto m = detail::read_stats(*b);
+    ++t.processes;
+    t.mailbox_length += m.length;
+    t.handled += m.handled;
+    t.memory += memory_of(*b);
+  });
+  return t;
 }
 
 process_info info(const pid& p) {

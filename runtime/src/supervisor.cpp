@@ -186,7 +186,10 @@ private:
     auto h = detail::handle_of(*r);
     if (!h)  // ended already
       return check_started(it, *r, make_error(errc::down), items, i, k);
-    self_.actor()->request(h, std::chrono::seconds(30), detail::ready_atom::value)
+    // No timeout, as OTP's supervisors wait for a child's init: a timed request would put an entry
+    // in CAF's clock (and wake its thread) for every start, and fire 30 s later for nothing.
+    // A child that ends first answers with an error (its exit reason says why).
+    self_.actor()->request(h, caf::infinite, detail::ready_atom::value)
       .then([this, items, i, k](caf::ok_atom) mutable { start_seq(std::move(items), i + 1, std::move(k)); },
             [this, items, i, k, p = *r](caf::error& e) mutable { check_started(items[i], p, e, items, i, k); });
   }

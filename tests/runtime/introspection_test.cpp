@@ -31,9 +31,18 @@ TEST_CASE_FIXTURE(det_fixture, "processes lists name, mailbox counters and super
   CHECK(prom.find("corvid_processes 2\n") != std::string::npos);
   CHECK(prom.find("corvid_mailbox_length{pid=\"" + busy->to_string() + "\",name=\"busy\",label=\"worker\"} 5")
         != std::string::npos);
+  auto t = totals(rt);  // the same sums, without a snapshot per process
+  CHECK(t.processes == 2);
+  CHECK(t.mailbox_length == 5);
+  CHECK(t.memory == ps[0].memory + ps[1].memory);
+  CHECK(t.handled == ps[0].mailbox.handled + ps[1].mailbox.handled);
   run();
   CHECK(info(*busy).mailbox.handled == 5);
   CHECK(prometheus_metrics(rt).find("corvid_messages_handled_total 5\n") != std::string::npos);
+  t = totals(rt);
+  CHECK(t.mailbox_length == 0);
+  CHECK(t.handled == info(*busy).mailbox.handled + info(*quiet).mailbox.handled);
+  CHECK(t.handled >= 5);
 }
 
 TEST_CASE_FIXTURE(fixture, "supervised children show their supervisor and restarts; telemetry sees both") {

@@ -53,6 +53,14 @@ inline constexpr size_t restart_history_length = 10;
 
 /// Every live process, sorted by mailbox length (longest first).
 std::vector<process_info> processes(runtime& rt);
+/// Sums over every live process (what a once-a-second sampler needs, without a snapshot of each).
+struct process_totals {
+  size_t processes = 0;
+  uint64_t mailbox_length = 0;  ///< messages queued, all processes
+  uint64_t handled = 0;         ///< messages handled so far by the processes still running
+  size_t memory = 0;            ///< the sum of process_info::memory
+};
+process_totals totals(runtime& rt);
 /// A snapshot of one process (id empty if it is gone).
 process_info info(const pid& p);
 /// The running process of `rt` whose pid has this id() (empty if none).
