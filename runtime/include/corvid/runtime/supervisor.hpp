@@ -2,7 +2,8 @@
 // Supervisors with OTP semantics: child specs, one_for_one / one_for_all / rest_for_one,
 // restart intensity, ordered start (each child's start is complete, a nested supervisor's
 // whole subtree included, before the next starts), reverse-ordered stop, nesting, and a
-// dynamic supervisor for many children of one kind.
+// dynamic supervisor for many children of one kind. As OTP's, a supervisor waits for a child's
+// init without a timeout: an init must not block (the caller of start_child has its own timeout).
 //
 // As in OTP, a supervisor stops (children in reverse order, then itself) on an exit signal
 // from its parent, the supervisor or process that started it, or from corvid::exit, which
