@@ -227,14 +227,14 @@ void channel::handle_frame(std::string_view text) {
     if (auto* c = f.payload.if_contains("cids"); c && c->is_array())
       for (auto& x : c->get_array())
         if (auto n = x.if_int64()) cids.push_back(*n);
-    auto& comps = *it->second->comps;
+    auto* comps = it->second->comps.get();  // null: the view places no components, so has none to drop
     if (f.event == "cids_will_destroy") {
-      comps.will_destroy(cids);
+      if (comps) comps->will_destroy(cids);
       host_.send(encode_reply(f, reply_status::ok, json::object{}));
       return;
     }
     json::array gone;  // the client forgets exactly these: a cid placed again meanwhile stays
-    for (auto cid : comps.destroyed(cids)) {
+    for (auto cid : comps ? comps->destroyed(cids) : std::vector<std::int64_t>{}) {
       forget_component_uploads(*it->second, cid);
       gone.emplace_back(cid);
     }
@@ -353,7 +353,7 @@ void channel::on_join(const frame& f) {
     v->pattern = route->pattern;
     v->url = url;
     v->claims = *claims;
-    v->comps->set_view_placer([this, vp = v.get()](const dynamic_part& slot, const value::map& args, std::string& out) {
+    if (v->comps) v->comps->set_view_placer([this, vp = v.get()](const dynamic_part& slot, const value::map& args, std::string& out) {
       if (!cfg_.signer) return;
       detail::append_child_container(out, detail::child_id(args), cfg_.signer->sign(detail::child_claims(vp->claims, slot, args)),
                                      std::string_view(vp->topic).substr(3), {}, detail::child_sticky(args));
@@ -418,7 +418,7 @@ void channel::on_join(const frame& f) {
   json::object rendered;
   try {
     rendered = render(v->tpl, a, v->st, v->comps.get());
-    if (auto c = v->comps->take_diffs(); !c.empty()) rendered["c"] = std::move(c);
+    if (auto c = v->comp_diffs(); !c.empty()) rendered["c"] = std::move(c);
   } catch (const std::exception& e) {
     detail::view_threw(route->pattern, "render", e.what());
     return refuse(reason("mount failed"));
@@ -527,7 +527,7 @@ void channel::on_event(const frame& f) {
       v.sock.clear_flash(key == ev->values.end() ? std::nullopt : std::optional<std::string_view>(key->second));
     } else if (ev->cid) {
       socket* cs = nullptr;
-      auto* comp = v.comps->find(*ev->cid, cs);
+      auto* comp = v.comps ? v.comps->find(*ev->cid, cs) : nullptr;
       if (!comp) {  // a component the page still shows but the server dropped: answered, as Phoenix does
         host_.send(encode_reply(f, reply_status::ok, json::object{}));
         return;
@@ -606,7 +606,9 @@ void channel::handle_info(const caf::message& msg) {
     auto& v = *it->second;
     try {
       for (auto& [name, outcome] : v.sock.take_landed()) v.impl->handle_async(name, outcome, v.sock);
-      if (update) v.comps->update(update->name, update->id, update->args);
+      if (update) {
+        if (v.comps) v.comps->update(update->name, update->id, update->args);
+      }
       else v.impl->handle_info(msg, v.sock);
       settle_uploads(v);
       apply_navigation(v, nullptr);
@@ -619,7 +621,7 @@ void channel::handle_info(const caf::message& msg) {
 }
 
 bool channel::mark_changed(joined_view& v) {
-  if (v.sock.assigns().changed().empty() && !v.sock.has_events() && !v.comps->dirty()) return false;
+  if (v.sock.assigns().changed().empty() && !v.sock.has_events() && !v.comps_dirty()) return false;
   v.dirty = true;
   return true;
 }
@@ -637,7 +639,7 @@ void channel::push_changes() {
 void channel::send_pending_diff(joined_view& v) {
   if (auto body = v.take_shared_diff()) {  // rendered once for every session alike
     if (!*body) return;
-    const auto& head = v.diff_head();
+    const auto head = v.diff_head();
     if (cfg_.metrics) cfg_.metrics->diff_bytes.fetch_add(head.size() + (*body)->size() + 1, std::memory_order_relaxed);
     host_.send_parts(head, std::move(*body), "]");
     return;

@@ -94,7 +94,7 @@ template <class JoinedView>
 socket* upload_socket(JoinedView& v, std::int64_t cid) {
   if (cid == 0) return &v.sock;
   socket* cs = nullptr;
-  v.comps->find(cid, cs);
+  if (v.comps) v.comps->find(cid, cs);
   return cs;
 }
 
@@ -139,7 +139,7 @@ void channel::on_allow_upload(const frame& f) {
   take_uploads(v, *sock, wrapper);
   c = config_by_ref(*sock, ref);
   auto diff = [&] {  // a component's entries show in its own render
-    if (cid) v.comps->touched(cid);
+    if (cid && v.comps) v.comps->touched(cid);
     return v.take_diff();
   };
   if (c->options.external) {
@@ -301,7 +301,7 @@ void channel::on_progress(const frame& f) {
       e->errors.push_back(why.empty() ? "failed" : why.substr(0, 64));
     }
     sock->sync_uploads();
-    if (cid) v.comps->touched(cid);
+    if (cid && v.comps) v.comps->touched(cid);
   }
   json::object d;
   try {
@@ -320,7 +320,7 @@ void channel::settle_uploads(joined_view& v) {
     }
   };
   settle(v.sock);
-  v.comps->for_each_socket([&](std::int64_t, socket& s) { settle(s); });
+  if (v.comps) v.comps->for_each_socket([&](std::int64_t, socket& s) { settle(s); });
 }
 
 void channel::forget_component_uploads(joined_view& v, std::int64_t cid) {

@@ -38,11 +38,10 @@ struct channel::joined_view {
   live::socket sock;
   html_template tpl;
   render_state st;
-  std::unique_ptr<detail::component_table> comps;
+  std::unique_ptr<detail::component_table> comps;  // null when the template places none
   session_claims claims;  // what its token said: nested views inherit the page's id and live_session
   bool dirty = false;
   view_stats* stats = nullptr;  // its view's figures (metrics configured): counted live while it is
-  std::string diff_head_;
 
   ~joined_view() {
     if (stats) stats->live.fetch_sub(1, std::memory_order_relaxed);
@@ -52,7 +51,10 @@ struct channel::joined_view {
       : topic(std::move(t)),
         sock(true, self),
         tpl(std::move(tp)),
-        comps(std::make_unique<detail::component_table>(true, std::move(self), proc, max_components)) {
+        // a template without components or nested views needs no table (about 240 bytes a view)
+        comps(detail::places_components(tpl)
+                  ? std::make_unique<detail::component_table>(true, std::move(self), proc, max_components)
+                  : nullptr) {
     sock.attach(proc);
   }
 
@@ -73,7 +75,7 @@ struct channel::joined_view {
   // needs take_diff() (components, title, events or any other slot), and nothing was cleared.
   std::optional<detail::shared_body> take_shared_diff() {
     auto& a = sock.assigns();
-    if (a.changed().empty() || comps->dirty() || sock.has_events() || a.is_changed("page_title")) return std::nullopt;
+    if (a.changed().empty() || comps_dirty() || sock.has_events() || a.is_changed("page_title")) return std::nullopt;
     auto body = detail::shared_diff(tpl, a, a.changed(), st);
     if (!body) return std::nullopt;
     a.clear_changes();
@@ -81,10 +83,12 @@ struct channel::joined_view {
     dirty = false;
     return body;
   }
-  // The head of this view's diff frames (the join ref and topic never change).
-  const std::string& diff_head() {
-    if (diff_head_.empty()) diff_head_ = encode_frame_head(join_ref ? opt_ref(*join_ref) : std::nullopt, std::nullopt, topic, "diff");
-    return diff_head_;
+  bool comps_dirty() const noexcept { return comps && comps->dirty(); }
+  // The components' "c" section (empty without components).
+  json::object comp_diffs() { return comps ? comps->take_diffs() : json::object{}; }
+  // The head of this view's diff frames.
+  std::string diff_head() const {
+    return encode_frame_head(join_ref ? opt_ref(*join_ref) : std::nullopt, std::nullopt, topic, "diff");
   }
 
   // The diff since the last one sent, with "t" when the title changed and "c" when components did;
@@ -93,7 +97,7 @@ struct channel::joined_view {
     auto& a = sock.assigns();
     json::object d;
     if (!a.changed().empty()) d = live::diff(tpl, a, st, comps.get());
-    if (auto c = comps->take_diffs(); !c.empty()) d["c"] = std::move(c);
+    if (auto c = comp_diffs(); !c.empty()) d["c"] = std::move(c);
     if (a.is_changed("page_title"))
       if (auto* t = a["page_title"].get_if<std::string>()) d["t"] = *t;
     a.clear_changes();

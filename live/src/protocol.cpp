@@ -146,17 +146,40 @@ std::string serialize_value(const json::value& v) {
 
 }  // namespace
 
+namespace {
+// A JSON string: as is when nothing in it needs escaping (refs and topics), else Boost.JSON's.
+void append_json_string(std::string& out, std::string_view s) {
+  bool plain = true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+      plain = false;
+      break;
+    }
+  if (!plain) {
+    out += json::serialize(json::string_view(s.data(), s.size()));
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+}  // namespace
+
 // The frame around a payload is assembled as text so a diff is serialized once, never copied
 // into an intermediate json::value.
 std::string encode_frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event) {
-  std::string out = "[";
-  out += join_ref ? json::serialize(json::string_view(join_ref->data(), join_ref->size())) : "null";
+  std::string out;
+  out.reserve(16 + (join_ref ? join_ref->size() : 4) + (ref ? ref->size() : 4) + topic.size() + event.size());
+  out += '[';
+  if (join_ref) append_json_string(out, *join_ref);
+  else out += "null";
   out += ',';
-  out += ref ? json::serialize(json::string_view(ref->data(), ref->size())) : "null";
+  if (ref) append_json_string(out, *ref);
+  else out += "null";
   out += ',';
-  out += json::serialize(json::string_view(topic.data(), topic.size()));
+  append_json_string(out, topic);
   out += ',';
-  out += json::serialize(json::string_view(event.data(), event.size()));
+  append_json_string(out, event);
   out += ',';
   return out;
 }

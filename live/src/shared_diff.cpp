@@ -36,10 +36,21 @@ const value& input(const assigns& a, const std::string& name) {
   return v ? *v : none;
 }
 
+bool places_any(const template_node& n, int depth = 0) {
+  if (depth > 64) return true;  // deeper than any include chain: assume so
+  for (const auto& d : n.dynamics) {
+    if (d.kind == dynamic_kind::component || d.kind == dynamic_kind::live_render) return true;
+    if (d.then_node && places_any(*d.then_node, depth + 1)) return true;
+    if (d.else_node && places_any(*d.else_node, depth + 1)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 diff_memo::diff_memo(const template_node& root)
-    : texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0), bodies_(bodies_kept) {
+    : places_components_(places_any(root)), texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0),
+      bodies_(bodies_kept) {
   for (std::uint32_t i = 0; i < root.dynamics.size(); ++i) {
     const auto& d = root.dynamics[i];
     const bool text = d.kind == dynamic_kind::expr || d.kind == dynamic_kind::call;
@@ -153,6 +164,8 @@ std::optional<shared_body> shared_diff(const html_template& t, const assigns& a,
   for (const auto& p : picks) ns.slots[p.slot].hash = p.hash;
   return body;
 }
+
+bool places_components(const html_template& t) { return render_access::memo(t).places_components(); }
 
 diff_memo::counts memo_stats(const html_template& t) { return render_access::memo(t).stats(); }
 

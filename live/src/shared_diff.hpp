@@ -49,6 +49,9 @@ class diff_memo {
     return text_slots_of_;
   }
   bool read_elsewhere(std::string_view name) const noexcept { return other_names_.count(name) != 0; }
+  /// Whether the template places stateful components or nested views anywhere (a view without
+  /// them needs no component table).
+  bool places_components() const noexcept { return places_components_; }
 
   /// Renders and bodies made (misses) and reused (hits) so far, for tests and benchmarks.
   struct counts {
@@ -70,6 +73,7 @@ class diff_memo {
 
   std::map<std::string, std::vector<std::uint32_t>, std::less<>> text_slots_of_;
   std::map<std::string, int, std::less<>> other_names_;
+  bool places_components_ = false;
   mutable std::shared_mutex mu_;
   std::vector<std::vector<text_entry>> texts_;  // by root slot
   std::vector<std::size_t> next_text_;          // by root slot: the entry to replace next
@@ -84,6 +88,9 @@ class diff_memo {
 /// then untouched). A null body: nothing to send.
 std::optional<shared_body> shared_diff(const html_template& t, const assigns& a, const change_set& changed,
                                        render_state& st);
+
+/// diff_memo::places_components of `t`.
+bool places_components(const html_template& t);
 
 /// The counts of `t`'s memo (diff_memo::stats).
 diff_memo::counts memo_stats(const html_template& t);

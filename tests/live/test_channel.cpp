@@ -618,4 +618,22 @@ TEST_SUITE("live.channel") {
     REQUIRE(out.size() == 1);
     CHECK(out[0][4] == json::parse(R"({"0":"42"})"));
   }
+
+  TEST_CASE("a view that places no components keeps no table; cid frames and events aimed at a cid are still answered") {
+    fixture f;
+    f.join();
+    auto push = [&](const std::string& ref, const std::string& event, json::object payload) {
+      f.ch.handle_frame(json::serialize(json::array{"4", ref, "lv:phx-1", event, std::move(payload)}));
+      auto out = f.host.take();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0][3] == "phx_reply");
+      CHECK(out[0][4].at("status") == "ok");
+      return out[0];
+    };
+    CHECK(response(push("5", "cids_will_destroy", json::object{{"cids", json::array{2}}})).empty());
+    CHECK(json::serialize(response(push("6", "cids_destroyed", json::object{{"cids", json::array{2}}})).at("cids")) == "[]");
+    json::object aimed{{"type", "click"}, {"event", "inc"}, {"value", json::object{}}, {"cid", 3}};
+    CHECK(response(push("7", "event", aimed)).empty());  // no such component: answered, nothing changes
+    CHECK(response(f.event("8", "inc")).at("diff") == json::parse(R"({"0":"1"})"));
+  }
 }
