@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eval.hpp"
+#include "shared_diff.hpp"
 #include "shared_statics.hpp"
 
 namespace corvid::live {
@@ -208,9 +209,11 @@ void diff_node(const template_node& n, const scope& sc, const change_set& change
 boost::json::object diff(const html_template& t, const assigns& a, const change_set& changed, render_state& st,
                          component_host* host) {
   if (detail::render_access::root(st) != detail::render_access::root(t)) return render(t, a, st, host);
+  detail::unshare_rows(t, changed, st);
   boost::json::object out;
   diff_node(t.root(), scope{a, nullptr, host}, changed, detail::render_access::state(st), out);
   detail::share_statics(out);
+  detail::share_rows(t, a, st);
   return out;
 }
 

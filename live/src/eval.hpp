@@ -43,6 +43,7 @@ struct call_frame {
 
 struct render_access {
   static node_state& state(render_state& st) { return st.state_; }
+  static auto& rows(render_state& st) { return st.rows_; }
   static std::shared_ptr<const template_node>& root(render_state& st) { return st.root_; }
   static const std::shared_ptr<const template_node>& root(const html_template& t) { return t.root_; }
   static diff_memo& memo(const html_template& t) { return *t.memo_; }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "eval.hpp"
+#include "shared_diff.hpp"
 #include "shared_statics.hpp"
 
 namespace corvid::live {
@@ -86,8 +87,10 @@ std::string render_html(const html_template& t, const assigns& a, component_host
 boost::json::object render(const html_template& t, const assigns& a, render_state& st, component_host* host) {
   boost::json::object out;
   detail::render_access::root(st) = detail::render_access::root(t);
+  detail::render_access::rows(st).clear();
   detail::render_node(t.root(), detail::scope{a, nullptr, host}, detail::render_access::state(st), out, true);
   detail::share_statics(out);
+  detail::share_rows(t, a, st);
   return out;
 }
 

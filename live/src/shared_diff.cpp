@@ -46,13 +46,30 @@ bool places_any(const template_node& n, int depth = 0) {
   return false;
 }
 
+// Whether an entry renders from its item alone: no components, nested views or streams inside.
+bool pure_body(const template_node& n, int depth = 0) {
+  if (depth > 64) return false;
+  for (const auto& d : n.dynamics) {
+    if (d.kind == dynamic_kind::component || d.kind == dynamic_kind::live_render ||
+        d.kind == dynamic_kind::stream_block)
+      return false;
+    if (d.then_node && !pure_body(*d.then_node, depth + 1)) return false;
+    if (d.else_node && !pure_body(*d.else_node, depth + 1)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 diff_memo::diff_memo(const template_node& root)
     : places_components_(places_any(root)), texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0),
-      bodies_(bodies_kept) {
+      bodies_(bodies_kept), rows_(root.dynamics.size()), next_rows_(root.dynamics.size(), 0) {
   for (std::uint32_t i = 0; i < root.dynamics.size(); ++i) {
     const auto& d = root.dynamics[i];
+    // the list is its only input: {% for x in items %} whose entries read x alone
+    if (d.kind == dynamic_kind::for_block && !d.subject.segments.empty() && d.deps.size() == 1 &&
+        d.deps[0] == d.subject.segments.front() && d.then_node && pure_body(*d.then_node))
+      row_slots_.push_back(i);
     const bool text = d.kind == dynamic_kind::expr || d.kind == dynamic_kind::call;
     for (const auto& name : d.deps) {
       if (text) text_slots_of_[name].push_back(i);
@@ -136,7 +153,66 @@ shared_body diff_memo::body_of(const std::vector<pick>& picks) {
 }
 
 diff_memo::counts diff_memo::stats() const {
-  return counts{renders_.load(), render_hits_.load(), bodies_made_.load(), body_hits_.load()};
+  return counts{renders_.load(), render_hits_.load(), bodies_made_.load(), body_hits_.load(), rows_shared_.load()};
+}
+
+std::shared_ptr<const shared_rows> diff_memo::rows_of(std::uint32_t slot, const value::shared_list_ptr& list) const {
+  std::shared_lock lock(mu_);
+  for (const auto& r : rows_[slot])
+    if (r && r->list == list) return r;
+  return nullptr;
+}
+
+std::shared_ptr<const shared_rows> diff_memo::publish_rows(std::uint32_t slot, const value::shared_list_ptr& list,
+                                                           std::vector<node_state>&& states) {
+  std::unique_lock lock(mu_);
+  auto& ring = rows_[slot];
+  for (const auto& r : ring)
+    if (r && r->list == list) return r;
+  auto r = std::make_shared<const shared_rows>(shared_rows{list, std::move(states)});
+  if (ring.size() < rows_per_slot) {
+    ring.push_back(r);
+  } else {
+    ring[next_rows_[slot]] = r;
+    next_rows_[slot] = (next_rows_[slot] + 1) % rows_per_slot;
+  }
+  return r;
+}
+
+void share_rows(const html_template& t, const assigns& a, render_state& st) {
+  const auto& root = render_access::root(t);
+  auto& memo = render_access::memo(t);
+  if (memo.row_slots().empty() || render_access::root(st) != root) return;
+  auto& ns = render_access::state(st);
+  auto& rows = render_access::rows(st);
+  if (ns.slots.size() != root->dynamics.size()) return;
+  for (auto i : memo.row_slots()) {
+    if (std::any_of(rows.begin(), rows.end(), [i](const auto& r) { return r.first == i; })) continue;
+    const auto* v = resolve(root->dynamics[i].subject, scope{a});
+    const auto* list = v ? v->shared_list() : nullptr;
+    if (!list || !*list) continue;
+    auto& own = ns.slots[i].nested;
+    // The state is a function of the list alone, so the one published first is this one too.
+    auto r = memo.rows_of(i, *list);
+    if (!r) r = memo.publish_rows(i, *list, std::move(own));
+    std::vector<node_state>().swap(own);
+    rows.emplace_back(i, std::move(r));
+    memo.count_shared_rows();
+  }
+}
+
+void unshare_rows(const html_template& t, const change_set& changed, render_state& st) {
+  auto& rows = render_access::rows(st);
+  if (rows.empty()) return;
+  const auto& root = render_access::root(t);
+  auto& ns = render_access::state(st);
+  for (std::size_t k = rows.size(); k-- > 0;) {
+    const auto i = rows[k].first;
+    const auto& deps = root->dynamics[i].deps;
+    if (std::none_of(deps.begin(), deps.end(), [&](const std::string& d) { return changed.count(d) != 0; })) continue;
+    ns.slots[i].nested = rows[k].second->states;  // this session's own copy, to diff and update
+    rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(k));
+  }
 }
 
 std::optional<shared_body> shared_diff(const html_template& t, const assigns& a, const change_set& changed,

@@ -176,4 +176,80 @@ TEST_SUITE("live.shared_diff") {
     CHECK(encode_frame_head(join_ref, std::nullopt, "lv:phx-a", "diff") + **b + "]" ==
           encode_diff(join_ref, "lv:phx-a", d));
   }
+
+  TEST_CASE("sessions that render one shared list keep one copy of its entries' state") {
+    auto t = tpl("<p>{{ n }}</p><ul>{% for x in items %}<li>{{ x }}</li>{% endfor %}</ul>");
+    value::list l;
+    for (int i = 0; i < 20; ++i) l.emplace_back("item " + std::to_string(i));
+    const auto items = value::shared(l);
+    const auto before = detail::memo_stats(t);
+    std::vector<session> all;
+    all.reserve(100);
+    for (int i = 0; i < 100; ++i) {
+      all.emplace_back(t);
+      all.back().a.assign("n", i);
+      all.back().a.assign("items", items);
+      all.back().join();
+    }
+    CHECK(detail::memo_stats(t).rows_shared - before.rows_shared == 100);
+    const auto* first = detail::render_access::rows(all[0].st).at(0).second.get();
+    for (auto& s : all) {
+      auto& rows = detail::render_access::rows(s.st);
+      REQUIRE(rows.size() == 1);
+      CHECK(rows[0].second.get() == first);  // one state for all
+      CHECK(detail::render_access::state(s.st).slots[1].nested.empty());  // and no copy of their own
+    }
+    // a plain list with the same items is not shared (its identity is unknown)
+    session plain(t);
+    plain.a.assign("items", l);
+    plain.join();
+    CHECK(detail::render_access::rows(plain.st).empty());
+  }
+
+  TEST_CASE("a change of a shared list diffs each session against the state it was sent, as with a plain list") {
+    for (const char* src : {"<ul>{% for x in items %}<li>{{ x.t }}</li>{% endfor %}</ul><b>{{ n }}</b>",
+                            "<ul>{% for x in items key=x.id %}<li id=\"{{ x.id }}\">{{ x.t }}</li>{% endfor %}</ul>",
+                            "{% for x in items %}{% if x.on %}<i>{{ x.t }}</i>{% else %}<s>{{ x.id }}</s>{% endif %}{% endfor %}"}) {
+      CAPTURE(src);
+      auto t = tpl(src);
+      std::mt19937 rng(11);
+      auto random_list = [&] {
+        value::list l;
+        const int n = static_cast<int>(rng() % 6);
+        for (int i = 0; i < n; ++i)
+          l.emplace_back(value::map{{"id", static_cast<int>(rng() % 8)}, {"t", std::string(1, 'a' + static_cast<char>(rng() % 4))},
+                                    {"on", rng() % 2 == 0}});
+        return l;
+      };
+      // shared[i] gets the lists as shared values, plain[i] the same items as plain lists
+      std::vector<session> shared, plain;
+      const auto first = random_list();
+      const auto first_shared = value::shared(first);
+      for (int i = 0; i < 4; ++i) {
+        shared.emplace_back(t);
+        plain.emplace_back(t);
+        shared.back().a.assign("items", first_shared);
+        plain.back().a.assign("items", first);
+        CHECK(shared.back().join() == plain.back().join());
+      }
+      std::vector<value::list> lists{first};
+      std::vector<value> shared_lists{first_shared};
+      for (int round = 0; round < 400; ++round) {
+        // mostly lists other sessions hold too (shared states), sometimes a new one
+        if (lists.size() < 3 || rng() % 4 == 0) {
+          lists.push_back(random_list());
+          shared_lists.push_back(value::shared(lists.back()));
+        }
+        const auto k = rng() % lists.size();
+        const auto i = rng() % shared.size();
+        shared[i].a.assign("items", shared_lists[k]);
+        plain[i].a.assign("items", lists[k]);
+        if (rng() % 3 == 0) {
+          shared[i].a.assign("n", static_cast<int>(round));
+          plain[i].a.assign("n", static_cast<int>(round));
+        }
+        REQUIRE(shared[i].next() == plain[i].next());
+      }
+    }
+  }
 }

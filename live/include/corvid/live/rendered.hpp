@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -30,6 +31,7 @@ struct node_state {
   std::uint64_t text = 0;
 };
 struct render_access;
+struct shared_rows;
 }  // namespace detail
 
 /// What one client holds for one view, kept small to diff against later: text slots are remembered
@@ -41,12 +43,16 @@ class render_state {
   void reset() noexcept {
     root_ = nullptr;
     state_ = {};
+    rows_.clear();
   }
 
  private:
   friend struct detail::render_access;
   std::shared_ptr<const template_node> root_;  // the tree the state mirrors
   detail::node_state state_;
+  // Top-level comprehensions of a shared list: the entries' state every session of the template
+  // holds alike, by slot, instead of a copy each (shared_diff.hpp).
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<const detail::shared_rows>>> rows_;
 };
 
 /// Places the stateful components a template renders ({% live_component %}); the channel and the

@@ -68,6 +68,8 @@ class value {
     return nullptr;
   }
 
+  /// The shared list's pointer if this is one (its identity), else nullptr.
+  const shared_list_ptr* shared_list() const noexcept { return std::get_if<shared_list_ptr>(&v_); }
   /// false for null, false, 0, 0.0, "" and empty lists/maps; true otherwise.
   bool truthy() const noexcept;
   /// Map member or list element (by decimal index); nullptr when absent or not a container.
