@@ -48,7 +48,7 @@ void socket::assign_async(std::string name, std::function<value()> fn) {
 
 void socket::start_async(std::string name, std::function<value()> fn) {
   if (!connected_ || !proc_) return;
-  run_async(name, std::move(fn), [name](socket& s, async_outcome o) { s.landed_.emplace_back(name, std::move(o)); });
+  run_async(name, std::move(fn), [name](socket& s, async_outcome o) { s.rare().landed.emplace_back(name, std::move(o)); });
 }
 
 void socket::cancel_async(std::string_view name) {

@@ -352,10 +352,10 @@ void channel::on_join(const frame& f) {
     v->join_ref = f.join_ref;
     v->pattern = route->pattern;
     v->url = url;
-    v->claims = *claims;
-    if (v->comps) v->comps->set_view_placer([this, vp = v.get()](const dynamic_part& slot, const value::map& args, std::string& out) {
+    // nested views inherit the page's id and live_session from its token (kept only where they can be)
+    if (v->comps) v->comps->set_view_placer([this, vp = v.get(), page = *claims](const dynamic_part& slot, const value::map& args, std::string& out) {
       if (!cfg_.signer) return;
-      detail::append_child_container(out, detail::child_id(args), cfg_.signer->sign(detail::child_claims(vp->claims, slot, args)),
+      detail::append_child_container(out, detail::child_id(args), cfg_.signer->sign(detail::child_claims(page, slot, args)),
                                      std::string_view(vp->topic).substr(3), {}, detail::child_sticky(args));
     });
     // a live redirect's flash comes with the join; a full redirect's went through the dead render

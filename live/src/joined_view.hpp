@@ -39,7 +39,6 @@ struct channel::joined_view {
   html_template tpl;
   render_state st;
   std::unique_ptr<detail::component_table> comps;  // null when the template places none
-  session_claims claims;  // what its token said: nested views inherit the page's id and live_session
   bool dirty = false;
   view_stats* stats = nullptr;  // its view's figures (metrics configured): counted live while it is
 

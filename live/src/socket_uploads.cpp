@@ -7,9 +7,10 @@
 namespace corvid::live {
 
 void socket::allow_upload(std::string name, upload_options o) {
-  if (auto old = uploads_.find(name); old != uploads_.end()) {
+  auto& r = rare();
+  if (auto old = r.uploads.find(name); old != r.uploads.end()) {
     for (auto& e : old->second.entries) {
-      dropped_uploads_.push_back(e.ref);
+      r.dropped_uploads.push_back(e.ref);
       if (!e.path.empty()) {
         std::error_code ec;
         std::filesystem::remove(e.path, ec);
@@ -20,18 +21,20 @@ void socket::allow_upload(std::string name, upload_options o) {
   c.name = name;
   c.ref = "phx-" + token_signer::random_base64url(9);
   c.options = std::move(o);
-  uploads_.insert_or_assign(std::move(name), std::move(c));
+  r.uploads.insert_or_assign(std::move(name), std::move(c));
   sync_uploads();
 }
 
 const std::vector<upload_entry>* socket::upload_entries(std::string_view name) const {
-  auto it = uploads_.find(name);
-  return it == uploads_.end() ? nullptr : &it->second.entries;
+  if (!rare_) return nullptr;
+  auto it = rare_->uploads.find(name);
+  return it == rare_->uploads.end() ? nullptr : &it->second.entries;
 }
 
 std::size_t socket::consume_uploaded_entries(std::string_view name, const std::function<void(const upload_entry&)>& fn) {
-  auto it = uploads_.find(name);
-  if (it == uploads_.end()) return 0;
+  if (!rare_) return 0;
+  auto it = rare_->uploads.find(name);
+  if (it == rare_->uploads.end()) return 0;
   std::size_t n = 0;
   auto& entries = it->second.entries;
   for (auto e = entries.begin(); e != entries.end();) {
@@ -42,7 +45,7 @@ std::size_t socket::consume_uploaded_entries(std::string_view name, const std::f
     fn(*e);
     std::error_code ec;
     std::filesystem::remove(e->path, ec);
-    dropped_uploads_.push_back(e->ref);
+    rare_->dropped_uploads.push_back(e->ref);
     e = entries.erase(e);
     ++n;
   }
@@ -52,8 +55,9 @@ std::size_t socket::consume_uploaded_entries(std::string_view name, const std::f
 }
 
 void socket::cancel_upload(std::string_view name, std::string_view entry_ref) {
-  auto it = uploads_.find(name);
-  if (it == uploads_.end()) return;
+  if (!rare_) return;
+  auto it = rare_->uploads.find(name);
+  if (it == rare_->uploads.end()) return;
   auto& entries = it->second.entries;
   for (auto e = entries.begin(); e != entries.end(); ++e) {
     if (e->ref != entry_ref) continue;
@@ -61,7 +65,7 @@ void socket::cancel_upload(std::string_view name, std::string_view entry_ref) {
       std::error_code ec;
       std::filesystem::remove(e->path, ec);
     }
-    dropped_uploads_.push_back(e->ref);
+    rare_->dropped_uploads.push_back(e->ref);
     entries.erase(e);
     break;
   }
@@ -71,7 +75,8 @@ void socket::cancel_upload(std::string_view name, std::string_view entry_ref) {
 
 void socket::sync_uploads() {
   value::map all;
-  for (const auto& [name, c] : uploads_) all.emplace(name, upload_value(c));
+  if (rare_)
+    for (const auto& [name, c] : rare_->uploads) all.emplace(name, upload_value(c));
   assigns_.assign("uploads", value(std::move(all)));
 }
 

@@ -19,6 +19,38 @@
 
 namespace corvid::detail {
 
+/// An unordered_map that costs one pointer until its first insert: most processes with extras
+/// (sessions holding state, say) never monitor, call or set a timer.
+template <class K, class V>
+class lazy_map {
+  using map = std::unordered_map<K, V>;
+
+public:
+  using iterator = typename map::iterator;
+  template <class... A>
+  auto emplace(A&&... a) { return get().emplace(std::forward<A>(a)...); }
+  V& operator[](const K& k) { return get()[k]; }
+  iterator find(const K& k) { return m_ ? m_->find(k) : none().end(); }
+  iterator begin() { return m_ ? m_->begin() : none().end(); }
+  iterator end() { return m_ ? m_->end() : none().end(); }
+  size_t erase(const K& k) { return m_ ? m_->erase(k) : 0; }
+  iterator erase(iterator i) { return m_->erase(i); }
+  bool empty() const noexcept { return !m_ || m_->empty(); }
+  size_t size() const noexcept { return m_ ? m_->size() : 0; }
+
+private:
+  map& get() {
+    if (!m_)
+      m_ = std::make_unique<map>();
+    return *m_;
+  }
+  static map& none() {  // never written: only its end() is handed out
+    static map m;
+    return m;
+  }
+  std::unique_ptr<map> m_;
+};
+
 /// Per-process data that most processes never need; allocated on first use.
 struct actor_extras {
   struct timer {
@@ -32,10 +64,10 @@ struct actor_extras {
     std::function<void(caf::error&)> on_err;
     caf::actor_clock::time_point deadline;
   };
-  std::unordered_map<uint64_t, pid> monitors;  // ref -> watched process
-  std::vector<pid> remote_links;               // linked processes on other nodes
-  std::unordered_map<uint64_t, timer> timers;
-  std::unordered_map<uint64_t, call> calls;
+  lazy_map<uint64_t, pid> monitors;  // ref -> watched process
+  std::vector<pid> remote_links;     // linked processes on other nodes
+  lazy_map<uint64_t, timer> timers;
+  lazy_map<uint64_t, call> calls;
   caf::actor_clock::time_point armed_deadline = caf::actor_clock::time_point::max();
   uint64_t next_id = 1;
   std::function<void(exit_signal&)> on_exit;

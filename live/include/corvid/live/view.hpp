@@ -167,7 +167,9 @@ class socket {
   /// Drops the outcome of the task running under `name`, if any (the task itself runs to its end).
   void cancel_async(std::string_view name);
   /// Internal: outcomes of start_async that have landed, taken by the channel.
-  std::vector<std::pair<std::string, async_outcome>> take_landed() { return std::exchange(landed_, {}); }
+  std::vector<std::pair<std::string, async_outcome>> take_landed() {
+    return rare_ ? std::exchange(rare_->landed, {}) : std::vector<std::pair<std::string, async_outcome>>{};
+  }
 
   /// Shows `message` under `kind` ("info", "error", ...) in the assign "flash", a map the template reads
   /// ({{ flash.info }}). It goes along with push_navigate (signed, for 60 s) to the next view's mount;
@@ -194,11 +196,12 @@ class socket {
   /// `reset_to` without a change being sent (a list the page appends with phx-update="append" or
   /// "prepend" stays on the page; the server keeps none of it).
   void temporary_assign(std::string name, value reset_to) {
-    temporary_.insert_or_assign(std::move(name), std::move(reset_to));
+    rare().temporary.insert_or_assign(std::move(name), std::move(reset_to));
   }
   /// Internal: after a render was sent, the temporary assigns go back to their defaults.
   void reset_temporary() {
-    for (auto& [name, v] : temporary_) assigns_.set_untracked(name, v);
+    if (rare_)
+      for (auto& [name, v] : rare_->temporary) assigns_.set_untracked(name, v);
   }
 
   /// Phoenix's allow_upload (upload.hpp): the page may upload files under `name`; the template shows
@@ -213,9 +216,11 @@ class socket {
   void cancel_upload(std::string_view name, std::string_view entry_ref);
   /// Internal (the channel): the configs, re-rendering "uploads" after changing them, and the entry refs
   /// dropped since last asked (their upload channels close).
-  std::map<std::string, upload_config, std::less<>>& upload_configs() noexcept { return uploads_; }
+  std::map<std::string, upload_config, std::less<>>& upload_configs() { return rare().uploads; }
   void sync_uploads();
-  std::vector<std::string> take_dropped_uploads() { return std::exchange(dropped_uploads_, {}); }
+  std::vector<std::string> take_dropped_uploads() {
+    return rare_ ? std::exchange(rare_->dropped_uploads, {}) : std::vector<std::string>{};
+  }
 
   /// Sends `name` with `payload` to the page with the next render: every hook's handleEvent(name) and a
   /// window event "phx:<name>" get it, after the patch is applied (before it with `before`).
@@ -242,10 +247,18 @@ class socket {
   corvid::process* proc_ = nullptr;
   std::optional<navigation> nav_;
   std::vector<pushed_event> events_;
-  std::vector<std::pair<std::string, async_outcome>> landed_;
-  std::map<std::string, value, std::less<>> temporary_;
-  std::map<std::string, upload_config, std::less<>> uploads_;
-  std::vector<std::string> dropped_uploads_;
+  // What few views use, allocated on first use: a session without them saves about 140 bytes.
+  struct rare_state {
+    std::vector<std::pair<std::string, async_outcome>> landed;
+    std::map<std::string, value, std::less<>> temporary;
+    std::map<std::string, upload_config, std::less<>> uploads;
+    std::vector<std::string> dropped_uploads;
+  };
+  rare_state& rare() {
+    if (!rare_) rare_ = std::make_unique<rare_state>();
+    return *rare_;
+  }
+  std::unique_ptr<rare_state> rare_;
   struct async_state;
   // Runs fn as a task under `name`; land(outcome) runs in the session process unless superseded.
   void run_async(std::string name, std::function<value()> fn, std::function<void(socket&, async_outcome)> land);
