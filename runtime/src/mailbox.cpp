@@ -195,44 +195,58 @@ namespace {
 size_t room_mark(size_t capacity) { return capacity - std::max<size_t>(1, capacity / 4); }
 } // namespace
 
-bool pop(process_block& b, envelope& out) {
+namespace {
+// Under b.mtx: the front message into `out`, with its bookkeeping. True if a backpressured box
+// just came down to its room mark (its waiting senders are to be woken).
+bool take_front(process_block& b, envelope& out) {
+  b.queue.pop_front_into(out);
+  const size_t len = b.queue.size();
+  if (b.above_high_water && len < b.high_water_threshold / 2)
+    b.above_high_water = false;
+  if (!b.extras)
+    return false;
+  auto& x = *b.extras;
+  if (b.policy == overflow::coalesce) {
+    if (auto k = key_of(b, out.content)) {
+      auto j = x.keyed.find(*k);
+      if (j != x.keyed.end() && j->second == x.head_seq)
+        x.keyed.erase(j);
+    }
+    ++x.head_seq;
+  }
+  // Waiting senders are woken once a quarter of the box is free, not at the first free
+  // slot: one wake-up then buys many sends instead of one (a full box otherwise costs a
+  // context switch per message).
+  return b.policy == overflow::backpressure && len == room_mark(b.capacity);
+}
+} // namespace
+
+size_t pop_batch(process_block& b, envelope* out, size_t max) {
   std::vector<pid> wake;
+  size_t n = 0;
   {
     std::lock_guard<std::mutex> g{b.mtx};
     if (b.queue.empty()) {
       b.scheduled = false;
       b.queue.shrink_if_empty(64);
-      return false;
+      return 0;
     }
-    b.queue.pop_front_into(out);
-    size_t len = b.queue.size();
-    b.length.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
-    if (b.above_high_water && len < b.high_water_threshold / 2)
-      b.above_high_water = false;
-    if (b.extras) {
-      auto& x = *b.extras;
-      if (b.policy == overflow::coalesce) {
-        if (auto k = key_of(b, out.content)) {
-          auto j = x.keyed.find(*k);
-          if (j != x.keyed.end() && j->second == x.head_seq)
-            x.keyed.erase(j);
-        }
-        ++x.head_seq;
-      }
-      // Waiting senders are woken once a quarter of the box is free, not at the first free
-      // slot: one wake-up then buys many sends instead of one (a full box otherwise costs a
-      // context switch per message).
-      if (b.policy == overflow::backpressure && len == room_mark(b.capacity)) {
-        x.room_cv.notify_all();
-        wake.swap(x.waiters);
-      }
+    bool room = false;
+    while (n < max && !b.queue.empty())
+      room = take_front(b, out[n++]) || room;
+    b.length.store(static_cast<uint32_t>(b.queue.size()), std::memory_order_relaxed);
+    if (room) {
+      b.extras->room_cv.notify_all();
+      wake.swap(b.extras->waiters);
     }
   }
   for (auto& w : wake)
     if (w)
       (void) deliver_signal(w, caf::make_message(room_available{pid{b.id}}));
-  return true;
+  return n;
 }
+
+bool pop(process_block& b, envelope& out) { return pop_batch(b, &out, 1) == 1; }
 
 void close(process_block& b) {
   ring<envelope> doomed;

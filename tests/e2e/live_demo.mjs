@@ -60,6 +60,22 @@ function stopDemo(p, signal) {
 }
 
 const connected = (page) => page.waitForSelector("[data-phx-main].phx-connected", { timeout: T });
+// Live sessions on the server now (its /metrics gauge).
+const liveSessions = async () => {
+  const r = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${dashToken}` } });
+  const m = /^corvid_live_sessions (\d+)$/m.exec(await r.text());
+  if (!m) throw new Error("no corvid_live_sessions in /metrics");
+  return Number(m[1]);
+};
+// Waits (up to 30 s) until the server holds at most `n` live sessions.
+const settledSessions = async (n) => {
+  const deadline = Date.now() + 30000;
+  let now;
+  while ((now = await liveSessions()) > n) {
+    if (Date.now() > deadline) throw new Error(`${now} live sessions, expected at most ${n}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
 const textIs = (page, sel, want) =>
   page.waitForFunction(
     ([s, w]) => document.querySelector(s) && document.querySelector(s).textContent.trim() === w,
@@ -447,6 +463,7 @@ async function main() {
 
   await test("bench: inc updates #count; bcast reaches every /bench page (one shared render)", async () => {
     const a = page;
+    const sessionsBefore = await liveSessions();
     const others = [await ctx.newPage(), await ctx.newPage(), await ctx.newPage()];
     const all = [a, ...others];
     for (const p of all) await p.goto(`${base}/bench`);
@@ -476,6 +493,7 @@ async function main() {
     for (const p of all) await textIs(p, "#last", again);
     await textIs(b, "#count", "1");
     for (const p of others) await p.close();
+    await settledSessions(sessionsBefore); // the closed pages' sessions end
   });
 
   await test("dashboard: an unauthenticated request is refused (pages, /metrics, a wrong token)", async () => {
@@ -493,6 +511,10 @@ async function main() {
     if (page.url().includes("token=")) throw new Error(`token left in ${page.url()}`);
     await page.waitForSelector("#process-rows tr.proc", { timeout: T });
     const total = async () => Number(await page.textContent("#total-processes"));
+    // Sessions of pages earlier tests closed end on their own time (a long-poll one after 15 s):
+    // count only once no session is left but this context's pages'.
+    await settledSessions(ctx.pages().length);
+    await page.waitForTimeout(1500); // the table's next refresh counts the same processes
     const before = await total();
     if (!(before > 0)) throw new Error(`total ${before}`);
     const other = await ctx.newPage();

@@ -73,6 +73,33 @@ TEST_CASE_FIXTURE(fixture, "call errors: unexpected message, timeout, down") {
   exit(*slow, reason::shutdown());
 }
 
+TEST_CASE_FIXTURE(det_fixture, "calls queued behind the message that ends a process fail with down") {
+  auto target = spawn(rt, [](process& self) -> behavior {
+    return {[&self](int x) {
+      if (x == 0)
+        self.exit(reason::shutdown());
+      return x;
+    }};
+  });
+  REQUIRE(target);
+  std::vector<std::string> got;
+  auto caller = spawn(rt, [&got, t = *target](process& self) -> behavior {
+    return {[&self, &got, t](const std::string&) {
+      for (int i = 0; i < 5; ++i)  // all five queue before the target runs: it takes them together
+        self.call(t, std::chrono::seconds(5), i)
+            .then([&got](int v) { got.push_back("ok " + std::to_string(v)); },
+                  [&got](caf::error& e) { got.push_back(e == errc::down ? "down" : caf::to_string(e)); });
+    }};
+  });
+  REQUIRE(caller);
+  run();
+  send(*caller, std::string{"go"});
+  run();
+  CHECK(got == std::vector<std::string>{"ok 0", "down", "down", "down", "down"});
+  exit(*caller, reason::shutdown());
+  run();
+}
+
 TEST_CASE_FIXTURE(fixture, "an exception ends that process alone, with the error as reason") {
   auto bad = spawn(rt, [](process&) -> behavior {
     return {[](int) -> int { throw std::runtime_error("boom"); }};
