@@ -21,10 +21,17 @@ else
   mkdir -p build-compare && git worktree add -q --detach "$src" "$commit" >&2 || exit 1
 fi
 dir="$src/build-release"
+# The build directory must be the worktree's: one configured from this tree (as a setup run here
+# without the source argument made) would build this tree's code and compare it with itself.
+if [[ -f "$dir/meson-info/meson-info.json" ]] &&
+   ! python3 -c 'import json,os,sys; d=json.load(open(sys.argv[1]))["directories"]; sys.exit(os.path.realpath(d["source"]) != os.path.realpath(sys.argv[2]))' \
+     "$dir/meson-info/meson-info.json" "$src"; then
+  rm -rf "$dir"
+fi
 if [[ -f "$dir/meson-private/coredata.dat" ]]; then
-  meson setup --reconfigure "$dir" --buildtype=release >&2 || exit 1
+  meson setup --reconfigure "$dir" "$src" --buildtype=release >&2 || exit 1
 else
-  meson setup "$dir" --buildtype=release >&2 || exit 1
+  meson setup "$dir" "$src" --buildtype=release >&2 || exit 1
 fi
 meson compile -C "$dir" -j "$jobs" "$@" >&2 || exit 1
 echo "base: $base_rev = $(git log -1 --format='%h %s' "$commit" | cut -c1-80)" >&2
