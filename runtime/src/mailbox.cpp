@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <new>
 
 #include <caf/atom.hpp>
 #include <caf/mailbox_element.hpp>
@@ -196,10 +198,10 @@ size_t room_mark(size_t capacity) { return capacity - std::max<size_t>(1, capaci
 } // namespace
 
 namespace {
-// Under b.mtx: the front message into `out`, with its bookkeeping. True if a backpressured box
-// just came down to its room mark (its waiting senders are to be woken).
-bool take_front(process_block& b, envelope& out) {
-  b.queue.pop_front_into(out);
+// Under b.mtx: the front message into the storage at `slot`, with its bookkeeping. True if a
+// backpressured box just came down to its room mark (its waiting senders are to be woken).
+bool take_front(process_block& b, void* slot) {
+  envelope& out = *b.queue.pop_front_to(slot);
   const size_t len = b.queue.size();
   if (b.above_high_water && len < b.high_water_threshold / 2)
     b.above_high_water = false;
@@ -221,7 +223,7 @@ bool take_front(process_block& b, envelope& out) {
 }
 } // namespace
 
-size_t pop_batch(process_block& b, envelope* out, size_t max) {
+size_t pop_batch(process_block& b, void* out, size_t max) {
   std::vector<pid> wake;
   size_t n = 0;
   {
@@ -233,7 +235,7 @@ size_t pop_batch(process_block& b, envelope* out, size_t max) {
     }
     bool room = false;
     while (n < max && !b.queue.empty())
-      room = take_front(b, out[n++]) || room;
+      room = take_front(b, static_cast<envelope*>(out) + n++) || room;
     b.length.store(static_cast<uint32_t>(b.queue.size()), std::memory_order_relaxed);
     if (room) {
       b.extras->room_cv.notify_all();
@@ -246,7 +248,15 @@ size_t pop_batch(process_block& b, envelope* out, size_t max) {
   return n;
 }
 
-bool pop(process_block& b, envelope& out) { return pop_batch(b, &out, 1) == 1; }
+bool pop(process_block& b, envelope& out) {
+  alignas(envelope) unsigned char raw[sizeof(envelope)];
+  if (pop_batch(b, raw, 1) == 0)
+    return false;
+  auto* e = std::launder(reinterpret_cast<envelope*>(raw));
+  out = std::move(*e);
+  std::destroy_at(e);
+  return true;
+}
 
 void close(process_block& b) {
   ring<envelope> doomed;

@@ -38,6 +38,14 @@ public:
     --size_;
     return x;
   }
+  /// Moves the front element into uninitialized storage at `slot` and removes it.
+  T* pop_front_to(void* slot) {
+    T* x = ::new (slot) T(std::move(buf_[head_]));
+    buf_[head_].~T();
+    head_ = (head_ + 1) & (cap_ - 1);
+    --size_;
+    return x;
+  }
   /// Moves the front element into `out` (no temporary) and removes it.
   void pop_front_into(T& out) {
     out = std::move(buf_[head_]);
