@@ -63,7 +63,7 @@ bool pure_body(const template_node& n, int depth = 0) {
 
 diff_memo::diff_memo(const template_node& root)
     : places_components_(places_any(root)), texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0),
-      bodies_(bodies_kept), rows_(root.dynamics.size()), next_rows_(root.dynamics.size(), 0) {
+      rows_(root.dynamics.size()), next_rows_(root.dynamics.size(), 0) {
   for (std::uint32_t i = 0; i < root.dynamics.size(); ++i) {
     const auto& d = root.dynamics[i];
     // the list is its only input: {% for x in items %} whose entries read x alone
@@ -147,8 +147,12 @@ shared_body diff_memo::body_of(const std::vector<pick>& picks) {
   e.body = std::make_shared<const std::string>(std::move(json));
   auto out = e.body;
   std::unique_lock lock(mu_);
-  bodies_[next_body_] = std::move(e);
-  next_body_ = (next_body_ + 1) % bodies_kept;
+  if (bodies_.size() < bodies_kept) {  // grown on use: a template no broadcast reaches pays nothing
+    bodies_.push_back(std::move(e));
+  } else {
+    bodies_[next_body_] = std::move(e);
+    next_body_ = (next_body_ + 1) % bodies_kept;
+  }
   return out;
 }
 
