@@ -36,53 +36,48 @@ const value& input(const assigns& a, const std::string& name) {
   return v ? *v : none;
 }
 
-bool places_any(const template_node& n, int depth = 0) {
-  if (depth > 64) return true;  // deeper than any include chain: assume so
+// Whether `n` or a node under it has a slot `pred` holds for (deeper than any include chain: yes).
+template <class Pred>
+bool any_slot(const template_node& n, const Pred& pred, int depth = 0) {
+  if (depth > 64) return true;
   for (const auto& d : n.dynamics) {
-    if (d.kind == dynamic_kind::component || d.kind == dynamic_kind::live_render) return true;
-    if (d.then_node && places_any(*d.then_node, depth + 1)) return true;
-    if (d.else_node && places_any(*d.else_node, depth + 1)) return true;
+    if (pred(d)) return true;
+    if (d.then_node && any_slot(*d.then_node, pred, depth + 1)) return true;
+    if (d.else_node && any_slot(*d.else_node, pred, depth + 1)) return true;
   }
   return false;
 }
 
-// Whether an entry renders from its item alone: no components, nested views or streams inside.
-bool pure_body(const template_node& n, int depth = 0) {
-  if (depth > 64) return false;
-  for (const auto& d : n.dynamics) {
-    if (d.kind == dynamic_kind::component || d.kind == dynamic_kind::live_render ||
-        d.kind == dynamic_kind::stream_block)
-      return false;
-    if (d.then_node && !pure_body(*d.then_node, depth + 1)) return false;
-    if (d.else_node && !pure_body(*d.else_node, depth + 1)) return false;
-  }
-  return true;
-}
+bool places(const dynamic_part& d) { return d.kind == dynamic_kind::component || d.kind == dynamic_kind::live_render; }
+// An entry renders from its item alone without components, nested views or streams inside.
+bool impure(const dynamic_part& d) { return places(d) || d.kind == dynamic_kind::stream_block; }
 
 }  // namespace
 
 diff_memo::diff_memo(const template_node& root)
-    : places_components_(places_any(root)), texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0),
+    : places_components_(any_slot(root, places)), texts_(root.dynamics.size()), next_text_(root.dynamics.size(), 0),
       rows_(root.dynamics.size()), next_rows_(root.dynamics.size(), 0) {
   for (std::uint32_t i = 0; i < root.dynamics.size(); ++i) {
     const auto& d = root.dynamics[i];
     // the list is its only input: {% for x in items %} whose entries read x alone
     if (d.kind == dynamic_kind::for_block && !d.subject.segments.empty() && d.deps.size() == 1 &&
-        d.deps[0] == d.subject.segments.front() && d.then_node && pure_body(*d.then_node))
+        d.deps[0] == d.subject.segments.front() && d.then_node && !any_slot(*d.then_node, impure))
       row_slots_.push_back(i);
     const bool text = d.kind == dynamic_kind::expr || d.kind == dynamic_kind::call;
     for (const auto& name : d.deps) {
       if (text) text_slots_of_[name].push_back(i);
-      else other_names_[name] = 1;
+      else other_names_.insert(name);
     }
   }
 }
 
 diff_memo::slot_text diff_memo::text_of(std::uint32_t slot, const dynamic_part& d, const assigns& a) {
+  boost::container::small_vector<const value*, 4> now;  // the inputs, looked up once
+  for (const auto& name : d.deps) now.push_back(&input(a, name));
   auto matches = [&](const text_entry& e) {
-    if (!e.out.text || e.inputs.size() != d.deps.size()) return false;
-    for (std::size_t k = 0; k < d.deps.size(); ++k)
-      if (!same(e.inputs[k], input(a, d.deps[k]))) return false;
+    if (!e.out.text || e.inputs.size() != now.size()) return false;
+    for (std::size_t k = 0; k < now.size(); ++k)
+      if (!same(e.inputs[k], *now[k])) return false;
     return true;
   };
   {
@@ -99,11 +94,10 @@ diff_memo::slot_text diff_memo::text_of(std::uint32_t slot, const dynamic_part& 
   slot_text out{text_hash(text), std::make_shared<const std::string>(std::move(text))};
   bool keep = true;
   std::vector<value> inputs;
-  inputs.reserve(d.deps.size());
-  for (const auto& name : d.deps) {
-    const auto& v = input(a, name);
-    if (!memoisable(v)) keep = false;
-    inputs.push_back(v);
+  inputs.reserve(now.size());
+  for (const auto* v : now) {
+    if (!memoisable(*v)) keep = false;
+    inputs.push_back(*v);
   }
   if (!keep) return out;
   std::unique_lock lock(mu_);
@@ -117,7 +111,7 @@ diff_memo::slot_text diff_memo::text_of(std::uint32_t slot, const dynamic_part& 
   return out;
 }
 
-shared_body diff_memo::body_of(const std::vector<pick>& picks) {
+shared_body diff_memo::body_of(std::span<const pick> picks) {
   auto matches = [&](const body_entry& e) {
     if (!e.body || e.key.size() != picks.size()) return false;
     for (std::size_t k = 0; k < picks.size(); ++k)
@@ -234,7 +228,7 @@ std::optional<shared_body> shared_diff(const html_template& t, const assigns& a,
   }
   std::sort(slots.begin(), slots.end());
   slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
-  std::vector<diff_memo::pick> picks;
+  boost::container::small_vector<diff_memo::pick, 4> picks;  // no allocation per session
   for (auto i : slots) {
     auto r = memo.text_of(i, root->dynamics[i], a);
     if (r.hash != ns.slots[i].hash) picks.push_back({i, r.hash, std::move(r.text)});

@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <span>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -49,13 +51,13 @@ class diff_memo {
     std::shared_ptr<const std::string> text;
   };
   /// The serialized diff of exactly these slots, made once for every session that sends them.
-  shared_body body_of(const std::vector<pick>& picks);
+  shared_body body_of(std::span<const pick> picks);
 
   /// Root slots that print an assign's text, by the names they read; other root slots' names.
   const std::map<std::string, std::vector<std::uint32_t>, std::less<>>& text_slots_of() const noexcept {
     return text_slots_of_;
   }
-  bool read_elsewhere(std::string_view name) const noexcept { return other_names_.count(name) != 0; }
+  bool read_elsewhere(std::string_view name) const noexcept { return other_names_.find(name) != other_names_.end(); }
   /// Whether the template places stateful components or nested views anywhere (a view without
   /// them needs no component table).
   bool places_components() const noexcept { return places_components_; }
@@ -91,7 +93,7 @@ class diff_memo {
   };
 
   std::map<std::string, std::vector<std::uint32_t>, std::less<>> text_slots_of_;
-  std::map<std::string, int, std::less<>> other_names_;
+  std::set<std::string, std::less<>> other_names_;
   bool places_components_ = false;
   std::vector<std::uint32_t> row_slots_;
   mutable std::shared_mutex mu_;
