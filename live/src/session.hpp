@@ -21,10 +21,7 @@ class frame_sink {
   virtual void send(std::string frame) = 0;
   /// A frame in pieces (channel_host::send_parts); the default joins them for send().
   virtual void send_parts(std::string_view head, std::shared_ptr<const std::string> body, std::string_view tail) {
-    std::string f;
-    f.reserve(head.size() + body->size() + tail.size());
-    f.append(head).append(*body).append(tail);
-    send(std::move(f));
+    send(join_frame(head, *body, tail));
   }
   /// Closes the connection with a websocket close code (1000 would make the client reload: avoid it).
   virtual void close(std::uint16_t code) = 0;

@@ -210,10 +210,7 @@ struct sink_state final : connection_sink {
     auto c = admit(head.size() + body->size() + tail.size());
     if (!c) return;
     if (!close_requested.load() && c->write_direct(parts)) return;
-    std::string f;
-    f.reserve(head.size() + body->size() + tail.size());
-    f.append(head).append(*body).append(tail);
-    post(*c, std::move(f));
+    post(*c, join_frame(head, *body, tail));
   }
   // The connection, with `bytes` reserved in the budget; null (nothing reserved) when it is gone or
   // the budget is spent.

@@ -248,16 +248,6 @@ size_t pop_batch(process_block& b, void* out, size_t max) {
   return n;
 }
 
-bool pop(process_block& b, envelope& out) {
-  alignas(envelope) unsigned char raw[sizeof(envelope)];
-  if (pop_batch(b, raw, 1) == 0)
-    return false;
-  auto* e = std::launder(reinterpret_cast<envelope*>(raw));
-  out = std::move(*e);
-  std::destroy_at(e);
-  return true;
-}
-
 void close(process_block& b) {
   ring<envelope> doomed;
   std::vector<pid> waiting;

@@ -120,8 +120,7 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
                 caf::execution_unit* host = nullptr, bool* dropped = nullptr);
 /// Pops up to one message for the running process; false when the queue is empty (and
 /// the scheduled flag was cleared).
-bool pop(process_block& b, envelope& out);
-/// Up to `max` messages off the front under one lock, as pop() would take them one by one,
+/// Up to `max` messages off the front under one lock, in order,
 /// constructed into the uninitialized storage at `out` (the caller destroys them); 0 when the
 /// box is empty (the process is then no longer scheduled).
 size_t pop_batch(process_block& b, void* out, size_t max);

@@ -136,10 +136,7 @@ class channel_host {
   /// One text frame in three pieces, the middle one shared with other sessions' frames (a diff
   /// rendered once for many); a host that can writes them with scatter/gather. Default: send(joined).
   virtual void send_parts(std::string_view head, std::shared_ptr<const std::string> body, std::string_view tail) {
-    std::string f;
-    f.reserve(head.size() + body->size() + tail.size());
-    f.append(head).append(*body).append(tail);
-    send(std::move(f));
+    send(join_frame(head, *body, tail));
   }
   /// Asks for flush() to be called after `delay` (one request per pending flush).
   virtual void schedule_flush(std::chrono::milliseconds delay) = 0;

@@ -57,6 +57,13 @@ std::string encode_frame(opt_ref join_ref, opt_ref ref, std::string_view topic, 
                          const boost::json::value& payload);
 /// A frame's text before its payload, `[join_ref,ref,topic,event,`: the frame is that, the payload and `]`.
 std::string encode_frame_head(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event);
+/// A frame given in pieces (a head, a shared body, a tail) as one string.
+inline std::string join_frame(std::string_view head, std::string_view body, std::string_view tail) {
+  std::string f;
+  f.reserve(head.size() + body.size() + tail.size());
+  f.append(head).append(body).append(tail);
+  return f;
+}
 /// Any frame around an already-serialized JSON payload (serialize a shared diff once, frame it per socket).
 std::string encode_frame_raw(opt_ref join_ref, opt_ref ref, std::string_view topic, std::string_view event,
                              std::string_view payload_json);
