@@ -118,9 +118,7 @@ struct process_block {
 /// `dropped` (if given) is set when drop_newest discarded the message (send() still succeeds).
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
                 caf::execution_unit* host = nullptr, bool* dropped = nullptr);
-/// Pops up to one message for the running process; false when the queue is empty (and
-/// the scheduled flag was cleared).
-/// Up to `max` messages off the front under one lock, in order,
+/// Up to `max` messages off the front for the running process, under one lock, in order,
 /// constructed into the uninitialized storage at `out` (the caller destroys them); 0 when the
 /// box is empty (the process is then no longer scheduled).
 size_t pop_batch(process_block& b, void* out, size_t max);
