@@ -23,8 +23,9 @@ json::object reason(std::string_view why) { return json::object{{"reason", why}}
 opt_ref ref_of_opt(const std::optional<std::string>& r) { return r ? opt_ref(*r) : std::nullopt; }
 
 upload_config* config_by_ref(socket& sock, std::string_view ref) {
-  for (auto& [name, c] : sock.upload_configs())
-    if (c.ref == ref) return &c;
+  if (auto* configs = sock.upload_configs_if_any())
+    for (auto& [name, c] : *configs)
+      if (c.ref == ref) return &c;
   return nullptr;
 }
 

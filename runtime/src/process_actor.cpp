@@ -2,7 +2,6 @@
 
 #include "process_actor.hpp"
 
-#include <array>
 #include <memory>
 #include <new>
 

@@ -217,6 +217,10 @@ class socket {
   /// Internal (the channel): the configs, re-rendering "uploads" after changing them, and the entry refs
   /// dropped since last asked (their upload channels close).
   std::map<std::string, upload_config, std::less<>>& upload_configs() { return rare().uploads; }
+  /// The configs if any were ever made (reading them then allocates nothing).
+  std::map<std::string, upload_config, std::less<>>* upload_configs_if_any() noexcept {
+    return rare_ ? &rare_->uploads : nullptr;
+  }
   void sync_uploads();
   std::vector<std::string> take_dropped_uploads() {
     return rare_ ? std::exchange(rare_->dropped_uploads, {}) : std::vector<std::string>{};
