@@ -117,6 +117,7 @@ process_totals totals(runtime& rt) {
     ++t.processes;
     t.mailbox_length += m.length;
     t.handled += m.handled;
+    std::lock_guard<std::mutex> g{b->mtx};  // the queue's storage changes under it
     t.memory += memory_of(*b);
   });
   return t;
