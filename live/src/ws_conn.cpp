@@ -28,6 +28,7 @@
 #include "outbound_budget.hpp"
 #include "server_impl.hpp"
 #include "session.hpp"
+#include "ws_frame.hpp"
 
 namespace corvid::live::detail {
 
@@ -97,24 +98,6 @@ template <class Handler>
 void async_teardown(beast::role_type role, guarded_socket& s, Handler&& h) {
   s.seal();
   websocket::async_teardown(role, static_cast<tcp::socket&>(s), std::forward<Handler>(h));
-}
-
-// A server's websocket text frame header (FIN, no mask) for a payload of n bytes; returns its size.
-std::size_t text_frame_header(unsigned char* h, std::size_t n) {
-  h[0] = 0x81;
-  if (n < 126) {
-    h[1] = static_cast<unsigned char>(n);
-    return 2;
-  }
-  if (n <= 0xffff) {
-    h[1] = 126;
-    h[2] = static_cast<unsigned char>(n >> 8);
-    h[3] = static_cast<unsigned char>(n);
-    return 4;
-  }
-  h[1] = 127;
-  for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
-  return 10;
 }
 
 }  // namespace
@@ -419,7 +402,7 @@ bool ws_conn::write_direct(std::span<const std::string_view> parts) {
   std::size_t size = 0;
   for (auto p : parts) size += p.size();
   std::array<unsigned char, 10> h;
-  const std::size_t hl = text_frame_header(h.data(), size);
+  const std::size_t hl = ws_header(h.data(), ws_op::text, size);
   std::array<iovec, 4> iov;
   std::size_t n_iov = 0;
   iov[n_iov++] = {h.data(), hl};
