@@ -254,6 +254,7 @@ std::string server::impl::open(const asio::ip::address& addr, const std::string&
     m.opts.page.longpoll_fallback_ms = 0;  // pages do not offer what is not served
   }
   m.join_sweep.emplace(*m.accept_strand);
+  m.idle_sweep.emplace(*m.accept_strand);
   m.work.emplace(m.ioc.get_executor());
   asio::post(*m.accept_strand, [&m] { m.accept(); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, m.opts.io_threads); ++i)
@@ -309,6 +310,90 @@ void server::impl::sweep_joins(std::chrono::steady_clock::time_point at) {
       if (auto c = w.lock()) detail::first_join_due(c);
     if (next != std::chrono::steady_clock::time_point{}) sweep_joins(next);
   });
+}
+
+namespace {
+
+// How far apart two idle sweeps are at least: idle closes come up to this late, and a server with
+// many connections wakes at most this often for them.
+std::chrono::steady_clock::duration idle_slack(std::chrono::milliseconds idle) {
+  return std::clamp<std::chrono::steady_clock::duration>(idle / 20, std::chrono::milliseconds(1),
+                                                         std::chrono::milliseconds(500));
+}
+
+bool sooner(const std::pair<std::chrono::steady_clock::time_point, std::uint64_t>& a,
+            const std::pair<std::chrono::steady_clock::time_point, std::uint64_t>& b) {
+  return a.first > b.first;  // std::push_heap keeps the greatest first: this makes it the soonest
+}
+
+}  // namespace
+
+void server::impl::watch_idle(std::uint64_t id, std::chrono::steady_clock::time_point due) {
+  {
+    std::lock_guard<std::mutex> g{idle_mtx};
+    idle_heap.emplace_back(due, id);
+    std::push_heap(idle_heap.begin(), idle_heap.end(), sooner);
+    if (idle_sweep_at != std::chrono::steady_clock::time_point{} && idle_sweep_at <= due) return;
+    idle_sweep_at = due;
+  }
+  asio::post(*accept_strand, [this] { arm_idle_sweep(); });
+}
+
+// On accept_strand: the timer, for the time idle_sweep_at says now (arms posted earlier may be stale).
+void server::impl::arm_idle_sweep() {
+  std::chrono::steady_clock::time_point at;
+  {
+    std::lock_guard<std::mutex> g{idle_mtx};
+    at = idle_sweep_at;
+  }
+  if (at == std::chrono::steady_clock::time_point{}) return;
+  idle_sweep->expires_at(at);  // a pending wait ends with operation_aborted
+  idle_sweep->async_wait([this](beast::error_code ec) {
+    if (!ec) sweep_idle();
+  });
+}
+
+void server::impl::sweep_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts.idle_timeout);
+  std::vector<std::uint64_t> due_ids;
+  {
+    std::lock_guard<std::mutex> g{idle_mtx};
+    while (!idle_heap.empty() && idle_heap.front().first <= now) {
+      std::pop_heap(idle_heap.begin(), idle_heap.end(), sooner);
+      due_ids.push_back(idle_heap.back().second);
+      idle_heap.pop_back();
+    }
+  }
+  std::vector<std::shared_ptr<detail::ws_conn>> due;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> again;
+  {
+    std::lock_guard<std::mutex> g{mtx};
+    for (auto id : due_ids) {
+      auto it = conns.find(id);
+      if (it == conns.end()) continue;  // closed meanwhile
+      auto c = it->second.lock();
+      if (!c) continue;
+      const auto at = detail::last_read(*c) + idle;
+      if (at <= now) due.push_back(std::move(c));
+      else again.emplace_back(at, id);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> g{idle_mtx};
+    for (auto& e : again) {
+      idle_heap.push_back(e);
+      std::push_heap(idle_heap.begin(), idle_heap.end(), sooner);
+    }
+    if (idle_heap.empty()) {
+      idle_sweep_at = {};
+      if (idle_heap.capacity() > 1024) std::vector<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>>{}.swap(idle_heap);
+    } else {
+      idle_sweep_at = std::max(idle_heap.front().first, now + idle_slack(opts.idle_timeout));
+    }
+  }
+  for (auto& c : due) detail::idle_due(c);
+  arm_idle_sweep();
 }
 
 void server::impl::unwind_failed_start() {
@@ -374,7 +459,10 @@ void server::stop() {
   for (auto& c : open) detail::close_websocket(c, 1001);  // "going away": clients reconnect
   open.clear();
   if (m.offload) m.offload->join();  // sessions still starting finish starting (and see closing_)
-  asio::post(*m.accept_strand, [&m] { m.join_sweep->cancel(); });
+  asio::post(*m.accept_strand, [&m] {
+    m.join_sweep->cancel();
+    m.idle_sweep->cancel();
+  });
   if (m.longpolls) {
     asio::post(*m.accept_strand, [&m] { m.longpoll_sweep->cancel(); });
     m.longpolls->close_all();  // held polls are answered: the clients reconnect

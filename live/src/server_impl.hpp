@@ -172,6 +172,13 @@ struct server::impl {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<detail::ws_conn>>> join_queue;
   bool join_sweep_armed = false;                 // guarded by join_mtx
   std::optional<asio::steady_timer> join_sweep;  // on accept_strand
+  // Websocket connections by when they will have read nothing for idle_timeout, soonest first (a
+  // min-heap of connection ids: a closed one holds nothing here). The sweep puts back those that
+  // have read since, at their new time, so a read costs a relaxed store and no timer operation.
+  std::mutex idle_mtx;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> idle_heap;  // guarded by idle_mtx
+  std::chrono::steady_clock::time_point idle_sweep_at{};  // when the sweep should run; {}: no need (idle_mtx)
+  std::optional<asio::steady_timer> idle_sweep;           // on accept_strand
 
   impl(const impl&) = delete;
   ~impl();
@@ -190,6 +197,10 @@ struct server::impl {
   // Closes `c` (1008) if its session has joined no view by first_join_timeout from now.
   void watch_first_join(std::weak_ptr<detail::ws_conn> c);
   void sweep_joins(std::chrono::steady_clock::time_point at);
+  // Closes websocket `id` (on its strand) if it has read nothing from `due` on.
+  void watch_idle(std::uint64_t id, std::chrono::steady_clock::time_point due);
+  void arm_idle_sweep();
+  void sweep_idle();
   // start()'s second half (signers, hosts, the session supervisor, the socket, the threads).
   std::string open(const asio::ip::address& addr, const std::string& secret);
   // Undoes what a failed open() made, so nothing leaks (the upload directory included).
@@ -216,6 +227,10 @@ void open_websocket(server::impl& srv, tcp::socket&& s, conn_slot slot, http::re
 void close_websocket(const std::shared_ptr<ws_conn>& c, std::uint16_t code);
 /// first_join_timeout has passed for `c`: on its strand, closes it (1008) unless its session joined a view.
 void first_join_due(const std::shared_ptr<ws_conn>& c);
+/// When `c` last read a byte from its client (any thread).
+std::chrono::steady_clock::time_point last_read(const ws_conn& c);
+/// idle_timeout may have passed for `c`: on its strand, closes it unless it has read since.
+void idle_due(const std::shared_ptr<ws_conn>& c);
 
 }  // namespace detail
 

@@ -1,5 +1,7 @@
 // A websocket connection and its session process: frames in (bounded, never parsed here beyond a
-// bounded head), frames out (bounded, with a write deadline). The only Beast websocket translation unit.
+// bounded head), frames out (bounded, with a write deadline). Beast answers the upgrade; after it,
+// frames are read and written on the raw socket (ws_frame.hpp), so an idle connection holds no read
+// buffer and no pending composed operation. The only Beast websocket translation unit.
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -36,12 +38,9 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-// A message is read at most this much at a time, so one over max_frame_bytes is never held whole.
-constexpr std::size_t read_piece = 64 * 1024;
-// The first piece of each message is read into an array inside the connection: a read waiting for the
-// next message (most connections, most of the time) then holds no heap buffer, where Beast would
-// prepare about 1.5 KB in the flat buffer for the whole wait. Most client frames fit in it whole.
-constexpr std::size_t first_piece = 256;
+// What one wake-up reads at most before it yields the thread (it reads again at once if more is there).
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr int reads_per_wakeup = 4;
 // What is kept of a message over max_frame_bytes, and all the I/O thread ever parses of a frame it
 // refuses: enough for its refs, topic and event.
 constexpr std::size_t head_bytes = 1024;
@@ -52,14 +51,20 @@ std::chrono::steady_clock::duration to_duration(std::chrono::milliseconds ms) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(ms);
 }
 
+// Bytes read from any connection on this I/O thread land here first; a connection keeps only what a
+// message it is in the middle of needs (ws_reader).
+char* read_buffer() {
+  thread_local std::unique_ptr<char[]> buf(new char[read_chunk]);
+  return buf.get();
+}
+
 struct sink_state;
 
-// The socket under the websocket. Besides the I/O thread (Beast's reads and writes), a session's
+// The socket of an upgraded connection. Besides the I/O thread (reads, queued writes), a session's
 // own thread may write a whole frame to it directly while it is idle (ws_conn::write_direct): a
-// reply then costs no wake-up of the I/O thread. Every way the socket closes, ours and Beast's
-// (its timeouts, a protocol error, the close handshake's teardown: the customisation points below),
-// first seals it against direct writes, so no thread ever writes to a descriptor that was closed
-// and perhaps reused by another connection.
+// reply then costs no wake-up of the I/O thread. Every way the socket closes first seals it against
+// direct writes, so no thread ever writes to a descriptor that was closed and perhaps reused by
+// another connection.
 class guarded_socket : public tcp::socket {
  public:
   // idle: anyone may take it; io: the I/O thread writes (or has frames queued, or closes);
@@ -67,9 +72,9 @@ class guarded_socket : public tcp::socket {
   // which the I/O thread writes next; sealed: no direct write ever again.
   enum state_t : int { idle, io, direct, handover, sealed };
 
-  explicit guarded_socket(tcp::socket&& s) : tcp::socket(std::move(s)) {}
+  explicit guarded_socket(const asio::any_io_executor& ex) : tcp::socket(ex) {}
 
-  std::atomic<int> state{io};  // io until the session runs (the handshake is Beast's)
+  std::atomic<int> state{io};  // io until the session runs
   std::atomic<bool> io_waiting{false};  // the I/O thread wants the socket back from a direct write
   int fd = -1;                          // set before the first idle: read by direct writers
 
@@ -87,25 +92,24 @@ class guarded_socket : public tcp::socket {
     }
   }
 
-  friend void beast_close_socket(guarded_socket& s) {
-    s.seal();
+  // On the I/O thread: the descriptor goes now, not when the last handler has run.
+  void seal_and_close() noexcept {
+    seal();
     beast::error_code ignored;
-    s.close(ignored);
+    close(ignored);
   }
 };
 
-template <class Handler>
-void async_teardown(beast::role_type role, guarded_socket& s, Handler&& h) {
-  s.seal();
-  websocket::async_teardown(role, static_cast<tcp::socket&>(s), std::forward<Handler>(h));
-}
-
 }  // namespace
 
-class ws_conn : public std::enable_shared_from_this<ws_conn> {
+class ws_conn : public std::enable_shared_from_this<ws_conn>, private ws_events {
  public:
   ws_conn(server::impl& srv, tcp::socket&& s, std::uint64_t id, conn_slot slot)
-      : srv_(srv), ws_(std::move(s)), id_(id), slot_(std::move(slot)) {}
+      : srv_(srv),
+        sock_(s.get_executor()),
+        handshake_(std::make_unique<websocket::stream<tcp::socket>>(std::move(s))),
+        id_(id),
+        slot_(std::move(slot)) {}
   ~ws_conn() { srv_.conn_count.fetch_sub(1); }
 
   void start(http::request<http::string_body> req);
@@ -115,26 +119,41 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   bool write_direct(std::span<const std::string_view> parts);  // at most 3 parts
   // Frames posted to the strand and not yet queued: a direct write must not overtake them.
   std::atomic<std::size_t> posted{0};
+  // When the client last sent a byte (any thread: the idle sweep reads it).
+  std::chrono::steady_clock::time_point last_read() const {
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_read_.load(std::memory_order_relaxed)));
+  }
   // On the connection's strand:
   void enqueue(std::string frame);
   void close(std::uint16_t code);
   void drop_slow(const char* why);
   void first_join_due();
-  auto executor() { return ws_.get_executor(); }
+  void idle_due();
+  auto executor() { return sock_.get_executor(); }
 
   std::shared_ptr<sink_state> sink;
 
  private:
+  // What kind of frame current_ is.
+  enum class writing_kind : unsigned char { data, control, close };
+
+  // ws_events: what the reader hands on, on the strand.
+  void message(std::string data, bool binary) override;
+  void oversized(std::string head, std::size_t size, bool binary) override;
+  void ping(std::string_view payload) override;
+  void closed(std::uint16_t code, std::string_view reason) override;
+
   void on_accept(beast::error_code ec);
   void on_session(caf::expected<corvid::pid> p);
   void do_read();
-  void on_first_piece(beast::error_code ec, std::size_t n);
-  void on_read(beast::error_code ec, std::size_t n);
-  void message_read();
+  void on_readable(beast::error_code ec);
+  void fail(const ws_failure& f);
   void refuse(std::string_view text, rejection why);
   void write_next();
+  void write_frame(writing_kind kind, std::string frame);
   void pop_front();
-  void on_write(beast::error_code ec, std::size_t n);
+  void on_write(beast::error_code ec);
+  void drop_queued();
   bool take_socket();
   void give_socket();
   void resume_writes();
@@ -142,21 +161,21 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   void write_rest(std::string rest);
   void arm_deadline(std::chrono::steady_clock::time_point due);
   void on_deadline();
-  void do_close();
   void finished();
   void release(const std::string& frame);
+  void touch() {
+    last_read_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
 
   server::impl& srv_;
-  // A plain socket under the websocket, not beast::tcp_stream: the websocket's own timeouts are the
-  // ones used, and tcp_stream's timers would cost about 470 bytes per connection for nothing.
-  websocket::stream<guarded_socket> ws_;
+  guarded_socket sock_;  // empty until the upgrade is answered
+  // Beast answers the upgrade (its checks, the accept key, the handshake timeout), then gives the
+  // socket to sock_ and goes with its buffers: null from then on.
+  std::unique_ptr<websocket::stream<tcp::socket>> handshake_;
   std::uint64_t id_;
   conn_slot slot_;
-  beast::flat_buffer buf_;   // the message read so far (empty, and holding no memory, between messages)
-  std::array<char, first_piece> first_;
-  bool in_message_ = false;  // the next read continues a message, into buf_
-  std::string head_;         // the first bytes of a message over max_frame_bytes
-  std::size_t dropped_ = 0;  // bytes of that message read and dropped so far; 0 = none
+  ws_reader reader_;
+  std::atomic<std::chrono::steady_clock::rep> last_read_{0};
   // bytes of frames sent to the session and not yet handled by it
   std::shared_ptr<std::atomic<std::size_t>> inbound_ = std::make_shared<std::atomic<std::size_t>>(0);
   // Frames to write, out_[out_head_] first: a vector, since an empty std::deque allocates about
@@ -164,10 +183,16 @@ class ws_conn : public std::enable_shared_from_this<ws_conn> {
   std::vector<std::string> out_;
   std::size_t out_head_ = 0;
   std::string current_;  // the frame being written (or the rest of a direct write)
+  std::string pong_;     // a pong for the latest ping, written before queued frames
+  unsigned char head_[10];  // the header of a queued data frame being written
+  writing_kind kind_ = writing_kind::data;
   bool writing_ = false, closing_ = false, closed_ = false, done_ = false;
+  bool close_sent_ = false;   // our close frame went: we wait for the client's
+  bool peer_closed_ = false;  // the client's close frame came: ours answers it, then the socket goes
+  bool fail_fast_ = false;    // a protocol error: our close frame goes, then the socket, without waiting
   std::optional<std::uint16_t> close_code_;
   corvid::pid session_;
-  // A write the client does not take, or a close handshake stuck behind one, ends by this deadline.
+  // A write the client does not take, or a close handshake it does not finish, ends by this deadline.
   std::chrono::steady_clock::time_point write_started_, close_by_;
   std::unique_ptr<asio::steady_timer> deadline_;  // made on first use: most connections never need it armed long
   std::chrono::steady_clock::time_point armed_for_{};
@@ -232,27 +257,23 @@ struct sink_state final : connection_sink {
 }  // namespace
 
 void ws_conn::start(http::request<http::string_body> req) {
+  auto& hs = *handshake_;
   websocket::stream_base::timeout t{};
   t.handshake_timeout = srv_.opts.disconnect_timeout.count() > 0 ? to_duration(srv_.opts.disconnect_timeout)
                                                                  : websocket::stream_base::none();
-  // no keep-alive pings: the client's heartbeats (every 30 s) are what keeps a connection from idling out
-  t.idle_timeout =
-      srv_.opts.idle_timeout.count() > 0 ? to_duration(srv_.opts.idle_timeout) : websocket::stream_base::none();
+  t.idle_timeout = websocket::stream_base::none();  // ours: server::impl::watch_idle
   t.keep_alive_pings = false;
-  ws_.set_option(t);
-  // Messages over max_frame_bytes are read in pieces and dropped (see on_read), so the client can be
-  // told; only far larger ones fail the connection (1009), so that they cost no more than bandwidth.
-  const std::size_t frame_max = std::max<std::size_t>(srv_.opts.channel.limits.max_bytes, 1);
-  ws_.read_message_max(frame_max > std::numeric_limits<std::size_t>::max() / oversize_close_factor
-                           ? std::numeric_limits<std::size_t>::max()
-                           : frame_max * oversize_close_factor);
-  ws_.set_option(websocket::stream_base::decorator(
+  hs.set_option(t);
+  hs.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "corvid"); }));
-  ws_.async_accept(req, beast::bind_front_handler(&ws_conn::on_accept, shared_from_this()));
+  hs.async_accept(req, beast::bind_front_handler(&ws_conn::on_accept, shared_from_this()));
 }
 
 void ws_conn::on_accept(beast::error_code ec) {
   if (ec) return finished();
+  static_cast<tcp::socket&>(sock_) = std::move(handshake_->next_layer());
+  handshake_.reset();
+  touch();
   auto self = shared_from_this();
   spawn_options so;
   so.mailbox = mailbox_options{};
@@ -275,7 +296,8 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
   session_ = *p;
   if (closing_) return finished();  // the server stopped meanwhile
   if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(weak_from_this());
-  ws_.next_layer().fd = ws_.next_layer().native_handle();
+  if (srv_.opts.idle_timeout.count() > 0) srv_.watch_idle(id_, last_read() + to_duration(srv_.opts.idle_timeout));
+  sock_.fd = sock_.native_handle();
   give_socket();  // direct writes from here on
   do_read();
 }
@@ -287,65 +309,62 @@ void ws_conn::first_join_due() {
   close(1008);
 }
 
+// The idle sweep found no byte from the client for idle_timeout; one may have come since.
+void ws_conn::idle_due() {
+  if (done_ || srv_.opts.idle_timeout.count() <= 0) return;
+  const auto due = last_read() + to_duration(srv_.opts.idle_timeout);
+  if (std::chrono::steady_clock::now() < due) return srv_.watch_idle(id_, due);
+  if (!closing_) srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
+  finished();  // no close frame: a client this quiet is likely gone
+}
+
+// A small wait for readability, not a read with a buffer: that is all an idle connection holds.
 void ws_conn::do_read() {
-  if (in_message_)
-    ws_.async_read_some(buf_, read_piece, beast::bind_front_handler(&ws_conn::on_read, shared_from_this()));
-  else
-    ws_.async_read_some(asio::buffer(first_), beast::bind_front_handler(&ws_conn::on_first_piece, shared_from_this()));
+  sock_.async_wait(tcp::socket::wait_read, beast::bind_front_handler(&ws_conn::on_readable, shared_from_this()));
 }
 
-void ws_conn::on_first_piece(beast::error_code ec, std::size_t n) {
-  if (!ec && n > 0) {
-    buf_.commit(asio::buffer_copy(buf_.prepare(n), asio::buffer(first_.data(), n)));
+void ws_conn::on_readable(beast::error_code ec) {
+  if (done_) return;
+  if (ec) return finished();
+  const std::size_t keep = std::max<std::size_t>(srv_.opts.channel.limits.max_bytes, 1);
+  const ws_limits lim{keep,
+                      keep > std::numeric_limits<std::size_t>::max() / oversize_close_factor
+                          ? std::numeric_limits<std::size_t>::max()
+                          : keep * oversize_close_factor,
+                      head_bytes};
+  char* buf = read_buffer();
+  for (int round = 0; round < reads_per_wakeup; ++round) {
+    const ssize_t n = ::recv(sock_.fd, buf, read_chunk, MSG_DONTWAIT);
+    if (n == 0) return finished();  // the client is gone (or closed TCP after its close frame)
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return finished();
+    }
+    touch();
+    if (auto f = reader_.feed(buf, static_cast<std::size_t>(n), lim, *this)) return fail(*f);
+    if (done_ || reader_.done()) return;  // a close frame: its answer ends the connection
+    if (static_cast<std::size_t>(n) < read_chunk) break;
   }
-  on_read(ec, n);
-}
-
-// A whole message has been handled (or dropped): the buffer's memory goes until the next one.
-void ws_conn::message_read() {
-  in_message_ = false;
-  buf_.consume(buf_.size());
-  buf_.shrink_to_fit();
   do_read();
 }
 
-void ws_conn::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    if (ec == websocket::error::message_too_big) {  // Beast has sent close 1009
-      srv_.metrics.reject(rejection::frame_size);
-      log(log_kind::client, "websocket message over " + std::to_string(oversize_close_factor) +
-                                "x max_frame_bytes: closed (1009)");
-    } else if (ec == beast::error::timeout && !closing_) {
-      srv_.metrics.idle_closes.fetch_add(1, std::memory_order_relaxed);
-    }
-    return finished();
-  }
-  if (dropped_ > 0 || buf_.size() > srv_.opts.channel.limits.max_bytes) {
-    if (dropped_ == 0) {
-      auto data = static_cast<const char*>(buf_.data().data());
-      head_.assign(data, std::min<std::size_t>(buf_.size(), head_bytes));
-    }
-    dropped_ += buf_.size();
-    buf_.consume(buf_.size());
-  }
-  in_message_ = !ws_.is_message_done();
-  if (in_message_) return do_read();
-  const bool binary = !ws_.got_text();  // upload chunks; the channel refuses them on any other topic
-  if (dropped_ > 0 && binary) {  // a chunk over the frame limit: the client's chunk_size is ours, so this is no client of ours
-    dropped_ = 0;
-    head_.clear();
+// The client broke the protocol: it is told why (1002, 1007, 1009) and the connection ends.
+void ws_conn::fail(const ws_failure& f) {
+  if (f.code == 1009) {
     srv_.metrics.reject(rejection::frame_size);
-    log(log_kind::client, "binary websocket message over max_frame_bytes: closed (1009)");
-    close(1009);
-    return message_read();
+    log(log_kind::client,
+        "websocket message over " + std::to_string(oversize_close_factor) + "x max_frame_bytes: closed (1009)");
+  } else {
+    srv_.metrics.reject(rejection::malformed);
+    log(log_kind::client, std::string("websocket protocol error (") + f.why + "): closed (" + std::to_string(f.code) + ")");
   }
-  if (dropped_ > 0) {  // only the session knows whether this was an event of a joined view
-    (void)corvid::send(session_, inbound_oversized{std::move(head_), dropped_});
-    head_.clear();
-    dropped_ = 0;
-    return message_read();
-  }
-  std::string text = beast::buffers_to_string(buf_.data());
+  fail_fast_ = true;
+  close(f.code);
+}
+
+void ws_conn::message(std::string text, bool binary) {
+  if (close_sent_) return;  // after our close frame, what the client still sends is not read
   // Frames up to max_frame_bytes each, up to session_mailbox of them; bytes bound the queue per
   // session (at least one frame) and over all sessions.
   const std::size_t n = text.size();
@@ -355,7 +374,7 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
       srv_.inbound_total.fetch_sub(n);  // only the total was over
     if (!binary) refuse(text, rejection::inbound);  // a chunk dropped here stalls its upload (chunk_timeout)
     else srv_.metrics.reject(rejection::inbound);
-    return message_read();
+    return;
   }
   inbound_->fetch_add(n);
   std::shared_ptr<void> held(nullptr, [c = inbound_, total = &srv_.inbound_total, n](void*) {
@@ -366,7 +385,31 @@ void ws_conn::on_read(beast::error_code ec, std::size_t) {
   auto msg = caf::make_message(inbound_frame{std::move(text), binary, std::move(held)});
   if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}) && !binary)
     refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
-  message_read();
+}
+
+void ws_conn::oversized(std::string head, std::size_t size, bool binary) {
+  if (close_sent_) return;
+  if (binary) {  // a chunk over the frame limit: the client's chunk_size is ours, so this is no client of ours
+    srv_.metrics.reject(rejection::frame_size);
+    log(log_kind::client, "binary websocket message over max_frame_bytes: closed (1009)");
+    return close(1009);
+  }
+  // only the session knows whether this was an event of a joined view
+  (void)corvid::send(session_, inbound_oversized{std::move(head), size});
+}
+
+void ws_conn::ping(std::string_view payload) {
+  if (closing_) return;
+  pong_ = ws_pong_frame(payload);  // only the latest ping is answered (RFC 6455 5.5.3)
+  write_next();
+}
+
+void ws_conn::closed(std::uint16_t code, std::string_view) {
+  peer_closed_ = true;
+  if (close_sent_) return finished();  // the answer to ours
+  drop_queued();
+  if (closing_) return write_next();  // ours is on its way: it answers theirs
+  close(code);  // echo the client's code (none: an empty close frame)
 }
 
 // The session is behind (or gone): answer here from the frame's head, never buffer without bound.
@@ -384,14 +427,21 @@ void ws_conn::enqueue(std::string frame) {
     return;
   }
   out_.push_back(std::move(frame));
-  if (!writing_) write_next();
+  write_next();
   // Only now: the frame is being written, or waits in out_ with io_waiting set; either way no direct
   // write goes before it.
   posted.fetch_sub(1);
 }
 
+// Queued frames that will never go (the connection is failing, or the client has closed).
+void ws_conn::drop_queued() {
+  for (std::size_t i = out_head_; i < out_.size(); ++i) release(out_[i]);
+  std::vector<std::string>{}.swap(out_);
+  out_head_ = 0;
+}
+
 bool ws_conn::write_direct(std::span<const std::string_view> parts) {
-  auto& s = ws_.next_layer();
+  auto& s = sock_;
   if (posted.load() != 0 || parts.size() > 3) return false;
   int st = guarded_socket::idle;
   if (!s.state.compare_exchange_strong(st, guarded_socket::direct)) return false;
@@ -439,15 +489,14 @@ bool ws_conn::write_direct(std::span<const std::string_view> parts) {
 // clears io_waiting (when it takes the socket), so that until then no direct write overtakes what
 // it has queued.
 void ws_conn::end_direct() {
-  auto& s = ws_.next_layer();
-  s.state.store(guarded_socket::idle);
-  if (s.io_waiting.load()) asio::post(sink->exec, [self = shared_from_this()] { self->resume_writes(); });
+  sock_.state.store(guarded_socket::idle);
+  if (sock_.io_waiting.load()) asio::post(sink->exec, [self = shared_from_this()] { self->resume_writes(); });
 }
 
-// On the strand: the socket for a Beast write or close. False while a direct write has it (the
-// strand is called back: resume_writes) or once it is sealed.
+// On the strand: the socket for a write of ours. False while a direct write has it (the strand is
+// called back: resume_writes) or once it is sealed.
 bool ws_conn::take_socket() {
-  auto& s = ws_.next_layer();
+  auto& s = sock_;
   int st = s.state.load();
   for (;;) {
     if (st == guarded_socket::io) {
@@ -474,54 +523,60 @@ bool ws_conn::take_socket() {
 
 // On the strand: direct writes may go again once nothing is queued, written or closing.
 void ws_conn::give_socket() {
-  if (writing_ || out_head_ < out_.size() || closing_ || closed_) return;
+  if (writing_ || out_head_ < out_.size() || !pong_.empty() || closing_ || closed_) return;
   int st = guarded_socket::io;
-  ws_.next_layer().state.compare_exchange_strong(st, guarded_socket::idle);
+  sock_.state.compare_exchange_strong(st, guarded_socket::idle);
 }
 
 // On the strand: what waited for a direct write (or a handover) to end.
 void ws_conn::resume_writes() {
   if (writing_ || closed_ || done_) return;
-  if (out_head_ < out_.size()) write_next();
-  else if (close_code_) do_close();
-  else give_socket();
+  write_next();
 }
 
 // On the strand: the unwritten end of a direct write, before anything else.
 void ws_conn::write_rest(std::string rest) {
   int st = guarded_socket::handover;
-  if (!ws_.next_layer().state.compare_exchange_strong(st, guarded_socket::io)) return;  // sealed: going
+  if (!sock_.state.compare_exchange_strong(st, guarded_socket::io)) return;  // sealed: going
   writing_ = true;
+  kind_ = writing_kind::control;  // its budget went with the direct write
   write_started_ = std::chrono::steady_clock::now();
   if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
   current_ = std::move(rest);
-  asio::async_write(static_cast<tcp::socket&>(ws_.next_layer()), asio::buffer(current_),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      std::string{}.swap(self->current_);  // its budget went with the direct write
-                      if (ec) {
-                        self->closed_ = true;
-                        self->ws_.next_layer().seal();
-                        beast::error_code ignored;
-                        self->ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-                        return;
-                      }
-                      self->resume_writes();
-                    });
+  asio::async_write(static_cast<tcp::socket&>(sock_), asio::buffer(current_),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
+// On the strand: the next frame to go, in this order: a pong, the queued frames, our close frame.
+// With nothing to write, direct writes may go again.
 void ws_conn::write_next() {
+  if (writing_ || closed_ || done_ || handshake_) return;
+  if (pong_.empty() && out_head_ == out_.size() && (!close_code_ || close_sent_)) return give_socket();
   if (!take_socket()) return;  // a direct write has it: resume_writes() comes back here
+  if (!pong_.empty()) return write_frame(writing_kind::control, std::exchange(pong_, {}));
+  if (out_head_ < out_.size()) {
+    auto frame = std::move(out_[out_head_]);
+    pop_front();
+    return write_frame(writing_kind::data, std::move(frame));
+  }
+  write_frame(writing_kind::close, ws_close_frame(*close_code_));
+}
+
+void ws_conn::write_frame(writing_kind kind, std::string frame) {
   writing_ = true;
+  kind_ = kind;
   write_started_ = std::chrono::steady_clock::now();
   if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
-  ws_.text(true);
-  current_ = std::move(out_[out_head_]);  // out_ may move its strings (and a short one's bytes) while this is written
-  pop_front();
-  ws_.async_write(asio::buffer(current_), beast::bind_front_handler(&ws_conn::on_write, shared_from_this()));
+  current_ = std::move(frame);  // out_ may move its strings (and a short one's bytes) while this is written
+  auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); };
+  auto& s = static_cast<tcp::socket&>(sock_);
+  if (kind != writing_kind::data) return asio::async_write(s, asio::buffer(current_), std::move(done));
+  const std::size_t hl = ws_header(head_, ws_op::text, current_.size());
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(head_, hl), asio::buffer(current_)};
+  asio::async_write(s, bufs, std::move(done));
 }
 
-void ws_conn::pop_front() {  // out_[out_head_] was moved to current_
+void ws_conn::pop_front() {  // out_[out_head_] was moved out
   if (++out_head_ == out_.size()) {
     out_.clear();
     out_head_ = 0;
@@ -532,26 +587,28 @@ void ws_conn::pop_front() {  // out_[out_head_] was moved to current_
   }
 }
 
-void ws_conn::on_write(beast::error_code ec, std::size_t) {
+void ws_conn::on_write(beast::error_code ec) {
   writing_ = false;
-  release(current_);
+  if (kind_ == writing_kind::data) release(current_);
   std::string{}.swap(current_);
-  if (ec) {
-    closed_ = true;
-    ws_.next_layer().seal();
-    beast::error_code ignored;
-    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  if (ec) return finished();
+  if (kind_ == writing_kind::close) {
+    close_sent_ = true;
+    if (peer_closed_ || fail_fast_) return finished();
+    // the client's close frame should follow; the read loop ends the connection when it does
+    if (srv_.opts.disconnect_timeout.count() > 0) {
+      close_by_ = std::chrono::steady_clock::now() + to_duration(srv_.opts.disconnect_timeout);
+      arm_deadline(close_by_);
+    }
     return;
   }
-  if (out_head_ < out_.size()) write_next();
-  else if (close_code_) do_close();
-  else give_socket();
+  write_next();
 }
 
 // One timer per connection, armed for the earliest pending deadline; a deadline that has moved on by
 // the time it fires re-arms it, so a busy connection costs no timer operation per frame.
 void ws_conn::arm_deadline(std::chrono::steady_clock::time_point due) {
-  if (!deadline_) deadline_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
+  if (!deadline_) deadline_ = std::make_unique<asio::steady_timer>(sock_.get_executor());
   if (armed_for_ != std::chrono::steady_clock::time_point{} && armed_for_ <= due) return;
   armed_for_ = due;
   deadline_->expires_at(due);
@@ -571,17 +628,21 @@ void ws_conn::on_deadline() {
     next = due;
   }
   if (closing_ && close_by_ != std::chrono::steady_clock::time_point{}) {
-    if (now >= close_by_) return drop_slow("a close handshake stuck behind a write");
+    if (now >= close_by_) {
+      if (writing_) return drop_slow("a close handshake stuck behind a write");
+      return finished();  // the client never answered our close frame
+    }
     if (next == std::chrono::steady_clock::time_point{} || close_by_ < next) next = close_by_;
   }
   if (next != std::chrono::steady_clock::time_point{}) arm_deadline(next);
 }
 
 void ws_conn::close(std::uint16_t code) {
-  if (closing_ || closed_) return;
+  if (closing_ || closed_ || done_) return;
   closing_ = true;  // later frames are dropped; those queued go out first (e.g. the reply saying why)
   close_code_ = code;
-  if (!writing_) return do_close();  // nothing is being written (a direct write may hold the socket: do_close waits)
+  if (fail_fast_ || peer_closed_) drop_queued();
+  if (!writing_) return write_next();  // nothing is being written (a direct write may hold the socket: it waits)
   if (srv_.opts.disconnect_timeout.count() > 0) {
     close_by_ = std::chrono::steady_clock::now() + to_duration(srv_.opts.disconnect_timeout);
     arm_deadline(close_by_);
@@ -589,23 +650,13 @@ void ws_conn::close(std::uint16_t code) {
 }
 
 // The client does not read. No close handshake (it would queue behind the stuck write): the socket
-// goes, the pending operations fail, finished() stops the session.
+// goes, and with it the session.
 void ws_conn::drop_slow(const char* why) {
   if (closed_ || done_) return;
   srv_.metrics.slow_drops.fetch_add(1, std::memory_order_relaxed);
   log(log_kind::client, std::string("dropping a client that does not read (") + why + ")");
   closing_ = true;
-  ws_.next_layer().seal();
-  beast::error_code ignored;
-  ws_.next_layer().close(ignored);
-}
-
-void ws_conn::do_close() {
-  if (!ws_.is_open()) return;
-  if (!take_socket()) return;  // after the direct write: resume_writes()
-  ws_.async_close(websocket::close_reason(*close_code_), [self = shared_from_this()](beast::error_code) {
-    self->closed_ = true;
-  });
+  finished();
 }
 
 void ws_conn::finished() {
@@ -620,15 +671,17 @@ void ws_conn::finished() {
     if (corvid::send(session_, connection_closed{})) {
       corvid::exit(session_, reason::kill());
     } else if (srv_.opts.disconnect_timeout.count() > 0) {
-      auto t = std::make_shared<asio::steady_timer>(ws_.get_executor(), srv_.opts.disconnect_timeout);
+      auto t = std::make_shared<asio::steady_timer>(sock_.get_executor(), srv_.opts.disconnect_timeout);
       t->async_wait([t, p = session_](beast::error_code ec) {
         if (!ec && p.alive()) corvid::exit(p, reason::kill());
       });
     }
   }
-  ws_.next_layer().seal();
-  beast::error_code ignored;
-  ws_.next_layer().close(ignored);  // the fd goes now, not when the last handler has run
+  if (handshake_) {  // the upgrade failed (or timed out): Beast's socket is the one to close
+    beast::error_code ignored;
+    handshake_->next_layer().close(ignored);
+  }
+  sock_.seal_and_close();  // pending operations fail with operation_aborted and find done_
   std::lock_guard<std::mutex> g{srv_.mtx};
   srv_.conns.erase(id_);
 }
@@ -654,6 +707,12 @@ void close_websocket(const std::shared_ptr<ws_conn>& c, std::uint16_t code) {
 
 void first_join_due(const std::shared_ptr<ws_conn>& c) {
   asio::post(c->executor(), [c] { c->first_join_due(); });
+}
+
+std::chrono::steady_clock::time_point last_read(const ws_conn& c) { return c.last_read(); }
+
+void idle_due(const std::shared_ptr<ws_conn>& c) {
+  asio::post(c->executor(), [c] { c->idle_due(); });
 }
 
 }  // namespace corvid::live::detail

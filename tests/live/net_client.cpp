@@ -120,6 +120,114 @@ std::string tcp_conn::read_all(std::chrono::milliseconds limit) {
   return out;
 }
 
+struct raw_ws::impl {
+  asio::io_context ioc;
+  tcp::socket s{ioc};
+  std::uint16_t port;
+  std::string in;  // bytes read and not yet parsed
+  bool eof = false;
+};
+
+raw_ws::raw_ws(std::uint16_t port) : impl_(std::make_unique<impl>()) { impl_->port = port; }
+raw_ws::~raw_ws() = default;
+
+unsigned raw_ws::upgrade() {
+  auto& m = *impl_;
+  beast::error_code ec;
+  m.s.connect(loopback(m.port), ec);
+  if (ec) return 0;
+  m.s.set_option(tcp::no_delay(true));
+  const std::string host = "127.0.0.1:" + std::to_string(m.port);
+  if (!write("GET /live/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: " + host + "\r\nOrigin: http://" + host +
+             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n"))
+    return 0;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  std::size_t end;
+  while ((end = m.in.find("\r\n\r\n")) == std::string::npos)
+    if (!fill(until)) return 0;
+  const std::string head = m.in.substr(0, end);
+  m.in.erase(0, end + 4);
+  if (head.size() < 12 || head.compare(0, 9, "HTTP/1.1 ") != 0) return 0;
+  return static_cast<unsigned>(std::stoul(head.substr(9, 3)));
+}
+
+bool raw_ws::write(const std::string& bytes, std::size_t pieces) {
+  auto& m = *impl_;
+  const std::size_t step = std::max<std::size_t>(1, (bytes.size() + pieces - 1) / std::max<std::size_t>(pieces, 1));
+  for (std::size_t at = 0; at < bytes.size(); at += step) {
+    const auto piece = asio::buffer(bytes.data() + at, std::min(step, bytes.size() - at));
+    if (run_op(m.ioc, [&](auto h) { asio::async_write(m.s, piece, h); }, [&] { m.s.close(); }, 5s)) return false;
+  }
+  return true;
+}
+
+// Reads what is there (waiting until `until`); false at the end of the connection or the deadline.
+bool raw_ws::fill(std::chrono::steady_clock::time_point until) {
+  auto& m = *impl_;
+  if (m.eof) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  char buf[4096];
+  std::size_t n = 0;
+  auto ec = run_op(m.ioc, [&](auto h) {
+    m.s.async_read_some(asio::buffer(buf), [&n, h](beast::error_code e, std::size_t k) mutable {
+      n = k;
+      h(e);
+    });
+  }, [&] { m.s.cancel(); }, left);
+  m.in.append(buf, n);
+  if (ec && ec != asio::error::timed_out) m.eof = true;
+  return !ec;
+}
+
+std::optional<raw_ws::frame> raw_ws::read_frame(std::chrono::milliseconds limit) {
+  auto& m = *impl_;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (m.in.size() >= 2) {
+      const auto b = [&](std::size_t i) { return static_cast<unsigned char>(m.in[i]); };
+      std::uint64_t len = b(1) & 0x7f;
+      std::size_t pos = 2;
+      if (len == 126 && m.in.size() >= 4) {
+        len = (std::uint64_t{b(2)} << 8) | b(3);
+        pos = 4;
+      } else if (len == 127 && m.in.size() >= 10) {
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | b(2 + i);
+        pos = 10;
+      }
+      if ((b(1) & 0x7f) < 126 || pos > 2) {
+        if (m.in.size() >= pos + len) {
+          frame f{b(0) & 0x0fu, m.in.substr(pos, len)};
+          m.in.erase(0, pos + len);
+          return f;
+        }
+      }
+    }
+    if (!fill(until)) return std::nullopt;
+  }
+}
+
+unsigned raw_ws::frame::close_code() const {
+  if (opcode != 8) return 0;
+  if (payload.size() < 2) return 1005;
+  return (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+}
+
+unsigned raw_ws::read_until_close(std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (auto f = read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now())))
+    if (f->opcode == 8) return f->close_code();
+  return 0;
+}
+
+bool raw_ws::closed_by_server(std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (fill(until)) impl_->in.clear();
+  return impl_->eof;
+}
+
 struct ws_client::impl {
   asio::io_context ioc;
   websocket::stream<beast::tcp_stream> ws{ioc};

@@ -56,6 +56,35 @@ class tcp_conn {
   std::unique_ptr<impl> impl_;
 };
 
+/// A websocket client that writes raw bytes after the upgrade (tests/live/client_frames.hpp makes
+/// frames) and reads the server's frames one by one.
+class raw_ws {
+ public:
+  explicit raw_ws(std::uint16_t port);
+  ~raw_ws();
+  /// Connects and upgrades to /live/websocket; the HTTP status of the answer (101 on success).
+  unsigned upgrade();
+  /// Sends bytes, in as many TCP segments as `pieces` cuts them into (1: one write).
+  bool write(const std::string& bytes, std::size_t pieces = 1);
+  struct frame {
+    unsigned opcode = 0;
+    std::string payload;
+    /// A close frame's code (0: not a close frame, 1005: a close frame without one).
+    unsigned close_code() const;
+  };
+  /// The next frame the server sends; nullopt if the connection ended or `limit` passed.
+  std::optional<frame> read_frame(std::chrono::milliseconds limit = 10s);
+  /// Reads until a close frame and returns its code (0: none came before the end or `limit`).
+  unsigned read_until_close(std::chrono::milliseconds limit = 10s);
+  /// True once the server has closed the TCP connection (frames before the end are skipped).
+  bool closed_by_server(std::chrono::milliseconds limit = 10s);
+
+ private:
+  bool fill(std::chrono::steady_clock::time_point until);
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// What a page gives the client for its join.
 struct page_tokens {
   std::string session, csrf, id;

@@ -40,7 +40,7 @@ TEST_SUITE("live.hardening") {
     CHECK(response_of(*r).at("diff").at("1") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
   }
 
-  TEST_CASE("utf-8 over a socket: Beast closes a text frame that is not UTF-8 with 1007") {
+  TEST_CASE("utf-8 over a socket: the server closes a text frame that is not UTF-8 with 1007") {
     env e;
     ws_client c{e.port};
     REQUIRE_FALSE(c.connect());
