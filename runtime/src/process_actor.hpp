@@ -93,12 +93,13 @@ public:
                 bool trap, caf::timespan idle);
   caf::behavior make_behavior() override;
   void on_exit() override;
+  // Notes which process this thread runs, for the behavior all processes share (make_behavior).
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
 #if defined(__SANITIZE_THREAD__)
   // CAF's mailbox (a lock-free stack inside the uninstrumented libcaf_core) orders a send
   // before its handling, but ThreadSanitizer cannot see its atomics: enqueue releases and
   // consume acquires on the mailbox element (see process_actor.cpp).
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
-  caf::invoke_message_result consume(caf::mailbox_element& x) override;
 #endif
   const char* name() const override { return "corvid.process"; }
 
