@@ -148,6 +148,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn>, private ws_events 
   void do_read();
   void on_readable(beast::error_code ec);
   void fail(const ws_failure& f);
+  caf::error deliver(const caf::message& msg);
   void refuse(std::string_view text, rejection why);
   void write_next();
   void write_frame(writing_kind kind, std::string frame);
@@ -190,6 +191,7 @@ class ws_conn : public std::enable_shared_from_this<ws_conn>, private ws_events 
   bool close_sent_ = false;   // our close frame went: we wait for the client's
   bool peer_closed_ = false;  // the client's close frame came: ours answers it, then the socket goes
   bool fail_fast_ = false;    // a protocol error: our close frame goes, then the socket, without waiting
+  bool turns_here_ = false;   // the session's turns for frames run on the I/O thread (deliver)
   std::optional<std::uint16_t> close_code_;
   corvid::pid session_;
   // A write the client does not take, or a close handshake it does not finish, ends by this deadline.
@@ -294,6 +296,7 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
     return;
   }
   session_ = *p;
+  turns_here_ = srv_.opts.io_turn_limit.count() > 0;
   if (closing_) return finished();  // the server stopped meanwhile
   if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(weak_from_this());
   if (srv_.opts.idle_timeout.count() > 0) srv_.watch_idle(id_, last_read() + to_duration(srv_.opts.idle_timeout));
@@ -383,8 +386,24 @@ void ws_conn::message(std::string text, bool binary) {
   });
   // kept to answer from if the mailbox refuses it (a copy of a caf::message shares its data)
   auto msg = caf::make_message(inbound_frame{std::move(text), binary, std::move(held)});
-  if (corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0}) && !binary)
-    refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
+  if (deliver(msg) && !binary) refuse(msg.get_as<inbound_frame>(0).text, rejection::inbound);
+}
+
+// An idle session runs its turn here, on the thread that read the frame: no worker wakes for a
+// click, and the reply goes out from here (write_direct) before the next read. A turn over
+// io_turn_limit sends this session's turns to the workers from then on.
+caf::error ws_conn::deliver(const caf::message& msg) {
+  if (!turns_here_) return corvid::detail::deliver(session_, msg, corvid::pid{}, caf::timespan{0});
+  const auto start = std::chrono::steady_clock::now();
+  auto err = corvid::detail::deliver_here(session_, msg);
+  if (const auto took = std::chrono::steady_clock::now() - start; took > srv_.opts.io_turn_limit) {
+    turns_here_ = false;
+    log(log_kind::runtime, "a session's turn took " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) +
+                               " us on an I/O thread (io_turn_limit " + std::to_string(srv_.opts.io_turn_limit.count()) +
+                               " us): its turns run on the workers from now on");
+  }
+  return err;
 }
 
 void ws_conn::oversized(std::string head, std::size_t size, bool binary) {

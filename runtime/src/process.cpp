@@ -59,6 +59,59 @@ caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timesp
   return push(*b, envelope{std::move(msg), from, {}}, static_cast<bool>(from), wait, host);
 }
 
+namespace {
+
+// The execution unit of a turn run by deliver_here(): the first process the delivery schedules is
+// run by the calling thread; anything scheduled meanwhile (the process's own sends) goes to the
+// workers, so one delivery never runs more than one turn here.
+class here_unit final : public caf::execution_unit {
+ public:
+  explicit here_unit(caf::actor_system* sys) : caf::execution_unit(sys) {}
+  void exec_later(caf::resumable* job) override {
+    if (!job_ && !running_) {
+      job_ = job;
+      return;
+    }
+    system().scheduler().enqueue(job);
+  }
+  // Runs the scheduled process's turn, then hands it back as a worker would (CAF's scheduler
+  // holds a reference for each scheduling, which the turn's end releases or passes on).
+  void run(size_t max_throughput) {
+    if (!job_)
+      return;
+    running_ = true;
+    switch (job_->resume(this, max_throughput)) {
+      case caf::resumable::resume_later:
+        system().scheduler().enqueue(job_);  // more than a turn's messages: the workers go on
+        break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+        caf::intrusive_ptr_release(job_);
+        break;
+      case caf::resumable::shutdown_execution_unit:
+        break;
+    }
+  }
+
+ private:
+  caf::resumable* job_ = nullptr;
+  bool running_ = false;
+};
+
+}  // namespace
+
+caf::error deliver_here(const pid& to, caf::message msg) {
+  auto b = block_of(to);
+  if (!b)
+    return deliver(to, std::move(msg), pid{}, caf::timespan{0});
+  here_unit unit{b->rt->sys};
+  auto err = push(*b, envelope{std::move(msg), pid{}, {}}, false, caf::timespan{0}, &unit);
+  // One CAF message here (the drain nudge: up to drain_batch of corvid's messages), not a whole
+  // turn of max_throughput: what arrived meanwhile from other threads waits for a worker.
+  unit.run(1);
+  return err;
+}
+
 caf::actor handle_of(const pid& p) {
   auto b = p.block();
   if (!b)

@@ -54,11 +54,18 @@ status count_view::handle_event(const std::string& ev, const event_value& v, liv
     view_gate.hold();
     return status::ok();
   }
+  if (ev == "spin") {  // 5 ms of work: a turn too long for an I/O thread
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return status::ok();
+  }
   if (ev != "inc") return status::unknown_event(ev);
   s.assign("n", *s["n"].get_if<std::int64_t>() + 1);
   return status::ok();
 }
 void count_view::handle_info(const caf::message& m, live::socket& s) {
+  if (auto* h = message_as<std::string>(m); h && *h == "hold") return view_gate.hold();  // busy on a worker
   if (auto* n = message_as<int>(m)) s.assign("blob", std::to_string(*n) + std::string(32 * 1024, 'x'));
 }
 

@@ -38,7 +38,8 @@ struct gate {
 extern gate view_gate;
 
 /// "<b>{{ n }}</b><i>{{ blob }}</i><u>{{ flash.info }}</u>": "inc" counts, "say" shows the form field body, "hold" waits on
-/// view_gate; an int sent to the session makes a 32 KiB diff.
+/// view_gate, "spin" works 5 ms; an int sent to the session makes a 32 KiB diff, the string "hold" waits on view_gate
+/// (a session busy on a runtime worker, while its I/O thread goes on reading).
 struct count_view : view {
   html_template render() const override;
   void mount(const params&, const session&, live::socket& s) override;

@@ -154,6 +154,9 @@ TEST_SUITE("live.limits") {
     o.channel.limits.max_bytes = 4096;
     o.inbound_bytes = 8192;
     o.channel.event_rate = 0;
+    // Held on a worker while the I/O thread goes on reading: a session's turns for frames never
+    // run on the I/O thread here (one could take the hold there, blocking every read).
+    o.io_turn_limit = std::chrono::microseconds(0);
     env e{o};
     auto p = fetch_page(e.port);
     ws_client c{e.port};
@@ -162,10 +165,10 @@ TEST_SUITE("live.limits") {
     struct reopen {
       ~reopen() { view_gate.release(); }  // never leave the session stuck, whatever fails
     } reopen_at_exit;
-    REQUIRE_FALSE(c.send(c.click_frame(p, "hold")));
+    REQUIRE_FALSE(static_cast<bool>(corvid::send(last_session, std::string("hold"))));  // busy on a worker
     REQUIRE(eventually([&] { return view_gate.is_holding(); }));
     json::object payload{{"type", "form"}, {"event", "say"}, {"value", "body=" + std::string(3000, 'y')}};
-    for (int i = 0; i < 6; ++i)  // two fit in 8192 bytes behind the held one; four do not
+    for (int i = 0; i < 6; ++i)  // two fit in 8192 bytes while it is busy; four do not
       REQUIRE_FALSE(c.send(json::serialize(json::array{"4", std::to_string(100 + i), "lv:" + p.id, "event", payload})));
     for (int i = 2; i < 6; ++i) {
       auto r = c.read_json();
@@ -175,9 +178,6 @@ TEST_SUITE("live.limits") {
       CHECK(response_of(*r).as_object().empty());  // released, dropped
     }
     view_gate.release();
-    auto held = c.read_json();
-    REQUIRE(held);
-    CHECK(status_of(*held) == "ok");
     for (int i = 0; i < 2; ++i) {
       auto r = c.read_json();
       REQUIRE(r);

@@ -152,4 +152,32 @@ TEST_SUITE("live.websocket") {
     CHECK(e.srv->metrics().idle_closes.load() == 1);
     CHECK(eventually([&] { return e.srv->connections() == 0 && live_sessions(*e.rt) == 0; }));
   }
+
+  TEST_CASE("a session's turn runs on the I/O thread until one takes over io_turn_limit; then on the workers") {
+    server_options o;
+    o.io_threads = 1;
+    o.io_turn_limit = std::chrono::microseconds(1000);
+    env e{o};
+    auto p = fetch_page(e.port);
+    ws_client heavy{e.port}, other{e.port};
+    connect_and_join(heavy, p);
+    connect_and_join(other, p);
+    REQUIRE_FALSE(heavy.send(heavy.click_frame(p, "spin")));  // 5 ms on the I/O thread, once
+    REQUIRE(heavy.read_json());
+    view_gate.close();
+    struct reopen {
+      ~reopen() { view_gate.release(); }
+    } reopen_at_exit;
+    // Held in a handler now: on a worker, so the one I/O thread still serves the other connection.
+    REQUIRE_FALSE(heavy.send(heavy.click_frame(p, "hold")));
+    REQUIRE(eventually([&] { return view_gate.is_holding(); }));
+    REQUIRE_FALSE(other.send(heartbeat("7")));
+    auto r = other.read_json(5s);
+    REQUIRE(r);
+    CHECK(status_of(*r) == "ok");
+    view_gate.release();
+    auto held = heavy.read_json();
+    REQUIRE(held);
+    CHECK(status_of(*held) == "ok");
+  }
 }

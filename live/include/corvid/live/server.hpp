@@ -36,6 +36,10 @@ struct server_options {
   std::string address = "127.0.0.1";
   std::uint16_t port = 4000;                 ///< 0 = any free port (see server::port())
   std::size_t io_threads = 1;                ///< threads running the network I/O
+  /// A session's turn for a websocket frame runs on the I/O thread that read it (no worker wakes
+  /// for a click) while such turns stay under this; one over it sends that session's turns to the
+  /// runtime's workers from then on, so a heavy view cannot hold the I/O thread twice. 0: always the workers.
+  std::chrono::microseconds io_turn_limit{1'000};
   std::filesystem::path assets_dir;          ///< holds node_modules/ and corvid_boot.js; empty = the source tree's live/assets
   std::filesystem::path static_dir;          ///< served under /static/ (empty = none)
   std::string secret;                        ///< signs sessions and CSRF tokens, >= 32 bytes; empty = env CORVID_SECRET,

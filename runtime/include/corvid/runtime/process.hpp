@@ -78,6 +78,10 @@ class process_actor;
 struct reply_slot;
 caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timespan wait,
                    caf::execution_unit* host = nullptr);
+// deliver() from a thread that is not a CAF worker (an I/O thread that read the message): if
+// the process was idle, it handles what is queued (one drain, up to drain_batch messages) here and
+// now instead of waking a worker; more, and whatever it schedules, goes to the workers.
+caf::error deliver_here(const pid& to, caf::message msg);
 caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::timespan timeout);
 caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent);
 template <class R>
