@@ -31,16 +31,9 @@ namespace bench = corvid::bench;
 
 namespace {
 
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "bench_tcp_floor: %s: %s\n", what, std::strerror(errno));
-  std::exit(1);
-}
+[[noreturn]] void die(const char* what) { bench::die_errno("bench_tcp_floor", what); }
 
-double thread_cpu_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
+using bench::thread_cpu_us;
 
 }  // namespace
 

@@ -6,7 +6,10 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -32,6 +35,19 @@ inline size_t env_or(const char* name, size_t dflt) {
 inline void figure(const std::string& name, double value, const char* unit) {
   std::printf("%s\t%.4g\t%s\n", name.c_str(), value, unit);
   std::fflush(stdout);
+}
+
+/// CPU time of the calling thread so far, in microseconds.
+inline double thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+/// Ends a benchmark on a failed system call: "program: what: strerror(errno)".
+[[noreturn]] inline void die_errno(const char* program, const char* what) {
+  std::fprintf(stderr, "%s: %s: %s\n", program, what, std::strerror(errno));
+  std::exit(1);
 }
 
 /// A field of /proc/self/status in kB (VmRSS, VmHWM).

@@ -275,11 +275,21 @@ void server::impl::sweep_longpolls() {
   });
 }
 
-void server::impl::watch_first_join(std::weak_ptr<detail::ws_conn> c) {
+std::vector<std::pair<std::uint64_t, std::shared_ptr<detail::ws_conn>>> server::impl::open_connections(
+    const std::vector<std::uint64_t>& ids) {
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<detail::ws_conn>>> out;
+  std::lock_guard<std::mutex> g{mtx};
+  for (auto id : ids)
+    if (auto it = conns.find(id); it != conns.end())
+      if (auto c = it->second.lock()) out.emplace_back(id, std::move(c));
+  return out;
+}
+
+void server::impl::watch_first_join(std::uint64_t id) {
   const auto due = std::chrono::steady_clock::now() + ccfg.first_join_timeout;
   {
     std::lock_guard<std::mutex> g{join_mtx};
-    join_queue.emplace_back(due, std::move(c));
+    join_queue.emplace_back(due, id);
     if (join_sweep_armed) return;
     join_sweep_armed = true;
   }
@@ -293,12 +303,12 @@ void server::impl::sweep_joins(std::chrono::steady_clock::time_point at) {
   join_sweep->async_wait([this](beast::error_code ec) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
-    std::vector<std::weak_ptr<detail::ws_conn>> due;
+    std::vector<std::uint64_t> due;
     std::chrono::steady_clock::time_point next{};
     {
       std::lock_guard<std::mutex> g{join_mtx};
       while (!join_queue.empty() && join_queue.front().first <= now) {
-        due.push_back(std::move(join_queue.front().second));
+        due.push_back(join_queue.front().second);
         join_queue.pop_front();
       }
       if (join_queue.empty()) join_sweep_armed = false;
@@ -306,8 +316,7 @@ void server::impl::sweep_joins(std::chrono::steady_clock::time_point at) {
                                                                 ccfg.first_join_timeout / 20, std::chrono::milliseconds(1),
                                                                 std::chrono::milliseconds(500)));
     }
-    for (auto& w : due)
-      if (auto c = w.lock()) detail::first_join_due(c);
+    for (auto& [id, c] : open_connections(due)) detail::first_join_due(c);
     if (next != std::chrono::steady_clock::time_point{}) sweep_joins(next);
   });
 }
@@ -367,17 +376,10 @@ void server::impl::sweep_idle() {
   }
   std::vector<std::shared_ptr<detail::ws_conn>> due;
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> again;
-  {
-    std::lock_guard<std::mutex> g{mtx};
-    for (auto id : due_ids) {
-      auto it = conns.find(id);
-      if (it == conns.end()) continue;  // closed meanwhile
-      auto c = it->second.lock();
-      if (!c) continue;
-      const auto at = detail::last_read(*c) + idle;
-      if (at <= now) due.push_back(std::move(c));
-      else again.emplace_back(at, id);
-    }
+  for (auto& [id, c] : open_connections(due_ids)) {  // those closed meanwhile are gone
+    const auto at = detail::last_read(*c) + idle;
+    if (at <= now) due.push_back(std::move(c));
+    else again.emplace_back(at, id);
   }
   {
     std::lock_guard<std::mutex> g{idle_mtx};

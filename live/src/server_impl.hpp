@@ -169,7 +169,9 @@ struct server::impl {
   // first_join_timeout, so this is deadline order and one timer serves them all: a process timer
   // each cost the CAF clock thread and two wake-ups of every session.
   std::mutex join_mtx;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<detail::ws_conn>>> join_queue;
+  // Connection ids, not weak pointers: a weak pointer would keep a closed connection's memory
+  // (one allocation with its control block) until its deadline.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> join_queue;
   bool join_sweep_armed = false;                 // guarded by join_mtx
   std::optional<asio::steady_timer> join_sweep;  // on accept_strand
   // Websocket connections by when they will have read nothing for idle_timeout, soonest first (a
@@ -194,8 +196,11 @@ struct server::impl {
   }
   void load_assets();
   void sweep_longpolls();
-  // Closes `c` (1008) if its session has joined no view by first_join_timeout from now.
-  void watch_first_join(std::weak_ptr<detail::ws_conn> c);
+  // Closes websocket `id` (1008) if its session has joined no view by first_join_timeout from now.
+  void watch_first_join(std::uint64_t id);
+  // The websocket connections of `ids` still open (ids of the join and idle sweeps).
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<detail::ws_conn>>> open_connections(
+      const std::vector<std::uint64_t>& ids);
   void sweep_joins(std::chrono::steady_clock::time_point at);
   // Closes websocket `id` (on its strand) if it has read nothing from `due` on.
   void watch_idle(std::uint64_t id, std::chrono::steady_clock::time_point due);

@@ -298,7 +298,7 @@ void ws_conn::on_session(caf::expected<corvid::pid> p) {
   session_ = *p;
   turns_here_ = srv_.opts.io_turn_limit.count() > 0;
   if (closing_) return finished();  // the server stopped meanwhile
-  if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(weak_from_this());
+  if (srv_.ccfg.first_join_timeout.count() > 0) srv_.watch_first_join(id_);
   if (srv_.opts.idle_timeout.count() > 0) srv_.watch_idle(id_, last_read() + to_duration(srv_.opts.idle_timeout));
   sock_.fd = sock_.native_handle();
   give_socket();  // direct writes from here on
