@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,14 @@ struct dash_shared {
   std::deque<sample> ring;
   std::uint64_t last_handled = 0, last_broadcasts = 0;
   bool have_last = false;
+  // The walk over every process (mailboxes, handled, memory estimate) costs a few cache misses a
+  // process: every sample while a dashboard page is connected, every walk_every-th while none is
+  // (the charts carry the last walked values). Counted by watch().
+  std::atomic<int> viewers{0};
+  static constexpr unsigned walk_every = 10;
+  unsigned unwatched = 0;  // samples since the last walk
+  bool have_walk = false;
+  double last_walk_t = 0, walked_rate = 0, walked_mailbox = 0, walked_estimate = 0;
   std::vector<topic_row> topics;  // the last sample's, most subscribers first
   std::unordered_map<std::string, std::uint64_t> last_topic_broadcasts;
   double last_topic_t = 0;
@@ -86,6 +95,11 @@ struct dash_shared {
 
   dash_shared(runtime& r, std::string b, dashboard_options o) : rt(r), base(std::move(b)), opts(std::move(o)) {}
   void take_sample();
+  // Held by a connected page: while any is held, every sample walks the processes.
+  std::shared_ptr<void> watch() {
+    viewers.fetch_add(1);
+    return std::shared_ptr<void>(nullptr, [v = &viewers](void*) { v->fetch_sub(1); });
+  }
   void sample_topics(double t);  // caller holds m
   std::vector<chart_point> series(double sample::*f);
 };
@@ -111,6 +125,7 @@ class dash_page : public view {
 
  private:
   std::optional<timer_ref> timer_;
+  std::shared_ptr<void> watching_;  // sh_->watch() while connected (released with the page)
 };
 
 std::unique_ptr<view> make_processes_page(std::shared_ptr<dash_shared> sh);

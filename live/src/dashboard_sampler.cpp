@@ -98,22 +98,35 @@ void dash_shared::take_sample() {
   sample s;
   s.t = seconds_since(t0);
   // Sums, not a snapshot of every process: sampling 10,000 idle sessions must stay cheap.
-  const auto all = totals(rt);
-  const std::uint64_t handled = all.handled;
-  s.processes = static_cast<double>(all.processes);
-  s.mailbox = static_cast<double>(all.mailbox_length);
-  s.estimate = static_cast<double>(all.memory);
+  const bool walk = viewers.load() > 0 || !have_walk || unwatched + 1 >= walk_every;
+  const auto all = walk ? totals(rt) : process_totals{};
+  s.processes = static_cast<double>(rt.process_count());
   s.rss = static_cast<double>(rss_bytes());
   std::uint64_t bc = hub ? hub->stats().broadcasts : 0;
   std::lock_guard<std::mutex> g{m};
   s.sessions = srv ? static_cast<double>(srv->connections()) : 0;
+  if (walk) {
+    if (have_walk) {
+      const double dt = std::max(1e-3, s.t - last_walk_t);
+      // processes that ended take their counts with them: never a negative rate
+      walked_rate = all.handled > last_handled ? static_cast<double>(all.handled - last_handled) / dt : 0;
+    }
+    last_handled = all.handled;
+    last_walk_t = s.t;
+    walked_mailbox = static_cast<double>(all.mailbox_length);
+    walked_estimate = static_cast<double>(all.memory);
+    have_walk = true;
+    unwatched = 0;
+  } else {
+    ++unwatched;
+  }
+  s.handled_rate = walked_rate;
+  s.mailbox = walked_mailbox;
+  s.estimate = walked_estimate;
   if (have_last && !ring.empty()) {
     double dt = std::max(1e-3, s.t - ring.back().t);
-    // processes that ended take their counts with them: never a negative rate
-    s.handled_rate = handled > last_handled ? static_cast<double>(handled - last_handled) / dt : 0;
     s.broadcast_rate = bc > last_broadcasts ? static_cast<double>(bc - last_broadcasts) / dt : 0;
   }
-  last_handled = handled;
   last_broadcasts = bc;
   have_last = true;
   ring.push_back(s);
@@ -196,7 +209,10 @@ void dash_page::mount(const params& q, const session&, socket& s) {
   s.assign("base", sh_->base);
   on_mount(q, s);
   refresh(s);
-  if (s.connected() && s.proc()) timer_ = s.proc()->send_interval(sh_->opts.interval, s.self(), dash_tick{});
+  if (s.connected() && s.proc()) {
+    timer_ = s.proc()->send_interval(sh_->opts.interval, s.self(), dash_tick{});
+    watching_ = sh_->watch();
+  }
 }
 
 void dash_page::handle_info(const caf::message& m, socket& s) {
