@@ -108,7 +108,7 @@ int main() {
     cev.data.fd = clients[i];
     epoll_ctl(client_ep, EPOLL_CTL_ADD, clients[i], &cev);
   }
-  bench::figure("connections", static_cast<double>(n), "count");
+  bench::figure("click_floor_connections", static_cast<double>(n), "count");
 
   const std::string click(click_bytes, 'c');
   std::mt19937 rng(7);
