@@ -134,7 +134,8 @@ class ws_conn : public std::enable_shared_from_this<ws_conn>, private ws_events 
   std::shared_ptr<sink_state> sink;
 
  private:
-  // What kind of frame current_ is.
+  // What current_ is: a queued data frame (framed as it is written, its budget released after),
+  // framed bytes that hold no budget (a pong, the rest of a direct write), or our close frame.
   enum class writing_kind : unsigned char { data, control, close };
 
   // ws_events: what the reader hands on, on the strand.
@@ -557,13 +558,7 @@ void ws_conn::resume_writes() {
 void ws_conn::write_rest(std::string rest) {
   int st = guarded_socket::handover;
   if (!sock_.state.compare_exchange_strong(st, guarded_socket::io)) return;  // sealed: going
-  writing_ = true;
-  kind_ = writing_kind::control;  // its budget went with the direct write
-  write_started_ = std::chrono::steady_clock::now();
-  if (srv_.opts.write_timeout.count() > 0) arm_deadline(write_started_ + to_duration(srv_.opts.write_timeout));
-  current_ = std::move(rest);
-  asio::async_write(static_cast<tcp::socket&>(sock_), asio::buffer(current_),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  write_frame(writing_kind::control, std::move(rest));  // its budget went with the direct write
 }
 
 // On the strand: the next frame to go, in this order: a pong, the queued frames, our close frame.
