@@ -80,7 +80,7 @@ process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options
 
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
                 caf::execution_unit* host, bool* dropped) {
-  caf::actor nudge;
+  caf::actor to_wake;
   bool crossed = false;
   size_t len = 0;
   envelope victim;  // destroyed outside the lock (it may fail a caller)
@@ -180,12 +180,11 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
     }
     if (!b.scheduled && b.handle) {
       b.scheduled = true;
-      nudge = b.handle;
+      to_wake = b.handle;
     }
   }
-  if (nudge)
-    nudge->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, drain_atom::value),
-                   host ? host : current_host);
+  if (to_wake)
+    wake(to_wake, host ? host : current_host);
   if (crossed)
     emit_high_water(b, len);
   if (victim.reply)

@@ -106,8 +106,8 @@ caf::error deliver_here(const pid& to, caf::message msg) {
     return deliver(to, std::move(msg), pid{}, caf::timespan{0});
   here_unit unit{b->rt->sys};
   auto err = push(*b, envelope{std::move(msg), pid{}, {}}, false, caf::timespan{0}, &unit);
-  // One CAF message here (the drain nudge: up to drain_batch of corvid's messages), not a whole
-  // turn of max_throughput: what arrived meanwhile from other threads waits for a worker.
+  // One drain here (up to drain_batch of corvid's messages, then at most one CAF message), not a
+  // whole turn of max_throughput: what arrived meanwhile from other threads waits for a worker.
   unit.run(1);
   return err;
 }
@@ -217,7 +217,7 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
     }
   }
   if (kick)
-    caf::anon_send(handle, drain_atom::value);
+    wake(handle, nullptr);
   return p;
 }
 

@@ -60,30 +60,82 @@ struct tsan_run_scope {
 //   (exchange, acquire); enqueue releases on the mailbox element, consume acquires on it;
 // - one run of this actor happens before its next one on another worker: the next run starts
 //   only after the last one blocked the mailbox (CAS in libcaf_core), or through corvid's
-//   scheduler queue (a mutex TSan sees); consume, make_behavior and on_exit begin with an
-//   acquire and end with a release on the actor's address.
+//   scheduler queue (a mutex TSan sees); consume, drain_guarded, make_behavior and on_exit
+//   begin with an acquire and end with a release on the actor's address.
 void process_actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
   if (what)
     CORVID_TSAN_RELEASE(what.get());
   caf::event_based_actor::enqueue(std::move(what), host);
 }
 
-#endif
-
-namespace {
-
-// The process whose message this thread is handling: the shared behavior's handler starts here.
-thread_local process_actor* running = nullptr;
-
-}  // namespace
-
 caf::invoke_message_result process_actor::consume(caf::mailbox_element& x) {
-#if defined(__SANITIZE_THREAD__)
   CORVID_TSAN_ACQUIRE(&x);
   tsan_run_scope tsan{this};
-#endif
-  running = this;
   return caf::event_based_actor::consume(x);
+}
+#endif
+
+void process_actor::wake(caf::execution_unit* host) {
+  // Ordered against resume()'s check after CAF blocked the mailbox (both sequentially
+  // consistent): either this unblocks the mailbox and schedules the actor, or that check sees
+  // the flag and the running turn goes on.
+  wake_.store(true, std::memory_order_seq_cst);
+  if (!mailbox().try_unblock())
+    return;  // running, already scheduled, or ended
+  caf::intrusive_ptr_add_ref(ctrl());  // the scheduler's reference, as CAF's enqueue takes one
+  if (host)
+    host->exec_later(this);
+  else
+    home_system().scheduler().enqueue(this);
+}
+
+void wake(const caf::actor& a, caf::execution_unit* host) {
+  static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(a))->wake(host);
+}
+
+caf::resumable::resume_result process_actor::resume(caf::execution_unit* ctx, size_t max_throughput) {
+  bool drained = false;  // one drain per turn
+  bool more = false;
+  for (;;) {
+    if (!drained && wake_.load(std::memory_order_acquire)) {
+      if (!activate(ctx))  // starts a lazily spawned process; false once it ended
+        return resumable::done;
+      // CAF's messages first when there are any: an exit signal goes ahead of a backlog.
+      if (mailbox().empty()) {
+        // No wake is lost here: the block stays `scheduled` (no push wakes) until this drain
+        // finds the mailbox empty.
+        wake_.store(false, std::memory_order_relaxed);
+        drained = true;
+        more = drain_guarded();
+        if (finalize())
+          return resumable::done;
+      }
+    }
+    auto r = caf::event_based_actor::resume(ctx, max_throughput);
+    if (more)
+      wake_.store(true, std::memory_order_seq_cst);
+    if (r != resumable::awaiting_message)
+      return r;
+    // CAF blocked the mailbox. Work left in corvid's mailbox, or a wake that found the mailbox
+    // not yet blocked, keeps the actor scheduled: this turn drains if it has not yet, else the
+    // next one does, after the others queued (through the scheduler's queue).
+    if (!wake_.load(std::memory_order_seq_cst) || !mailbox().try_unblock())
+      return resumable::awaiting_message;
+    if (drained)
+      return resumable::resume_later;
+  }
+}
+
+bool process_actor::drain_guarded() {
+  tsan_run_scope tsan{this};
+  try {
+    return drain();
+  } catch (...) {
+    // What CAF does for an exception in a handler: the exception handler's error ends the actor.
+    auto e = std::current_exception();
+    quit(exception_handler_(this, e));
+    return false;
+  }
 }
 
 
@@ -124,8 +176,8 @@ caf::behavior process_actor::make_behavior() {
         offer(caf::make_message(std::move(sig)));
     }
   });
-  // Everything but the drain nudge goes through the default handler: one small behavior
-  // per process instead of a table of handlers keeps an idle process near raw CAF's size.
+  // Every CAF message goes through the default handler: one small behavior per process
+  // instead of a table of handlers keeps an idle process near raw CAF's size.
   set_default_handler([this](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
     auto m = mv.move_content_to_message();
     if (x_ && x_->hold_ready && m.match_elements<caf::atom_value>() && m.get_as<caf::atom_value>(0) == ready_atom::value) {
@@ -146,9 +198,10 @@ caf::behavior process_actor::make_behavior() {
     touch();
   if (!x_ || !x_->hold_ready)
     blk_->initialized.store(true);
-  // One behavior for all processes (a behavior of its own cost each ~100 B): the nudge that
-  // corvid's mailbox has messages drains the process consume() noted for this thread.
-  static const caf::behavior shared{[](drain_atom) { running->drain(); }};
+  // CAF ends an actor without a behavior: one for all processes (a behavior of its own cost each
+  // ~100 B). Its one handler never runs: corvid's messages wake the actor through wake(), not
+  // through a CAF message, and every CAF message goes to the default handler above.
+  static const caf::behavior shared{[](drain_atom) {}};
   return shared;
 }
 
@@ -347,7 +400,7 @@ void process_actor::fail_handed(const caf::error& reason) {
   x_->handed.clear();
 }
 
-void process_actor::drain() {
+bool process_actor::drain() {
   host_scope hs{context()};
   // A few messages per lock of the mailbox: a sender and this process contend for it less.
   // Messages taken and not handled because the process exits go with `batch`, failing their
@@ -359,10 +412,10 @@ void process_actor::drain() {
   const size_t n = st_->opts.drain_batch;
   for (size_t done = 0; done < n;) {
     if (exiting_)
-      return;
+      return false;
     const size_t k = pop_batch(*blk_, raw, std::min(batch_max, n - done));
     if (k == 0)
-      return;
+      return false;
     size_t i = 0;
     struct rest {  // what is not handled (an exit, an exception) is destroyed all the same
       envelope* p;
@@ -375,16 +428,15 @@ void process_actor::drain() {
     } left{batch, i, k};
     while (i < k) {
       if (exiting_)
-        return;
+        return false;
       handle(batch[i]);
       std::destroy_at(batch + i);  // the message goes now, as it did when handled one at a time
       ++i;
     }
     done += k;
   }
-  // More may be queued: yield so other processes and urgent signals get their turn.
-  if (!exiting_)
-    send(caf::actor_cast<caf::actor>(this), drain_atom::value);
+  // More may be queued: the turn yields so other processes and urgent signals get theirs.
+  return !exiting_;
 }
 
 void process_actor::handle(envelope& e) {

@@ -1,7 +1,10 @@
 #pragma once
 // The CAF actor behind every corvid process: it drains the bounded corvid mailbox in
-// batches and turns CAF's links, monitors and exits into corvid signals.
+// batches and turns CAF's links, monitors and exits into corvid signals. A message in corvid's
+// mailbox wakes the actor without a CAF message: wake() schedules it the way CAF's own enqueue
+// does (unblocking its CAF mailbox), and resume() drains corvid's mailbox before CAF's.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -93,13 +96,17 @@ public:
                 bool trap, caf::timespan idle);
   caf::behavior make_behavior() override;
   void on_exit() override;
-  // Notes which process this thread runs, for the behavior all processes share (make_behavior).
-  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+  /// One turn: corvid's mailbox first if woken (up to drain_batch messages), then CAF's.
+  resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override;
+  /// Schedules this actor to drain corvid's mailbox (the caller just set the block's
+  /// `scheduled`); `host` is the waking process's execution unit, null from other threads.
+  void wake(caf::execution_unit* host);
 #if defined(__SANITIZE_THREAD__)
   // CAF's mailbox (a lock-free stack inside the uninstrumented libcaf_core) orders a send
   // before its handling, but ThreadSanitizer cannot see its atomics: enqueue releases and
   // consume acquires on the mailbox element (see process_actor.cpp).
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
 #endif
   const char* name() const override { return "corvid.process"; }
 
@@ -114,6 +121,7 @@ public:
   bool trap_ = false;
   bool exiting_ = false;
   bool aborted_ = false;  // spawn failed (e.g. name taken): never run init
+  std::atomic<bool> wake_{false};  // corvid's mailbox has work for the next turn
   std::unique_ptr<actor_extras> x_;
 
   actor_extras& x() {
@@ -122,7 +130,10 @@ public:
     return *x_;
   }
   pid resolve(const caf::actor_addr& a) const;
-  void drain();
+  /// Handles up to drain_batch messages; true if more are left (the turn yields, then goes on).
+  bool drain();
+  /// drain() inside a turn: a handler's exception ends the process as CAF's own handling would.
+  bool drain_guarded();
   void handle(envelope& e);
   caf::message dispatch(caf::message m);  // runtime-internal messages and raw CAF ones
   void offer(caf::message m);  // a signal or raw message, straight to the user behavior

@@ -89,7 +89,7 @@ struct process_block {
   uint32_t capacity;
   uint32_t high_water_threshold;
   overflow policy;
-  bool scheduled = false;            // a drain nudge is in the actor's CAF mailbox
+  bool scheduled = false;            // the actor was woken to drain this mailbox (wake())
   bool above_high_water = false;
   std::atomic<bool> alive{true};
   std::atomic<bool> initialized{false};  // its start is complete (init ran, or ready released)
@@ -122,6 +122,9 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
 /// constructed into the uninitialized storage at `out` (the caller destroys them); 0 when the
 /// box is empty (the process is then no longer scheduled).
 size_t pop_batch(process_block& b, void* out, size_t max);
+/// Schedules the process actor `a` to drain its corvid mailbox (after setting `scheduled`):
+/// no CAF message, no allocation. `host` as for push().
+void wake(const caf::actor& a, caf::execution_unit* host);
 /// Sends straight to a process's actor, bypassing the bound (signals, notices, replies).
 caf::error deliver_signal(const pid& to, caf::message m);
 /// Marks the block dead and fails everything still queued.
