@@ -3,7 +3,8 @@
 //
 //   pubsub_bench            all figures (memory is measured in a child process of its own)
 //   pubsub_bench --memory N only the memory figures, for N subscriptions
-//   pubsub_bench --fanout N corvid|sharing|stealing THRESHOLD   one fan-out setting (for profiling)
+//   pubsub_bench --fanout N corvid|sharing|stealing THRESHOLD [ROUNDS]   one fan-out setting (for
+//                                                         profiling; median of ROUNDS, default 20)
 
 #include <algorithm>
 #include <atomic>
@@ -205,8 +206,9 @@ int main(int argc, char** argv) {
     memory(std::stoul(argv[2]));
     return 0;
   }
-  if (argc == 5 && std::strcmp(argv[1], "--fanout") == 0) {  // one configuration, for profiling
-    figure("pubsub_fanout_ms", corvid_fanout(std::stoul(argv[2]), argv[3], std::stoul(argv[4]), 20), "ms");
+  if ((argc == 5 || argc == 6) && std::strcmp(argv[1], "--fanout") == 0) {  // one configuration, for profiling
+    int rounds = argc == 6 ? std::stoi(argv[5]) : 20;
+    figure("pubsub_fanout_ms", corvid_fanout(std::stoul(argv[2]), argv[3], std::stoul(argv[4]), rounds), "ms");
     return 0;
   }
   const size_t big = 1'000'000'000;

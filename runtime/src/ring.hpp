@@ -25,6 +25,7 @@ public:
   T& operator[](size_t i) noexcept { return buf_[(head_ + i) & (cap_ - 1)]; }
   T& front() noexcept { return buf_[head_]; }
 
+  void push_back(const T& x) { push_back(T(x)); }
   void push_back(T&& x) {
     if (size_ == cap_)
       grow();
