@@ -18,7 +18,9 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <unordered_set>
 
+#include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/coordinator.hpp>
@@ -143,9 +145,70 @@ public:
   }
 };
 
-} // namespace
+/// CAF wakes its clock thread at every actor's end to cancel the actor's timeouts, though a
+/// corvid process never sets one (its timers are delayed messages): that was a fifth of a
+/// crash-and-restart's CPU, and a clock thread wake-up per ended process. This clock passes
+/// everything on to the coordinator's own and drops the cancellation for actors that never set a
+/// timeout (a raw CAF actor's `request` with a timeout does).
+class lean_clock final : public caf::detail::thread_safe_actor_clock {
+public:
+  explicit lean_clock(caf::detail::thread_safe_actor_clock& real) : real_(real) {}
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type, uint64_t id) override {
+    note(self);
+    real_.set_ordinary_timeout(t, self, type, id);
+  }
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
+    note(self);
+    real_.set_request_timeout(t, self, id);
+  }
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type, uint64_t id) override {
+    note(self);
+    real_.set_multi_timeout(t, self, type, id);
+  }
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
+    real_.cancel_ordinary_timeout(self, type);
+  }
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override {
+    real_.cancel_request_timeout(self, id);
+  }
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    {
+      std::lock_guard<std::mutex> g{m_};
+      if (timed_.erase(self->id()) == 0)
+        return;
+    }
+    real_.cancel_timeouts(self);
+  }
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver, caf::mailbox_element_ptr content) override {
+    real_.schedule_message(t, std::move(receiver), std::move(content));
+  }
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    real_.schedule_message(t, std::move(target), std::move(sender), std::move(content));
+  }
+  void cancel_all() override { real_.cancel_all(); }
 
-using runnext_coordinator = caf::scheduler::coordinator<runnext_policy>;
+private:
+  void note(caf::abstract_actor* self) {
+    std::lock_guard<std::mutex> g{m_};
+    timed_.insert(self->id());
+  }
+  caf::detail::thread_safe_actor_clock& real_;
+  std::mutex m_;
+  std::unordered_set<caf::actor_id> timed_;  // actors that set a timeout and have not ended
+};
+
+class runnext_coordinator : public caf::scheduler::coordinator<runnext_policy> {
+public:
+  using super = caf::scheduler::coordinator<runnext_policy>;
+  explicit runnext_coordinator(caf::actor_system& sys) : super(sys), lean_(super::clock()) {}
+  caf::detail::thread_safe_actor_clock& clock() noexcept override { return lean_; }
+
+private:
+  lean_clock lean_;
+};
+
+} // namespace
 
 void bulk_enqueue(caf::actor_system& sys, std::vector<caf::resumable*>& jobs) {
   if (jobs.empty())

@@ -1,0 +1,63 @@
+// CAF's own timeouts on corvid's scheduler, whose clock skips the cancellation at an actor's end
+// for actors that never set a timeout: the ones that do still get theirs.
+
+#include <set>
+
+#include <caf/all.hpp>
+
+#include "fixture.hpp"
+
+using namespace corvid;
+using namespace corvid::test;
+
+TEST_SUITE("clock") {
+
+TEST_CASE_FIXTURE(fixture, "a raw CAF request times out, and a receive timeout fires") {
+  auto& sys = rt.system();
+  inbox got;
+  // Takes the request and never answers it.
+  auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](int) -> caf::delegated<void> { return {}; }};
+  });
+  auto asker = sys.spawn([&got, silent](caf::event_based_actor* self) -> caf::behavior {
+    self->request(silent, std::chrono::milliseconds(20), 1)
+      .then([&got]() { got.put("answered"); },
+            [&got](caf::error& e) { got.put(e == caf::sec::request_timeout ? "request timeout" : "other error"); });
+    return {caf::after(std::chrono::milliseconds(30)) >> [&got, self] {
+      got.put("receive timeout");
+      self->quit();
+    }};
+  });
+  std::multiset<std::string> seen;
+  for (int i = 0; i < 2; ++i)
+    if (auto s = got.take())
+      seen.insert(*s);
+  CHECK(seen == std::multiset<std::string>{"receive timeout", "request timeout"});
+  caf::anon_send_exit(silent, caf::exit_reason::kill);
+  caf::anon_send_exit(asker, caf::exit_reason::kill);
+}
+
+TEST_CASE_FIXTURE(fixture, "timers of processes that end early never reach anyone, and later ones still fire") {
+  inbox got;
+  for (int i = 0; i < 100; ++i) {
+    auto p = spawn(rt, [&got](process& self) -> behavior {
+      self.send_after(std::chrono::milliseconds(5), self.self(), std::string{"late"});
+      self.exit(reason::normal());
+      return {[&got](const std::string& s) { got.put(s); }};
+    });
+    REQUIRE(p);
+  }
+  auto q = spawn(rt, [&got](process& self) -> behavior {
+    self.send_after(std::chrono::milliseconds(20), self.self(), std::string{"on time"});
+    return {[&got, &self](const std::string& s) {
+      got.put(s);
+      self.exit(reason::normal());
+    }};
+  });
+  REQUIRE(q);
+  CHECK(got.take() == std::optional<std::string>{"on time"});
+  CHECK(wait_exit(*q));
+  CHECK(got.size() == 0);
+}
+
+}
