@@ -103,9 +103,21 @@ public:
     w.next = job;
   }
 
+  // A job that used up its turn: queued behind the others. A sleeping worker is woken only if
+  // this one has its run-next job to do first: otherwise this worker dequeues next anyway (and
+  // passes the baton if more than one job waits). Waking one every time moved a process that
+  // yields after each drain batch to the other worker, each time.
   template <class Worker>
   void resume_job_later(Worker* self, caf::resumable* job) {
-    enqueue_shared(self->parent(), job);
+    auto& d = self->parent()->data();
+    bool wake;
+    {
+      std::lock_guard<std::mutex> g{d.lock};
+      d.queue.push_back(job);
+      wake = self->data().next != nullptr && d.sleepers > 0;
+    }
+    if (wake)
+      d.cv.notify_one();
   }
 
   template <class Worker>
