@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
@@ -34,7 +35,9 @@ constexpr size_t shard_count = 16;
 struct process_table {
   struct shard {
     std::mutex m;
-    std::unordered_map<uint64_t, std::weak_ptr<process_block>> map;
+    // Open addressing: no node allocated per process (a node-based map cost ~450 instructions
+    // and a malloc per spawn).
+    boost::unordered_flat_map<uint64_t, std::weak_ptr<process_block>> map;
   };
   std::array<shard, shard_count> shards;
   std::atomic<size_t> live{0};
