@@ -222,20 +222,29 @@ bool take_front(process_block& b, void* slot) {
 }
 } // namespace
 
-size_t pop_batch(process_block& b, void* out, size_t max) {
+size_t pop_batch(process_block& b, void* out, size_t max, bool& emptied) {
   std::vector<pid> wake;
   size_t n = 0;
   {
     std::lock_guard<std::mutex> g{b.mtx};
+    emptied = false;
     if (b.queue.empty()) {
       b.scheduled = false;
       b.queue.shrink_if_empty(64);
+      emptied = true;
       return 0;
     }
     bool room = false;
     while (n < max && !b.queue.empty())
       room = take_front(b, static_cast<envelope*>(out) + n++) || room;
     b.length.store(static_cast<uint32_t>(b.queue.size()), std::memory_order_relaxed);
+    if (b.queue.empty()) {
+      // Unscheduled now, not at the next call: a message pushed from here on wakes the process
+      // (which resume() sees if it is still running), and the drain needs no second lock to learn
+      // that its box is empty.
+      b.scheduled = false;
+      emptied = true;
+    }
     if (room) {
       b.extras->room_cv.notify_all();
       wake.swap(b.extras->waiters);

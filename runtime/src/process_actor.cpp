@@ -95,28 +95,33 @@ void wake(const caf::actor& a, caf::execution_unit* host) {
 
 caf::resumable::resume_result process_actor::resume(caf::execution_unit* ctx, size_t max_throughput) {
   bool drained = false;  // one drain per turn
-  bool more = false;
   for (;;) {
+    bool blocked = false;
     if (!drained && wake_.load(std::memory_order_acquire)) {
       if (!activate(ctx))  // starts a lazily spawned process; false once it ended
         return resumable::done;
       // CAF's messages first when there are any: an exit signal goes ahead of a backlog.
       if (mailbox().empty()) {
         // No wake is lost here: the block stays `scheduled` (no push wakes) until this drain
-        // finds the mailbox empty.
+        // empties it.
         wake_.store(false, std::memory_order_relaxed);
         drained = true;
-        more = drain_guarded();
+        const bool more = drain_guarded();
         if (finalize())
           return resumable::done;
+        if (more)
+          wake_.store(true, std::memory_order_seq_cst);
+        // No CAF message came meanwhile: block the mailbox here. CAF's resume would find it
+        // empty too, for about 500 instructions (a third of a ping-pong's message).
+        blocked = mailbox().try_block();
       }
     }
-    auto r = caf::event_based_actor::resume(ctx, max_throughput);
-    if (more)
-      wake_.store(true, std::memory_order_seq_cst);
-    if (r != resumable::awaiting_message)
-      return r;
-    // CAF blocked the mailbox. Work left in corvid's mailbox, or a wake that found the mailbox
+    if (!blocked) {
+      auto r = caf::event_based_actor::resume(ctx, max_throughput);
+      if (r != resumable::awaiting_message)
+        return r;
+    }
+    // The mailbox is blocked. Work left in corvid's mailbox, or a wake that found the mailbox
     // not yet blocked, keeps the actor scheduled: this turn drains if it has not yet, else the
     // next one does, after the others queued (through the scheduler's queue).
     if (!wake_.load(std::memory_order_seq_cst) || !mailbox().try_unblock())
@@ -413,7 +418,8 @@ bool process_actor::drain() {
   for (size_t done = 0; done < n;) {
     if (exiting_)
       return false;
-    const size_t k = pop_batch(*blk_, raw, std::min(batch_max, n - done));
+    bool emptied = false;
+    const size_t k = pop_batch(*blk_, raw, std::min(batch_max, n - done), emptied);
     if (k == 0)
       return false;
     size_t i = 0;
@@ -433,6 +439,8 @@ bool process_actor::drain() {
       std::destroy_at(batch + i);  // the message goes now, as it did when handled one at a time
       ++i;
     }
+    if (emptied)
+      return false;  // what came since woke the process: resume() sees it
     done += k;
   }
   // More may be queued: the turn yields so other processes and urgent signals get theirs.

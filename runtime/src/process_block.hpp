@@ -119,9 +119,9 @@ struct process_block {
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
                 caf::execution_unit* host = nullptr, bool* dropped = nullptr);
 /// Up to `max` messages off the front for the running process, under one lock, in order,
-/// constructed into the uninitialized storage at `out` (the caller destroys them); 0 when the
-/// box is empty (the process is then no longer scheduled).
-size_t pop_batch(process_block& b, void* out, size_t max);
+/// constructed into the uninitialized storage at `out` (the caller destroys them). `emptied`:
+/// the box is empty now, and the process no longer scheduled (a later push wakes it again).
+size_t pop_batch(process_block& b, void* out, size_t max, bool& emptied);
 /// Schedules the process actor `a` to drain its corvid mailbox (after setting `scheduled`):
 /// no CAF message, no allocation. `host` as for push().
 void wake(const caf::actor& a, caf::execution_unit* host);
