@@ -95,7 +95,7 @@ void wake(const caf::actor& a, caf::execution_unit* host) {
 
 caf::resumable::resume_result process_actor::resume(caf::execution_unit* ctx, size_t max_throughput) {
   bool drained = false;  // one drain per turn
-  for (;;) {
+  for (int round = 0;; ++round) {
     bool blocked = false;
     if (!drained && wake_.load(std::memory_order_acquire)) {
       if (!activate(ctx))  // starts a lazily spawned process; false once it ended
@@ -126,7 +126,9 @@ caf::resumable::resume_result process_actor::resume(caf::execution_unit* ctx, si
     // next one does, after the others queued (through the scheduler's queue).
     if (!wake_.load(std::memory_order_seq_cst) || !mailbox().try_unblock())
       return resumable::awaiting_message;
-    if (drained)
+    // A second round only to drain, after CAF's messages went first: CAF messages arriving
+    // between rounds must not keep the actor on its worker.
+    if (drained || round > 0)
       return resumable::resume_later;
   }
 }
