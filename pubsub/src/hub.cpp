@@ -136,11 +136,17 @@ struct alignas(64) partition {
       topics.erase(i);
   }
 
-  /// Pushes `m` to subs[from, to) but `skip`; returns how many were pushed.
+  /// Pushes `m` to subs[from, to) but `skip`, and counts what was pushed and refused.
   void push_range(const pid_list& subs, size_t from, size_t to, const caf::message& m, uint64_t skip) {
+    // Counted before the push: a subscriber may handle its copy before send_many returns, and
+    // whoever saw every copy handled must not read `delivered` short. What was not pushed (the
+    // skipped sender, refusals) comes off once send_many is done.
+    const uint64_t range = to - from;
+    delivered.fetch_add(range, std::memory_order_relaxed);
     // send_many shares `m` and wakes the whole range as one scheduler batch.
     auto [ok, bad] = ::corvid::send_many(subs.data() + from, subs.data() + to, m, skip);
-    delivered.fetch_add(ok, std::memory_order_relaxed);
+    if (ok != range)
+      delivered.fetch_sub(range - ok, std::memory_order_relaxed);
     if (bad)
       failed.fetch_add(bad, std::memory_order_relaxed);
   }
