@@ -303,23 +303,25 @@ void process_actor::on_exit() {
     std::lock_guard<std::mutex> g{blk_->mtx};
     blk_->exit_reason = reason;
   }
+  // The crash is counted and told before the links learn of it: whoever sees the supervisor's
+  // restart also sees the crash that caused it.
+  if (!aborted_ && !reason::is_normal(reason)) {
+    st_->crashed.fetch_add(1, std::memory_order_relaxed);
+    if (reason != errc::killed && telemetry::wanted("corvid.process.crash")) {
+      auto [name, label] = names_of(*blk_);
+      telemetry::execute({"corvid.process.crash", {{"handled", double(blk_->handled.load())}},
+                          {{"pid", pid{blk_->id}.to_string()}, {"name", name}, {"label", label},
+                           {"reason", describe(reason)}}});
+    }
+  }
   close(*blk_);
   signal_links(*st_, pid{blk_}, forget_relations(*st_, *blk_), reason);
   st_->exited_handled.fetch_add(blk_->handled.load(), std::memory_order_relaxed);
   st_->exited_dropped.fetch_add(blk_->dropped.load(), std::memory_order_relaxed);
   st_->exited_coalesced.fetch_add(blk_->coalesced.load(), std::memory_order_relaxed);
-  if (!aborted_ && !reason::is_normal(reason))
-    st_->crashed.fetch_add(1, std::memory_order_relaxed);
   registry_cleanup(*st_, *blk_);
   run_exit_hooks(*blk_, reason);
   st_->table.remove(blk_->id);
-  if (!aborted_ && !reason::is_normal(reason) && reason != errc::killed
-      && telemetry::wanted("corvid.process.crash")) {
-    auto [name, label] = names_of(*blk_);
-    telemetry::execute({"corvid.process.crash", {{"handled", double(blk_->handled.load())}},
-                        {{"pid", pid{blk_->id}.to_string()}, {"name", name}, {"label", label},
-                         {"reason", describe(reason)}}});
-  }
   user_ = behavior{};
   next_.reset();
   x_.reset();
