@@ -53,14 +53,15 @@ public:
     size_t chain = 0;
   };
 
+  /// Queues `job`; wakes a sleeping worker unless `may_wake` is false.
   template <class Coordinator>
-  void enqueue_shared(Coordinator* self, caf::resumable* job) {
+  void enqueue_shared(Coordinator* self, caf::resumable* job, bool may_wake = true) {
     auto& d = self->data();
     bool wake;
     {
       std::lock_guard<std::mutex> g{d.lock};
       d.queue.push_back(job);
-      wake = d.sleepers > 0;
+      wake = may_wake && d.sleepers > 0;
     }
     if (wake)
       d.cv.notify_one();
@@ -109,15 +110,7 @@ public:
   // yields after each drain batch to the other worker, each time.
   template <class Worker>
   void resume_job_later(Worker* self, caf::resumable* job) {
-    auto& d = self->parent()->data();
-    bool wake;
-    {
-      std::lock_guard<std::mutex> g{d.lock};
-      d.queue.push_back(job);
-      wake = self->data().next != nullptr && d.sleepers > 0;
-    }
-    if (wake)
-      d.cv.notify_one();
+    enqueue_shared(self->parent(), job, self->data().next != nullptr);
   }
 
   template <class Worker>
