@@ -431,15 +431,21 @@ bool process_actor::drain() {
       envelope* p;
       size_t& i;
       size_t k;
+      std::atomic<uint64_t>& handled;
+      uint64_t counted = 0;
       ~rest() {
+        // Counted once per batch: a write per message to the block, whose line every sender
+        // writes too, cost a sender that kept its receiver busy a tenth of its throughput.
+        handled.fetch_add(counted, std::memory_order_relaxed);
         for (; i < k; ++i)
           std::destroy_at(p + i);
       }
-    } left{batch, i, k};
+    } left{batch, i, k, blk_->handled};
     while (i < k) {
       if (exiting_)
         return false;
       handle(batch[i]);
+      ++left.counted;
       std::destroy_at(batch + i);  // the message goes now, as it did when handled one at a time
       ++i;
     }
@@ -456,7 +462,6 @@ void process_actor::handle(envelope& e) {
   reply_taken_ = false;
   auto res = user_(e.content);
   current_ = nullptr;
-  blk_->handled.fetch_add(1, std::memory_order_relaxed);
   if (e.reply && !reply_taken_) {
     if (res)
       e.reply.deliver_message(std::move(*res));

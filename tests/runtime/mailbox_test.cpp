@@ -51,6 +51,31 @@ TEST_CASE_FIXTURE(det_fixture, "reject returns overloaded at capacity and counts
   CHECK(stats(*p).length == 0);
 }
 
+TEST_CASE_FIXTURE(det_fixture, "handled counts the messages whose handler returned, up to a crash mid-batch") {
+  // One drain takes all four messages at once; the count is kept per batch, so it must still
+  // stop at the message whose handler threw.
+  double at_crash = -1;
+  auto id = telemetry::attach("corvid.process.crash", [&](const telemetry::event& e) {
+    at_crash = e.measurements.at("handled");
+  });
+  std::vector<int> seen;
+  auto p = spawn(rt, [&seen](process&) -> behavior {
+    return {[&seen](int x) {
+      if (x == 3)
+        throw std::runtime_error("three");
+      seen.push_back(x);
+    }};
+  });
+  REQUIRE(p);
+  run();
+  for (int i = 1; i <= 4; ++i)
+    REQUIRE(send(*p, i) == caf::none);
+  run();
+  telemetry::detach(id);
+  CHECK(seen == std::vector<int>{1, 2});
+  CHECK(at_crash == 2);
+}
+
 TEST_CASE_FIXTURE(det_fixture, "drop_newest keeps the first messages, drop_oldest the last") {
   std::vector<int> a, b;
   auto pa = recorder(rt, a, box(3, overflow::drop_newest));
