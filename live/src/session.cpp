@@ -16,7 +16,12 @@ class with_fallback final : public caf::detail::behavior_impl {
   caf::match_case::result invoke(caf::detail::invoke_result_visitor& f, caf::type_erased_tuple& xs) override {
     auto r = inner_.as_behavior_impl()->invoke(f, xs);
     if (r != caf::match_case::no_match) return r;
-    rest_(caf::message::copy(xs));
+    // The message itself, shared, when `xs` is one (a process's messages always are): a deep copy
+    // per session was a broadcast's largest cost in a session after the socket write.
+    if (auto* data = dynamic_cast<caf::detail::message_data*>(&xs))
+      rest_(caf::message{caf::message::data_ptr{data}});
+    else
+      rest_(caf::message::copy(xs));
     f(caf::unit);
     return caf::match_case::match;
   }
@@ -61,8 +66,10 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
       // 1011 after a crash, 1001 on shutdown: both make the client reconnect and rejoin in place
       st->sink->close(why && !reason::is_normal(why) ? 1011 : 1001);
     });
+    // Handlers take const references: a mutable one makes CAF copy a message that is still
+    // shared (the connection holds its inbound frame until the turn it runs is over).
     caf::behavior own{
-        [st](inbound_frame& f) {
+        [st](const inbound_frame& f) {
           if (f.binary) st->ch.handle_binary(f.text);
           else st->ch.handle_frame(f.text);
           if (!st->joined && st->ch.mounts() > 0) {
@@ -70,7 +77,7 @@ corvid::init_fn session_init(const channel_config& cfg, std::shared_ptr<frame_si
             st->sink->joined();
           }
         },
-        [st](inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
+        [st](const inbound_oversized& f) { st->ch.handle_oversized(f.head, f.bytes); },
         [st](flush_tick) { st->ch.flush(); },
         [st, &cfg](join_deadline) {
           if (st->ch.mounts() > 0) return;

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -26,6 +27,18 @@ struct count_view : view {
   void mount(const params&, const session&, socket& s) override { s.assign("n", 0); }
   void handle_info(const caf::message& m, socket& s) override {
     if (auto* n = message_as<int>(m)) s.assign("n", *n);
+  }
+};
+
+// Records where the string it is handed lives, to tell the sender's message from a copy.
+std::atomic<const void*> payload_seen{nullptr};
+struct payload_view : view {
+  html_template render() const override { return *html_template::parse("<b>{{ n }}</b>"); }
+  void mount(const params&, const session&, socket& s) override { s.assign("n", 0); }
+  void handle_info(const caf::message& m, socket& s) override {
+    if (!m.match_elements<std::string>()) return;
+    payload_seen = &m.get_as<std::string>(0);
+    s.assign("n", 1);
   }
 };
 
@@ -126,6 +139,30 @@ TEST_SUITE("live.session") {
     }
     e.rt.shutdown_all(5s);
     CHECK(e.rt.process_count() == 0);
+  }
+
+  TEST_CASE("handle_info gets the message that was sent, not a copy of it") {
+    // A broadcast hands one message to every session: a copy each was a broadcast's largest cost
+    // in a session after the socket write.
+    corvid::runtime_options ro;
+    ro.threads = 1;
+    env e{ro};
+    e.routes.add("/payload", make_view<payload_view>);
+    auto p = e.spawn_session(64);
+    REQUIRE(p);
+    json::object join{{"url", "http://h/payload"}, {"params", json::object{}}, {"session", e.sessions.sign("/payload", "/payload")}};
+    CHECK_FALSE(corvid::send(*p, detail::inbound_frame{json::serialize(json::array{"4", "4", "lv:x", "phx_join", join})}));
+    auto joined = e.sink->next();
+    REQUIRE(joined);
+    REQUIRE((*joined)[4].as_object().at("status") == "ok");
+    auto msg = caf::make_message(std::string(64, 'x'));  // kept here too, as a fan-out's sender does
+    payload_seen = nullptr;
+    CHECK_FALSE(corvid::detail::deliver(*p, msg, corvid::pid{}, caf::timespan{0}));
+    auto diff = e.sink->next();
+    REQUIRE(diff);
+    CHECK((*diff)[3] == "diff");
+    CHECK(payload_seen.load() == &msg.get_as<std::string>(0));
+    e.rt.shutdown_all(5s);
   }
 
   TEST_CASE("a full session mailbox refuses frames instead of buffering them") {
