@@ -176,7 +176,7 @@ void note_parent_link(runtime_state& st, process& parent, const pid& child) {
 }
 } // namespace
 
-caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent) {
+caf::expected<pid> spawn_impl(runtime& rt, init_fn init, const spawn_options& opts, process* parent) {
   auto& st = rt.state();
   const auto& mo = opts.mailbox ? *opts.mailbox : st.opts.default_mailbox;
   auto blk = std::make_shared<process_block>(0, &st, mo);
@@ -225,8 +225,8 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, pro
 
 } // namespace detail
 
-caf::expected<pid> spawn(runtime& rt, init_fn init, spawn_options opts) {
-  return detail::spawn_impl(rt, std::move(init), std::move(opts), nullptr);
+caf::expected<pid> spawn(runtime& rt, init_fn init, const spawn_options& opts) {
+  return detail::spawn_impl(rt, std::move(init), opts, nullptr);
 }
 
 namespace {
@@ -377,8 +377,8 @@ reply_handle process::reply_later() {
   return std::move(cur->reply);
 }
 
-caf::expected<pid> process::spawn(init_fn init, spawn_options opts) {
-  return detail::spawn_impl(rt(), std::move(init), std::move(opts), this);
+caf::expected<pid> process::spawn(init_fn init, const spawn_options& opts) {
+  return detail::spawn_impl(rt(), std::move(init), opts, this);
 }
 
 void process::link(const pid& other) {

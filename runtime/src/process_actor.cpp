@@ -34,10 +34,9 @@ process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_blo
   : caf::event_based_actor(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
     trap_(trap) {
   blk_->id = id();
-  {
-    std::lock_guard<std::mutex> g{blk_->mtx};
-    blk_->handle = caf::actor_cast<caf::actor>(this);
-  }
+  // No lock: no other thread can reach the block before the table's lock (or the spawner's
+  // returned pid) publishes it.
+  blk_->handle = caf::actor_cast<caf::actor>(this);
   st_->table.add(blk_);
   if (idle.count() > 0) {
     x().idle = idle;

@@ -83,7 +83,7 @@ caf::error deliver(const pid& to, caf::message msg, const pid& from, caf::timesp
 // now instead of waking a worker; more, and whatever it schedules, goes to the workers.
 caf::error deliver_here(const pid& to, caf::message msg);
 caf::expected<caf::message> call_blocking(const pid& to, caf::message msg, caf::timespan timeout);
-caf::expected<pid> spawn_impl(runtime& rt, init_fn init, spawn_options opts, process* parent);
+caf::expected<pid> spawn_impl(runtime& rt, init_fn init, const spawn_options& opts, process* parent);
 template <class R>
 caf::expected<R> unpack(caf::expected<caf::message> m) {
   if (!m)
@@ -178,7 +178,7 @@ public:
   reply_handle reply_later();
 
   /// Spawns a child (linked/monitored per options).
-  caf::expected<pid> spawn(init_fn init, spawn_options opts = {});
+  caf::expected<pid> spawn(init_fn init, const spawn_options& opts = {});
   void link(const pid& other);
   void unlink(const pid& other);
   /// Watches `other`; a down_signal with the returned ref arrives when it ends.
@@ -224,7 +224,7 @@ private:
 };
 
 /// Spawns a process from a function; fails with errc::already_registered if the name is taken.
-caf::expected<pid> spawn(runtime& rt, init_fn init, spawn_options opts = {});
+caf::expected<pid> spawn(runtime& rt, init_fn init, const spawn_options& opts = {});
 
 /// Spawns a process whose state is a `T` built from `args`; T has `behavior make_behavior(process&)`.
 template <class T, class... Ts>
