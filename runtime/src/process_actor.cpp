@@ -31,7 +31,7 @@ struct host_scope {
 
 process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_block> b,
                              init_fn init, bool trap, caf::timespan idle)
-  : caf::event_based_actor(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
+  : tsan_ordered<caf::event_based_actor>(cfg), blk_(std::move(b)), st_(blk_->rt), init_(std::move(init)),
     trap_(trap) {
   blk_->id = id();
   // No lock: no other thread can reach the block before the table's lock (or the spawner's
@@ -52,27 +52,11 @@ struct tsan_run_scope {
 };
 } // namespace
 
-#if defined(__SANITIZE_THREAD__)
-// Only in ThreadSanitizer builds, which Debian's libcaf_core is not: its atomics are invisible
-// to TSan. Two orderings CAF gives live there and are stated here:
-// - a message is handled after it was sent: CAF's mailbox push (CAS, release) and take
-//   (exchange, acquire); enqueue releases on the mailbox element, consume acquires on it;
-// - one run of this actor happens before its next one on another worker: the next run starts
-//   only after the last one blocked the mailbox (CAS in libcaf_core), or through corvid's
-//   scheduler queue (a mutex TSan sees); consume, drain_guarded, make_behavior and on_exit
-//   begin with an acquire and end with a release on the actor's address.
-void process_actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
-  if (what)
-    CORVID_TSAN_RELEASE(what.get());
-  caf::event_based_actor::enqueue(std::move(what), host);
-}
-
-caf::invoke_message_result process_actor::consume(caf::mailbox_element& x) {
-  CORVID_TSAN_ACQUIRE(&x);
-  tsan_run_scope tsan{this};
-  return caf::event_based_actor::consume(x);
-}
-#endif
+// ThreadSanitizer cannot see libcaf_core's atomics. One run of this actor happens before its
+// next one on another worker: the next run starts only after the last one blocked the mailbox
+// (a CAS in libcaf_core), or through corvid's scheduler queue (a mutex TSan sees). consume
+// (tsan_ordered), drain_guarded, make_behavior and on_exit begin with an acquire and end with a
+// release on the actor's address.
 
 void process_actor::wake(caf::execution_unit* host) {
   // Ordered against resume()'s check after CAF blocked the mailbox (both sequentially

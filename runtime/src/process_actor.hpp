@@ -17,6 +17,7 @@
 #include <caf/response_promise.hpp>
 
 #include "corvid/runtime/process.hpp"
+#include "corvid/runtime/tsan.hpp"
 #include "process_block.hpp"
 #include "runtime_state.hpp"
 
@@ -90,7 +91,8 @@ struct actor_extras {
   std::vector<caf::response_promise> ready_waiters;
 };
 
-class process_actor : public caf::event_based_actor {
+// tsan_ordered: the mailbox's orders stated to ThreadSanitizer (see corvid/runtime/tsan.hpp).
+class process_actor : public tsan_ordered<caf::event_based_actor> {
 public:
   process_actor(caf::actor_config& cfg, std::shared_ptr<process_block> b, init_fn init,
                 bool trap, caf::timespan idle);
@@ -101,13 +103,6 @@ public:
   /// Schedules this actor to drain corvid's mailbox (the caller just set the block's
   /// `scheduled`); `host` is the waking process's execution unit, null from other threads.
   void wake(caf::execution_unit* host);
-#if defined(__SANITIZE_THREAD__)
-  // CAF's mailbox (a lock-free stack inside the uninstrumented libcaf_core) orders a send
-  // before its handling, but ThreadSanitizer cannot see its atomics: enqueue releases and
-  // consume acquires on the mailbox element (see process_actor.cpp).
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
-  caf::invoke_message_result consume(caf::mailbox_element& x) override;
-#endif
   const char* name() const override { return "corvid.process"; }
 
   std::shared_ptr<process_block> blk_;

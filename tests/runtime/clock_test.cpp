@@ -18,26 +18,9 @@ namespace {
 // Class-based actors: CAF 0.17's function-based spawn binds a reference to a null pointer
 // inside its own header (init_fun_factory), which UBSan reports.
 
-// CAF's mailbox orders a send before its handling with atomics inside the uninstrumented
-// libcaf_core: under ThreadSanitizer these raw actors state that order, as process_actor does.
-class traced_actor : public caf::event_based_actor {
-public:
-  using caf::event_based_actor::event_based_actor;
-#if defined(__SANITIZE_THREAD__)
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override {
-    if (what)
-      CORVID_TSAN_RELEASE(what.get());
-    caf::event_based_actor::enqueue(std::move(what), host);
-  }
-  caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    CORVID_TSAN_ACQUIRE(&x);
-    CORVID_TSAN_ACQUIRE(this);
-    auto r = caf::event_based_actor::consume(x);
-    CORVID_TSAN_RELEASE(this);
-    return r;
-  }
-#endif
-};
+// tsan_ordered: CAF's mailbox orders a send before its handling with atomics that
+// ThreadSanitizer cannot see; these raw actors state it, as process_actor does.
+using traced_actor = tsan_ordered<caf::event_based_actor>;
 
 // Takes the request and never answers it.
 class silent_actor : public traced_actor {
