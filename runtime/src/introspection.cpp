@@ -35,7 +35,7 @@ process_info snapshot(const std::shared_ptr<detail::process_block>& b) {
   i.restarts = b->restarts.load(std::memory_order_relaxed);
   if (auto s = b->supervisor.load(std::memory_order_relaxed))
     i.supervisor = pid{b->rt->table.find(s)};
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (b->extras) {
     i.name = b->extras->name;
     i.label = b->extras->label;
@@ -117,7 +117,7 @@ process_totals totals(runtime& rt) {
     ++t.processes;
     t.mailbox_length += m.length;
     t.handled += m.handled;
-    std::lock_guard<std::mutex> g{b->mtx};  // the queue's storage changes under it
+    std::lock_guard g{b->mtx};  // the queue's storage changes under it
     t.memory += memory_of(*b);
   });
   return t;
@@ -143,7 +143,7 @@ std::optional<process_details> details(const pid& p, size_t peek) {
   d.info = snapshot(b);
   std::vector<detail::relation> rel;
   {
-    std::lock_guard<std::mutex> g{b->mtx};
+    std::lock_guard g{b->mtx};
     rel = b->relations.list();
     if (b->extras)
       d.restart_history = b->extras->restart_log;
@@ -176,7 +176,7 @@ std::optional<caf::error> exit_reason(const pid& p) {
   auto b = p.block();
   if (!b)
     return std::nullopt;
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (b->handle)
     return std::nullopt;
   return b->exit_reason;

@@ -9,10 +9,8 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
-#include <pthread.h>
 
 #include <mutex>
-#include <type_traits>
 
 #include "corvid/runtime/telemetry.hpp"
 #include "process_block.hpp"
@@ -75,20 +73,16 @@ uint32_t clamp_capacity(size_t n) {
 
 } // namespace
 
+// With make_shared's 16-byte header this fills a 176-byte heap chunk: the memory of every idle
+// process (bench_runtime's idle figure) moves with it.
+static_assert(sizeof(process_block) <= 152, "process_block grew past its heap chunk");
+
 process_block::process_block(uint64_t i, runtime_state* r, const mailbox_options& o)
   : id(i), rt(r), capacity(clamp_capacity(o.capacity)),
     high_water_threshold(o.high_water ? clamp_capacity(o.high_water) : capacity / 5 * 4 + capacity % 5 * 4 / 5),
     policy(o.policy) {
   if (o.policy == overflow::coalesce && o.key)
     ext().key_fn = o.key;
-  // An adaptive mutex: a thread that finds it taken spins briefly before it sleeps. The box's
-  // critical sections are tens of nanoseconds, but a plain mutex puts a sender that meets the
-  // draining process on it to sleep at once (a futex wait, and a futex wake for the other side),
-  // and once that starts it feeds itself: a thread sending to one process fell to about 2 M/s for
-  // whole runs, 130,000 futex calls a second on the sender alone. libstdc++'s std::mutex is the
-  // pthread mutex itself; it is unlocked and unshared here.
-  static_assert(std::is_same_v<std::mutex::native_handle_type, pthread_mutex_t*>);
-  *mtx.native_handle() = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 }
 
 caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan wait,
@@ -101,7 +95,7 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
   // the bound never refuses, drops or delays them (a lost flush tick would stall it for good).
   const bool own = e.from.id() == b.id;
   {
-    std::unique_lock<std::mutex> g{b.mtx};
+    std::unique_lock g{b.mtx};
     if (!b.alive.load(std::memory_order_relaxed))
       return make_error(errc::down);
     if (b.policy == overflow::coalesce) {
@@ -169,7 +163,9 @@ caf::error push(process_block& b, envelope&& e, bool actor_sender, caf::timespan
           }
           if (wait.count() > 0) {
             auto& x = b.ext();
-            auto ok = x.room_cv.wait_for(g, wait, [&] {
+            if (!x.room_cv)
+              x.room_cv = std::make_unique<std::condition_variable_any>();
+            auto ok = x.room_cv->wait_for(g, wait, [&] {
               return !b.alive.load(std::memory_order_relaxed) || b.queue.size() < b.capacity;
             });
             if (!b.alive.load(std::memory_order_relaxed))
@@ -239,7 +235,7 @@ size_t pop_batch(process_block& b, void* out, size_t max, bool& emptied) {
   std::vector<pid> wake;
   size_t n = 0;
   {
-    std::lock_guard<std::mutex> g{b.mtx};
+    std::lock_guard g{b.mtx};
     emptied = false;
     if (b.queue.empty()) {
       b.scheduled = false;
@@ -259,7 +255,8 @@ size_t pop_batch(process_block& b, void* out, size_t max, bool& emptied) {
       emptied = true;
     }
     if (room) {
-      b.extras->room_cv.notify_all();
+      if (b.extras->room_cv)
+        b.extras->room_cv->notify_all();
       wake.swap(b.extras->waiters);
     }
   }
@@ -273,7 +270,7 @@ void close(process_block& b) {
   ring<envelope> doomed;
   std::vector<pid> waiting;
   {
-    std::lock_guard<std::mutex> g{b.mtx};
+    std::lock_guard g{b.mtx};
     b.alive.store(false);
     while (!b.queue.empty())
       doomed.push_back(b.queue.pop_front());
@@ -282,7 +279,8 @@ void close(process_block& b) {
     b.handle = nullptr;
     if (b.extras) {
       b.extras->keyed.clear();
-      b.extras->room_cv.notify_all();
+      if (b.extras->room_cv)
+        b.extras->room_cv->notify_all();
       waiting.swap(b.extras->waiters);
     }
   }
@@ -306,7 +304,7 @@ mailbox_stats read_stats(process_block& b) {
 }
 
 std::pair<std::string, std::string> names_of(process_block& b) {
-  std::lock_guard<std::mutex> g{b.mtx};
+  std::lock_guard g{b.mtx};
   if (!b.extras)
     return {};
   return {b.extras->name, b.extras->label};

@@ -118,7 +118,7 @@ caf::actor handle_of(const pid& p) {
   auto b = p.block();
   if (!b)
     return nullptr;
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   return b->handle;
 }
 
@@ -212,7 +212,7 @@ caf::expected<pid> spawn_impl(runtime& rt, init_fn init, const spawn_options& op
   }
   bool kick = false;
   {
-    std::lock_guard<std::mutex> g{blk->mtx};
+    std::lock_guard g{blk->mtx};
     if (!blk->scheduled) {
       blk->scheduled = true;
       kick = true;
@@ -286,7 +286,7 @@ caf::expected<uint64_t> on_exit_of(const pid& p,
   auto b = p.block();
   if (!b)
     return make_error(errc::down, "noproc");
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (!b->alive.load())
     return make_error(errc::down, "process already exited");
   if (!b->exit_hooks)
@@ -303,7 +303,7 @@ void cancel_on_exit_of(const pid& p, uint64_t hook) {
   auto b = p.block();
   if (!b)
     return;
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (!b->exit_hooks)
     return;
   auto& v = b->exit_hooks->hooks;

@@ -283,7 +283,7 @@ void process_actor::on_exit() {
   if (!blk_)
     return;
   {
-    std::lock_guard<std::mutex> g{blk_->mtx};
+    std::lock_guard g{blk_->mtx};
     blk_->exit_reason = reason;
   }
   // The crash is counted and told before the links learn of it: whoever sees the supervisor's
@@ -315,7 +315,7 @@ void process_actor::on_exit() {
 void run_exit_hooks(process_block& b, const caf::error& reason) {
   decltype(exit_hook_list::hooks) hooks;
   {
-    std::lock_guard<std::mutex> g{b.mtx};
+    std::lock_guard g{b.mtx};
     if (!b.exit_hooks)
       return;
     hooks.swap(b.exit_hooks->hooks);

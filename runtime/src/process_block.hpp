@@ -20,6 +20,7 @@
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
 #include "corvid/runtime/process.hpp"
+#include "block_lock.hpp"
 #include "relation_store.hpp"
 #include "ring.hpp"
 
@@ -73,7 +74,7 @@ struct block_extras {
   coalesce_key_fn key_fn;
   std::unordered_map<std::string, uint64_t> keyed;  // coalesce key -> sequence number
   uint64_t head_seq = 0;            // sequence number of queue.front()
-  std::condition_variable room_cv;  // thread senders waiting under backpressure
+  std::unique_ptr<std::condition_variable_any> room_cv;  // thread senders waiting under backpressure
   std::vector<pid> waiters;         // actor senders told errc::would_block
   std::vector<restart_record> restart_log;  // its child slot's, copied in by the supervisor
 };
@@ -83,7 +84,6 @@ struct process_block {
 
   uint64_t id;
   runtime_state* rt;
-  std::mutex mtx;
   caf::actor handle;                 // strong while running; reset at exit
   ring<envelope> queue;
   uint32_t capacity;
@@ -96,6 +96,7 @@ struct process_block {
   std::atomic<uint32_t> length{0};
   std::atomic<uint32_t> high_water{0};
   std::atomic<uint32_t> restarts{0};
+  block_lock mtx;  // guards the queue and the fields marked so (here, it fills a hole)
   std::atomic<uint64_t> handled{0};
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> coalesced{0};

@@ -17,7 +17,7 @@ bool remember(const pid& p, const std::string& what, bool is_name) {
   auto b = p.block();
   if (!b)
     return false;
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (!b->alive.load())
     return false;
   auto& x = b->ext();
@@ -35,7 +35,7 @@ void forget(const pid& p, const std::string& what, bool is_name) {
   auto b = p.block();
   if (!b)
     return;
-  std::lock_guard<std::mutex> g{b->mtx};
+  std::lock_guard g{b->mtx};
   if (!b->extras)
     return;
   auto& v = is_name ? b->extras->names : b->extras->keys;
@@ -144,7 +144,7 @@ namespace detail {
 void registry_cleanup(runtime_state& st, process_block& b) {
   std::vector<std::string> names, keys;
   {
-    std::lock_guard<std::mutex> g{b.mtx};
+    std::lock_guard g{b.mtx};
     if (!b.extras)
       return;
     names.swap(b.extras->names);

@@ -25,7 +25,7 @@ std::shared_ptr<process_block> local_block(runtime_state& st, const pid& p) {
 // close() clears `alive` under the same mutex before forget_relations takes the records: a
 // record added is always taken, and one refused means the process has ended.
 bool add(process_block& b, const relation& r) {
-  std::lock_guard<std::mutex> g{b.mtx};
+  std::lock_guard g{b.mtx};
   if (!b.alive.load(std::memory_order_relaxed))  // a dead process keeps no records
     return false;
   b.relations.insert(r);
@@ -33,7 +33,7 @@ bool add(process_block& b, const relation& r) {
 }
 
 bool remove(process_block& b, const relation& r) {
-  std::lock_guard<std::mutex> g{b.mtx};
+  std::lock_guard g{b.mtx};
   return b.relations.erase(r);
 }
 
@@ -77,7 +77,7 @@ void note_demonitor(runtime_state& st, process_block& self, uint64_t ref, const 
 std::vector<uint64_t> forget_relations(runtime_state& st, process_block& self) {
   std::vector<relation> mine;
   {
-    std::lock_guard<std::mutex> g{self.mtx};
+    std::lock_guard g{self.mtx};
     mine = self.relations.take();
   }
   std::vector<uint64_t> linked;

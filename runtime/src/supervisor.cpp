@@ -220,7 +220,7 @@ private:
       b->supervisor.store(self_.self().id());
       b->restarts.store(it->restarts);
       if (it->spec.type == child_type::supervisor || !it->spec.id.empty() || !it->history.empty()) {
-        std::lock_guard<std::mutex> g{b->mtx};
+        std::lock_guard g{b->mtx};
         auto& x = b->ext();
         if (x.label.empty())
           x.label = it->spec.id;
