@@ -20,7 +20,7 @@
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
 #include "corvid/runtime/process.hpp"
-#include "block_lock.hpp"
+#include "word_lock.hpp"
 #include "relation_store.hpp"
 #include "ring.hpp"
 
@@ -96,7 +96,7 @@ struct process_block {
   std::atomic<uint32_t> length{0};
   std::atomic<uint32_t> high_water{0};
   std::atomic<uint32_t> restarts{0};
-  block_lock mtx;  // guards the queue and the fields marked so (here, it fills a hole)
+  word_lock mtx;  // guards the queue and the fields marked so (here, it fills a hole)
   std::atomic<uint64_t> handled{0};
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> coalesced{0};

@@ -19,7 +19,7 @@ namespace detail {
 void process_table::add(const std::shared_ptr<process_block>& b) {
   auto& sh = shards[b->id % shard_count];
   {
-    std::lock_guard<std::mutex> g{sh.m};
+    std::lock_guard g{sh.m};
     sh.map.emplace(b->id, b);
   }
   live.fetch_add(1);
@@ -28,7 +28,7 @@ void process_table::add(const std::shared_ptr<process_block>& b) {
 void process_table::remove(uint64_t id) {
   auto& sh = shards[id % shard_count];
   {
-    std::lock_guard<std::mutex> g{sh.m};
+    std::lock_guard g{sh.m};
     if (sh.map.erase(id) == 0)
       return;
   }
@@ -39,7 +39,7 @@ void process_table::remove(uint64_t id) {
 
 std::shared_ptr<process_block> process_table::find(uint64_t id) {
   auto& sh = shards[id % shard_count];
-  std::lock_guard<std::mutex> g{sh.m};
+  std::lock_guard g{sh.m};
   auto i = sh.map.find(id);
   return i == sh.map.end() ? nullptr : i->second.lock();
 }
@@ -48,7 +48,7 @@ void process_table::for_each(const std::function<void(const std::shared_ptr<proc
   for (auto& sh : shards) {
     std::vector<std::shared_ptr<process_block>> xs;
     {
-      std::lock_guard<std::mutex> g{sh.m};
+      std::lock_guard g{sh.m};
       xs.reserve(sh.map.size());
       for (auto& [id, w] : sh.map)
         if (auto b = w.lock())

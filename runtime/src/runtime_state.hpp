@@ -20,6 +20,7 @@
 #include "corvid/runtime/runtime.hpp"
 #include "corvid/runtime/transport.hpp"
 #include "process_block.hpp"
+#include "word_lock.hpp"
 
 namespace corvid::detail {
 
@@ -34,7 +35,7 @@ constexpr size_t shard_count = 16;
 
 struct process_table {
   struct shard {
-    std::mutex m;
+    word_lock m;  // taken at every spawn and exit, held for a hash-map step
     // Open addressing: no node allocated per process (a node-based map cost ~450 instructions
     // and a malloc per spawn).
     boost::unordered_flat_map<uint64_t, std::weak_ptr<process_block>> map;

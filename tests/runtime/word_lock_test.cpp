@@ -1,4 +1,4 @@
-// The mailbox block's lock: mutual exclusion under contention, and no waiter left asleep.
+// The lock of mailbox blocks and the process table: mutual exclusion under contention, and no waiter left asleep.
 
 #include <atomic>
 #include <chrono>
@@ -9,18 +9,18 @@
 
 #include <doctest/doctest.h>
 
-#include "../../runtime/src/block_lock.hpp"
+#include "../../runtime/src/word_lock.hpp"
 
-using corvid::detail::block_lock;
+using corvid::detail::word_lock;
 
-TEST_SUITE("block_lock") {
+TEST_SUITE("word_lock") {
 
 TEST_CASE("more threads than cores take turns, and none is left asleep") {
   // Four threads on a two-core machine: holders get preempted, so waiters run out of spins and
   // sleep on the word; an unlock that failed to wake one would leave the run unfinished.
   constexpr int threads = 4;
   constexpr int rounds = 500'000;
-  block_lock lk;
+  word_lock lk;
   uint64_t counter = 0;  // plain: a section that overlapped another would lose increments
   bool inside = false;
   std::atomic<bool> overlapped{false};
@@ -57,7 +57,7 @@ TEST_CASE("more threads than cores take turns, and none is left asleep") {
 }
 
 TEST_CASE("try_lock fails while held and succeeds once released") {
-  block_lock lk;
+  word_lock lk;
   REQUIRE(lk.try_lock());
   auto other = std::async(std::launch::async, [&] { return lk.try_lock(); });
   CHECK_FALSE(other.get());
@@ -72,7 +72,7 @@ TEST_CASE("try_lock fails while held and succeeds once released") {
 }
 
 TEST_CASE("a thread blocked in lock() gets it when the holder unlocks") {
-  block_lock lk;
+  word_lock lk;
   lk.lock();
   std::atomic<bool> got{false};
   std::promise<void> started;

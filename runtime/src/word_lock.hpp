@@ -1,6 +1,6 @@
 #pragma once
-// The lock of a process's mailbox block. Every process has one, every send takes it, and its
-// critical sections are tens of nanoseconds, so it is one word that spins briefly when taken and
+// The lock of a process's mailbox block and of the process table's shards. Every process has
+// one, every send takes it, and its critical sections are tens of nanoseconds, so it is one word that spins briefly when taken and
 // only then sleeps on the word (std::atomic wait/notify, a futex on Linux). std::mutex was 40 bytes
 // of every idle process and a call into libpthread for each lock and unlock; a plain (not
 // adaptive) one also put a sender that met the draining process to sleep at once, a convoy that
@@ -13,7 +13,7 @@ namespace corvid::detail {
 
 /// A mutex (Lockable: std::lock_guard, std::unique_lock, std::condition_variable_any) of one
 /// 32-bit word. Not recursive, not fair.
-class block_lock {
+class word_lock {
 public:
   void lock() noexcept {
     uint32_t c = 0;
