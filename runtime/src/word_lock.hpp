@@ -1,13 +1,16 @@
 #pragma once
-// The lock of a process's mailbox block and of the process table's shards. Every process has
-// one, every send takes it, and its critical sections are tens of nanoseconds, so it is one word that spins briefly when taken and
-// only then sleeps on the word (std::atomic wait/notify, a futex on Linux). std::mutex was 40 bytes
-// of every idle process and a call into libpthread for each lock and unlock; a plain (not
-// adaptive) one also put a sender that met the draining process to sleep at once, a convoy that
-// fed itself (about 2 M/s for whole runs, 130,000 futex calls a second on the sender).
+// The lock of a process's mailbox block, of the process table's shards and of the run queue.
+// Every process has one, every send takes it, and its critical sections are tens of nanoseconds,
+// so it is one word that spins briefly when taken and only then sleeps on the word (futex.hpp).
+// std::mutex was 40 bytes of every idle process and a call into libpthread for each lock and
+// unlock; a plain (not adaptive) one also put a sender that met the draining process to sleep at
+// once, a convoy that fed itself (about 2 M/s for whole runs, 130,000 futex calls a second on the
+// sender).
 
 #include <atomic>
 #include <cstdint>
+
+#include "futex.hpp"
 
 namespace corvid::detail {
 
@@ -26,9 +29,9 @@ public:
   }
   void unlock() noexcept {
     // Only a holder that may have sleepers pays for a wake-up. The word is not read after the
-    // exchange (notify_one only wakes on its address): the block may be gone by then.
+    // exchange (the wake only names its address): the block may be gone by then.
     if (s_.exchange(free, std::memory_order_release) == contended)
-      s_.notify_one();
+      futex_wake(s_, 1);
   }
 
 private:
@@ -49,7 +52,7 @@ private:
     if (c != contended)
       c = s_.exchange(contended, std::memory_order_acquire);
     while (c != free) {
-      s_.wait(contended, std::memory_order_relaxed);
+      futex_wait(s_, contended);
       c = s_.exchange(contended, std::memory_order_acquire);
     }
   }
