@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #if defined(__linux__)
-#include <climits>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,7 +26,7 @@ inline void futex_wait(std::atomic<uint32_t>& w, uint32_t seen) noexcept {
 #endif
 }
 
-/// Wakes up to `n` threads sleeping on `w` (INT_MAX: all). Never reads `w`: it may be gone.
+/// Wakes up to `n` threads sleeping on `w`. Never reads `w`: it may be gone by then.
 inline void futex_wake(std::atomic<uint32_t>& w, int n) noexcept {
 #if defined(__linux__)
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);

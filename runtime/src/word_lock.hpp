@@ -36,7 +36,8 @@ public:
 
 private:
   static constexpr uint32_t free = 0, held = 1, contended = 2;
-  // Spins before sleeping: a few hundred nanoseconds, several critical sections' worth.
+  // Pauses before sleeping: about a microsecond, many critical sections' worth, and well under
+  // what a futex sleep and wake-up cost both threads.
   static constexpr int spin_limit = 64;
 
   void lock_contended(uint32_t c) noexcept {

@@ -20,40 +20,44 @@ TEST_CASE("more threads than cores take turns, and none is left asleep") {
   // sleep on the word; an unlock that failed to wake one would leave the run unfinished.
   constexpr int threads = 4;
   constexpr int rounds = 500'000;
-  word_lock lk;
-  uint64_t counter = 0;  // plain: a section that overlapped another would lose increments
-  bool inside = false;
-  std::atomic<bool> overlapped{false};
-  std::atomic<int> ready{0};
-  std::atomic<int> finished{0};
-  std::promise<void> all_done;
+  // Shared with the threads, which outlive this test if it fails (they are detached then).
+  struct shared {
+    word_lock lk;
+    uint64_t counter = 0;  // plain: a section that overlapped another would lose increments
+    bool inside = false;
+    std::atomic<bool> overlapped{false};
+    std::atomic<int> ready{0};
+    std::atomic<int> finished{0};
+    std::promise<void> all_done;
+  };
+  auto st = std::make_shared<shared>();
+  auto done_future = st->all_done.get_future();
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t)
-    ts.emplace_back([&] {
-      ready.fetch_add(1);
-      while (ready.load() < threads)  // all start together, or they barely meet
+    ts.emplace_back([st] {
+      st->ready.fetch_add(1);
+      while (st->ready.load() < threads)  // all start together, or they barely meet
         std::this_thread::yield();
       for (int i = 0; i < rounds; ++i) {
-        std::lock_guard g{lk};
-        if (inside)
-          overlapped = true;
-        inside = true;
-        ++counter;
-        inside = false;
+        std::lock_guard g{st->lk};
+        if (st->inside)
+          st->overlapped = true;
+        st->inside = true;
+        ++st->counter;
+        st->inside = false;
       }
-      if (finished.fetch_add(1) + 1 == threads)
-        all_done.set_value();
+      if (st->finished.fetch_add(1) + 1 == threads)
+        st->all_done.set_value();
     });
-  auto done = all_done.get_future().wait_for(std::chrono::seconds(120)) == std::future_status::ready;
-  if (!done) {
+  if (done_future.wait_for(std::chrono::seconds(120)) != std::future_status::ready) {
     for (auto& t : ts)
       t.detach();
     FAIL("threads still waiting for the lock after 120 s");
   }
   for (auto& t : ts)
     t.join();
-  CHECK_FALSE(overlapped.load());
-  CHECK(counter == uint64_t{threads} * rounds);
+  CHECK_FALSE(st->overlapped.load());
+  CHECK(st->counter == uint64_t{threads} * rounds);
 }
 
 TEST_CASE("try_lock fails while held and succeeds once released") {
@@ -71,7 +75,7 @@ TEST_CASE("try_lock fails while held and succeeds once released") {
   CHECK(again.get());
 }
 
-TEST_CASE("a thread blocked in lock() gets it when the holder unlocks") {
+TEST_CASE("lock() waits for the holder's unlock") {
   word_lock lk;
   lk.lock();
   std::atomic<bool> got{false};
