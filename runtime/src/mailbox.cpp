@@ -9,7 +9,6 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
-
 #include <mutex>
 
 #include "corvid/runtime/telemetry.hpp"

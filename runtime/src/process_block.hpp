@@ -20,9 +20,9 @@
 #include "corvid/runtime/mailbox.hpp"
 #include "corvid/runtime/pid.hpp"
 #include "corvid/runtime/process.hpp"
-#include "word_lock.hpp"
 #include "relation_store.hpp"
 #include "ring.hpp"
+#include "word_lock.hpp"
 
 namespace corvid::detail {
 
