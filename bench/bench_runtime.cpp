@@ -1,9 +1,9 @@
 // Runtime benchmarks: corvid next to raw CAF 0.17 on the same scheduler settings.
 // Each scenario runs in a fresh process. Usage: bench_runtime [scenario-filter]
 // Figures (figure<TAB>value<TAB>unit): spawn_per_process_us, memory_per_process_bytes,
-// send_throughput_per_s (median of BENCH_SEND_ROUNDS rounds), pingpong_rtt_us, call_throughput_per_s, flood_rss_delta_mib,
-// crash_restart_us, crash_restart_sustained_us, child_exit_among_siblings_us; raw CAF's twins
-// are prefixed rawcaf_.
+// send_throughput_per_s (median of BENCH_SEND_ROUNDS rounds), pingpong_rtt_us,
+// call_throughput_per_s, flood_rss_delta_mib, crash_restart_us, crash_restart_sustained_us,
+// child_exit_among_siblings_us; raw CAF's twins are prefixed rawcaf_.
 
 #include <algorithm>
 #include <atomic>

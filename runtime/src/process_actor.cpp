@@ -43,15 +43,6 @@ process_actor::process_actor(caf::actor_config& cfg, std::shared_ptr<process_blo
   }
 }
 
-namespace {
-// Releases at scope end (see below); a no-op outside ThreadSanitizer builds.
-struct tsan_run_scope {
-  explicit tsan_run_scope(const void* p) : p(p) { CORVID_TSAN_ACQUIRE(p); }
-  ~tsan_run_scope() { CORVID_TSAN_RELEASE(p); }
-  const void* p;
-};
-} // namespace
-
 // ThreadSanitizer cannot see libcaf_core's atomics. One run of this actor happens before its
 // next one on another worker: the next run starts only after the last one blocked the mailbox
 // (a CAS in libcaf_core), or through corvid's scheduler queue (a mutex TSan sees). consume

@@ -18,6 +18,16 @@
 
 namespace corvid {
 
+/// Acquires on `p` now and releases on it at scope end: states to ThreadSanitizer that one run
+/// of an actor (p: its address) happens before its next. A no-op outside TSan builds.
+struct tsan_run_scope {
+  explicit tsan_run_scope(const void* p) : p(p) { CORVID_TSAN_ACQUIRE(p); }
+  ~tsan_run_scope() { CORVID_TSAN_RELEASE(p); }
+  tsan_run_scope(const tsan_run_scope&) = delete;
+  tsan_run_scope& operator=(const tsan_run_scope&) = delete;
+  const void* p;
+};
+
 /// A CAF actor class (`Base`, e.g. caf::event_based_actor) that states its mailbox's two orders
 /// to ThreadSanitizer: a message is handled after it was sent (enqueue releases on the element,
 /// consume acquires it), and one run of the actor before its next (consume acquires and releases
@@ -35,10 +45,8 @@ public:
   }
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     CORVID_TSAN_ACQUIRE(&x);
-    CORVID_TSAN_ACQUIRE(this);
-    auto r = Base::consume(x);
-    CORVID_TSAN_RELEASE(this);
-    return r;
+    tsan_run_scope run{this};
+    return Base::consume(x);
   }
 #endif
 };
